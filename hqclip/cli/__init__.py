@@ -1,0 +1,1 @@
+"""The `hqclip` command line: one typer app, one file per command group."""

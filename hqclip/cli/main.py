@@ -1,0 +1,9 @@
+"""Entry point: importing each command file registers its commands on the app."""
+
+from hqclip.cli import quickstart, world  # noqa: F401
+from hqclip.cli.app import app
+
+__all__ = ["app"]
+
+if __name__ == "__main__":
+    app()

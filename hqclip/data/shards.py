@@ -1,0 +1,120 @@
+"""WebDataset tar shards in the img2dataset / DataComp layout: write once, read robustly.
+
+Layout per sample: `<key>.jpg|png|webp`, `<key>.txt` (alt-text), `<key>.json` (with `uid`).
+Reading goes through webdataset's own tar iterators; a bad sample is skipped and named, a
+truncated shard yields what precedes the cut.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import braceexpand
+import webdataset as wds
+from webdataset.tariterators import group_by_keys, tar_file_iterator
+
+from hqclip.data.atomic import commit, tmp_name
+from hqclip.data.samples import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTS,
+    BadSample,
+    Sample,
+    SkipLog,
+    decode_image,
+    decode_meta,
+    decode_text,
+    derived_uid,
+)
+
+SHARD_PATTERN = "shard-%06d.tar"
+
+
+def write_shards(samples: Iterable[dict[str, Any]], out_dir: str | os.PathLike,
+                 maxcount: int = 10_000, pattern: str = SHARD_PATTERN) -> list[Path]:
+    """Write webdataset samples (`{"__key__", "png": bytes, "txt": str, "json": dict}`) into
+    numbered shards. Each shard appears under its final name only when complete; tar member
+    times are fixed so the same samples give byte-identical shards."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def opener(fname: str):
+        return open(tmp_name(Path(fname)), "wb")
+
+    def post(fname: str):
+        commit(tmp_name(Path(fname)), Path(fname))
+        written.append(Path(fname))
+
+    n = 0
+    writer = wds.ShardWriter(str(out_dir / pattern), maxcount=maxcount, verbose=0,
+                             opener=opener, post=post, mtime=0.0)
+    try:
+        for sample in samples:
+            writer.write(sample)
+            n += 1
+    finally:
+        writer.close()
+    if n == 0:  # ShardWriter opens a first shard eagerly; an empty run leaves no empty shard
+        for p in written:
+            p.unlink()
+        written.clear()
+    return written
+
+
+def list_shards(path: str | os.PathLike) -> list[Path]:
+    """A tar file, a folder of tars (sorted), or a brace pattern like `shard-{000000..000009}.tar`."""
+    p = Path(path)
+    if p.is_dir():
+        return sorted(p.glob("*.tar"))
+    if "{" in str(path):
+        return [Path(s) for s in braceexpand.braceexpand(str(path))]
+    if not p.exists():
+        raise FileNotFoundError(f"{path}: no such shard or folder")
+    return [p]
+
+
+def _to_sample(raw: dict[str, Any], source: str, decode: bool, max_pixels: int) -> Sample:
+    key = raw["__key__"]
+    ext = next((e for e in IMAGE_EXTS if e in raw), None)
+    if ext is None:
+        raise BadSample("missing_image")
+    if "txt" not in raw:
+        raise BadSample("missing_caption")
+    text = decode_text(raw["txt"])
+    meta = decode_meta(raw.get("json"))
+    uid = str(meta.get("uid") or derived_uid(Path(source).name, key))
+    image = decode_image(raw[ext], max_pixels) if decode else None
+    return Sample(key=key, uid=uid, text=text, image_bytes=raw[ext], ext=ext, meta=meta,
+                  source=source, image=image)
+
+
+def iter_shard(path: str | os.PathLike, skips: SkipLog | None = None, decode: bool = True,
+               max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Sample]:
+    """Yield the good samples of one shard in order; skip and count the bad ones."""
+    skips = skips if skips is not None else SkipLog()
+    source = str(path)
+    key = "<start>"
+    try:
+        with open(path, "rb") as f:
+            files = ({**m, "__url__": source} for m in tar_file_iterator(f))
+            for raw in group_by_keys(files):
+                key = raw["__key__"]
+                try:
+                    yield _to_sample(raw, source, decode, max_pixels)
+                except BadSample as e:
+                    skips.skip(source, key, e.reason, e.detail)
+    except tarfile.ReadError as e:
+        reason = "unreadable_shard" if key == "<start>" else "truncated_shard"
+        skips.skip(source, f"after {key}", reason, str(e))
+    except (EOFError, OSError) as e:
+        skips.skip(source, f"after {key}", "truncated_shard", str(e))
+
+
+def iter_shards(paths: Iterable[str | os.PathLike], skips: SkipLog | None = None,
+                **kw: Any) -> Iterator[Sample]:
+    skips = skips if skips is not None else SkipLog()
+    for p in paths:
+        yield from iter_shard(p, skips, **kw)

@@ -1,0 +1,95 @@
+"""Sidecar store: one parquet file per input shard holding the refined annotation of each sample.
+
+Tars are never rewritten. A sidecar row is keyed by (uid, key) and carries the record plus the
+provenance of how it was made. Training joins sidecars to shards by uid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hqclip.data.atomic import atomic_open
+from hqclip.schema import FIELDS, Record
+
+_str_list = pa.list_(pa.string())
+
+SIDECAR_SCHEMA = pa.schema([
+    ("uid", pa.string()),
+    ("key", pa.string()),
+    ("desc", _str_list),
+    ("neg_desc", _str_list),
+    ("tags", _str_list),
+    ("neg_tags", _str_list),
+    ("status", pa.string()),        # "ok" | "invalid"
+    ("reason", pa.string()),        # validator reason or backend error; null when ok
+    ("attempts", pa.int32()),
+    ("model", pa.string()),
+    ("prompt_hash", pa.string()),
+    ("tokens_in", pa.int32()),
+    ("tokens_out", pa.int32()),
+    ("latency_s", pa.float32()),
+    ("raw", pa.string()),           # the model's last output (clipped) for invalid rows
+    ("extra", pa.string()),         # JSON of source-record fields beyond the four (import/export)
+])
+COLUMNS = SIDECAR_SCHEMA.names
+SUFFIX = ".parquet"
+
+
+def sidecar_path(shard: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """`out_dir/<shard stem>.parquet`: the sidecar of one input shard."""
+    return Path(out_dir) / (Path(shard).name.removesuffix(".tar") + SUFFIX)
+
+
+def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]],
+                  metadata: dict[str, Any] | None = None) -> Path:
+    """Write rows atomically. Missing columns are null; `metadata` (e.g. the run fingerprint)
+    is stored JSON-encoded in the parquet key-value metadata under `hqclip`."""
+    rows = list(rows)
+    table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows],
+                                 schema=SIDECAR_SCHEMA)
+    if metadata:
+        table = table.replace_schema_metadata({"hqclip": json.dumps(metadata, sort_keys=True)})
+    path = Path(path)
+    with atomic_open(path, "wb") as f:
+        pq.write_table(table, f, compression="zstd")
+    return path
+
+
+def read_sidecar(path: str | os.PathLike) -> list[dict[str, Any]]:
+    return pq.read_table(path).to_pylist()
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(b"hqclip")
+    return json.loads(raw) if raw else {}
+
+
+def row_record(row: dict[str, Any]) -> Record | None:
+    """The annotation of an `ok` row, else None."""
+    if row.get("status") != "ok":
+        return None
+    return {f: list(row[f]) for f in FIELDS}  # type: ignore[return-value]
+
+
+def list_sidecars(path: str | os.PathLike) -> list[Path]:
+    p = Path(path)
+    return sorted(p.glob(f"*{SUFFIX}")) if p.is_dir() else [p]
+
+
+def load_annotations(paths: Iterable[str | os.PathLike]) -> dict[str, Record]:
+    """uid → record for every `ok` row of the given sidecars (later files win on duplicates)."""
+    out: dict[str, Record] = {}
+    cols = ["uid", "status", *FIELDS]
+    for p in paths:
+        for row in pq.read_table(p, columns=cols).to_pylist():
+            rec = row_record(row)
+            if rec is not None:
+                out[row["uid"]] = rec
+    return out

@@ -1,0 +1,20 @@
+from hqclip.data.sidecar import (
+    list_sidecars, load_annotations, read_metadata, read_sidecar, sidecar_path, write_sidecar)
+
+REC = {"desc": ["a red circle"], "neg_desc": ["a blue circle"], "tags": ["red circle"],
+       "neg_tags": ["blue circle"]}
+
+
+def test_round_trip_join_and_metadata(tmp_path):
+    path = sidecar_path("/data/shard-000003.tar", tmp_path)
+    assert path.name == "shard-000003.parquet"
+    rows = [{"uid": "a", "key": "0", **REC, "status": "ok", "attempts": 1, "latency_s": 0.5},
+            {"uid": "b", "key": "1", "status": "invalid", "reason": "misaligned:desc/neg_desc",
+             "raw": "{...", "attempts": 3}]
+    write_sidecar(path, rows, {"fingerprint": "abc"})
+    back = read_sidecar(path)
+    assert back[0]["desc"] == REC["desc"] and back[1]["reason"] == "misaligned:desc/neg_desc"
+    assert back[1]["desc"] is None and back[0]["model"] is None
+    assert read_metadata(path) == {"fingerprint": "abc"}
+    assert load_annotations(list_sidecars(tmp_path)) == {"a": REC}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard-000003.parquet"]

@@ -1,0 +1,12 @@
+"""The annotation record: four aligned text lists written by the LVLM for one image."""
+
+from hqclip.schema.record import (
+    FIELDS,
+    LIMITS,
+    RECORD_JSON_SCHEMA,
+    Record,
+    normalize,
+    validate,
+)
+
+__all__ = ["FIELDS", "LIMITS", "RECORD_JSON_SCHEMA", "Record", "normalize", "validate"]

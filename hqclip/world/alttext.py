@@ -1,0 +1,53 @@
+"""Noisy web-like alt-text for a scene: partial, sometimes wrong, padded with stock-site words,
+sometimes empty — what DFN/DataComp captions look like for the world's images."""
+
+from __future__ import annotations
+
+import random
+
+from hqclip.world.config import COLORS, SHAPES, AltTextNoise
+from hqclip.world.scene import Scene
+
+FILLER = ("stock photo", "vector illustration", "free download", "clipart", "icon set",
+          "abstract background", "geometric pattern", "wallpaper", "royalty free",
+          "design element", "high resolution", "flat design", "logo template", "pattern")
+GENERIC = ("shapes", "geometric shapes", "colorful shapes", "abstract art", "graphic")
+
+
+def _mention(obj: dict, rng: random.Random, noise: AltTextNoise) -> str:
+    color, shape = obj["color"], obj["shape"]
+    if rng.random() < noise.wrong_attr_rate:
+        if rng.random() < 0.5:
+            color = rng.choice([c for c in COLORS if c != color])
+        else:
+            shape = rng.choice([s for s in SHAPES if s != shape])
+    form = rng.random()
+    if form < 0.2:
+        return shape
+    if form < 0.3:
+        return f"{color} {shape}s"
+    return f"{color} {shape}"
+
+
+def alt_text(scene: Scene, rng: random.Random, noise: AltTextNoise) -> str:
+    if rng.random() < noise.empty_rate:
+        return ""
+    phrases = [_mention(o, rng, noise) for o in scene["objects"] if rng.random() < noise.mention_rate]
+    if not phrases:
+        phrases = [rng.choice(GENERIC)]
+    text = rng.choice((" and ", ", ", " ")).join(phrases)
+    if rng.random() < noise.irrelevant_rate:
+        filler = rng.choice(FILLER)
+        roll = rng.random()
+        if roll < 0.4:
+            text = f"{text} {filler}"
+        elif roll < 0.7:
+            text = f"{filler} - {text}"
+        else:
+            text = f"{text} | {filler} | IMG_{rng.randint(1000, 9999)}.png"
+    roll = rng.random()
+    if roll < 0.3:
+        text = text.title()
+    elif roll < 0.4:
+        text = text.upper()
+    return text

@@ -1,0 +1,59 @@
+"""The world's vocabulary and knobs, and which colour–shape compositions are held out of training."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+SHAPES = ("circle", "square", "triangle", "diamond", "star", "cross")
+COLORS = {
+    "red": (215, 40, 40),
+    "green": (40, 160, 60),
+    "blue": (40, 80, 215),
+    "yellow": (230, 200, 30),
+    "purple": (135, 55, 175),
+    "orange": (245, 135, 25),
+}
+SIZES = {"small": 0.5, "large": 0.9}  # fraction of a grid cell
+GRID = 3
+POSITIONS = {  # (row, col) -> words
+    (0, 0): "top left", (0, 1): "top", (0, 2): "top right",
+    (1, 0): "left", (1, 1): "center", (1, 2): "right",
+    (2, 0): "bottom left", (2, 1): "bottom", (2, 2): "bottom right",
+}
+RELATIONS = ("left of", "right of", "above", "below")
+BACKGROUNDS = ((250, 250, 250), (228, 228, 228), (245, 238, 220), (222, 232, 240))
+
+
+def heldout_pairs() -> list[tuple[str, str]]:
+    """One held-out shape per colour, each shape held out once (a Latin diagonal shifted by two),
+    so every colour and every shape is still seen in training, just never together."""
+    colors = list(COLORS)
+    return [(c, SHAPES[(i + 2) % len(SHAPES)]) for i, c in enumerate(colors)]
+
+
+@dataclass(frozen=True)
+class AltTextNoise:
+    """Knobs for the web-like alt-text. Defaults read like scraped alt-text: partial, sometimes
+    wrong, padded with irrelevant words, sometimes empty."""
+
+    mention_rate: float = 0.5      # each object is named with this probability
+    wrong_attr_rate: float = 0.2   # a named object gets a wrong colour or shape
+    irrelevant_rate: float = 0.6   # stock-photo words, file names, site names
+    empty_rate: float = 0.1        # no alt-text at all
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    seed: int = 0
+    image_size: int = 64
+    train_samples: int = 20_000
+    shard_size: int = 2_000
+    max_objects: int = 4
+    zeroshot_per_class: int = 20
+    retrieval_samples: int = 500
+    sugarcrepe_per_subset: int = 300
+    winoground_samples: int = 100
+    alt_text: AltTextNoise = field(default_factory=AltTextNoise)
+
+    def as_dict(self) -> dict:
+        return asdict(self)

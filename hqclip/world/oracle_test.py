@@ -1,0 +1,61 @@
+import json
+import random
+
+from hqclip.schema import normalize, validate
+from hqclip.world import oracle
+from hqclip.world.build import train_sample
+from hqclip.world.config import WorldConfig
+
+CFG = WorldConfig(seed=0)
+
+
+def _scenes(n=300):
+    return [train_sample(CFG, i)["json"]["scene"] for i in range(n)]
+
+
+def _reason(text):
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return "not_json"
+    return validate(normalize(obj))
+
+
+def test_perfect_oracle_is_always_valid_and_complete():
+    for i, scene in enumerate(_scenes()):
+        rec = json.loads(oracle.simulate(scene, random.Random(i)))
+        assert validate(rec) is None
+        n = len(scene["objects"])
+        assert len(rec["desc"]) == 1 + n + len(scene["relations"])
+        for o in scene["objects"]:
+            assert f"{o['color']} {o['shape']}" in rec["tags"]
+            assert f"{o['color']} {o['shape']}" not in rec["neg_tags"]
+
+
+def test_negative_tags_name_nothing_in_the_scene():
+    for i, scene in enumerate(_scenes()):
+        rec = json.loads(oracle.simulate(scene, random.Random(i)))
+        have = {f"{o['color']} {o['shape']}" for o in scene["objects"]}
+        have |= {f"{o['size']} {o['shape']}" for o in scene["objects"]}
+        assert not set(rec["neg_tags"]) & have
+
+
+def test_malformed_rate_gives_invalid_outputs_of_every_kind():
+    reasons = [_reason(oracle.simulate(s, random.Random(i), malformed=1.0))
+               for i, s in enumerate(_scenes())]
+    assert all(r is not None for r in reasons)
+    kinds = {r.split(":")[0] for r in reasons}
+    assert {"not_json", "misaligned", "neg_equals_pos", "too_long"} <= kinds
+
+
+def test_omission_and_hallucination_degrade_but_stay_valid():
+    full = omitted = wrong = 0
+    for i, scene in enumerate(_scenes()):
+        rec = json.loads(oracle.simulate(scene, random.Random(i), omission=0.5, hallucination=0.5))
+        assert validate(rec) is None
+        have = {f"{o['color']} {o['shape']}" for o in scene["objects"]}
+        named = {t for t in rec["tags"] if t.split()[0] not in ("small", "large")}
+        full += len(scene["objects"])
+        omitted += len(have - named)
+        wrong += len(named - have)
+    assert 0.3 < omitted / full < 0.8 and wrong > 0
