@@ -23,7 +23,7 @@ def name(obj: dict) -> str:
 def object_sentence(obj: dict) -> str:
     where = POSITIONS[(obj["row"], obj["col"])]
     where = "in the center" if where == "center" else f"at the {where}"
-    return f"there is {article(obj['size'] + ' ' + name(obj))} {where}."
+    return f"{article(obj['size'] + ' ' + name(obj))} {where}."
 
 
 def relation_sentence(subj: dict, rel: str, obj: dict) -> str:
@@ -31,19 +31,26 @@ def relation_sentence(subj: dict, rel: str, obj: dict) -> str:
 
 
 def count_sentence(n: int) -> str:
-    return f"the image shows {NUMBERS[n]} shape{'s' if n > 1 else ''}."
+    return f"{NUMBERS[n]} shape{'s' if n > 1 else ''} in total."
+
+
+def chain(scene: Scene) -> list[dict]:
+    """The relations a description states: each object to the next one (n-1 of them), enough to
+    place every object while keeping descriptions within a CLIP text context."""
+    return [r for r in scene["relations"] if r["object"] == r["subject"] + 1]
 
 
 def relation_sentences(scene: Scene) -> list[str]:
     objs = scene["objects"]
     return [relation_sentence(objs[r["subject"]], r["relation"], objs[r["object"]])
-            for r in scene["relations"]]
+            for r in chain(scene)]
 
 
 def describe(scene: Scene) -> list[str]:
-    """Every true sentence: the count, one per object, one per relation."""
+    """The true description: one sentence per object, the chain of relations, then the count
+    (most informative first, since CLIP truncates long texts)."""
     objs = scene["objects"]
-    return [count_sentence(len(objs)), *(object_sentence(o) for o in objs), *relation_sentences(scene)]
+    return [*(object_sentence(o) for o in objs), *relation_sentences(scene), count_sentence(len(objs))]
 
 
 def short_caption(scene: Scene) -> str:

@@ -49,6 +49,10 @@ def _tag_pairs(obj: dict, scene: Scene, rng: random.Random) -> list[tuple[str, s
     return list(zip(d.tags(obj), (neg_name, neg_size)))
 
 
+def _rel(scene: Scene, a: int, b: int) -> str:
+    return next(r["relation"] for r in scene["relations"] if (r["subject"], r["object"]) == (a, b))
+
+
 def record(scene: Scene, rng: random.Random, omission: float = 0.0,
            hallucination: float = 0.0) -> dict:
     """The four aligned lists for a scene, as the simulated LVLM perceives it."""
@@ -59,16 +63,16 @@ def record(scene: Scene, rng: random.Random, omission: float = 0.0,
         if rng.random() < hallucination:
             seen[i] = edits.recolor(seen[i], {"objects": seen}, rng)
     view = {"objects": seen, "relations": scene["relations"]}
-    pairs = [(d.count_sentence(len(kept)), d.count_sentence(edits.other_count(len(kept), rng)))]
-    pairs += [_object_pair(seen[i], view, rng) for i in kept]
-    pairs += [_relation_pair(seen[r["subject"]], r["relation"], seen[r["object"]], rng)
-              for r in scene["relations"] if r["subject"] in kept and r["object"] in kept]
+    pairs = [_object_pair(seen[i], view, rng) for i in kept]
+    # the chain of relations among the objects the model kept: each to the next kept one
+    pairs += [_relation_pair(seen[a], _rel(scene, a, b), seen[b], rng) for a, b in zip(kept, kept[1:])]
     tag_pairs = [p for i in kept for p in _tag_pairs(seen[i], view, rng)]
     if rng.random() < hallucination:
         c, s = rng.choice(sorted(set(edits.absent_pairs(scene)) & set(edits.absent_pairs(view))))
         ghost = {"shape": s, "color": c, "size": "small", "row": 0, "col": 0}
         ghost = edits.move(ghost, scene, rng)
         pairs.append(_object_pair(ghost, {"objects": [*seen, ghost], "relations": []}, rng))
+    pairs.append((d.count_sentence(len(kept)), d.count_sentence(edits.other_count(len(kept), rng))))
     unique_tags: dict[str, tuple[str, str]] = {}
     for t, n in tag_pairs:
         unique_tags.setdefault(t.casefold(), (t, n))

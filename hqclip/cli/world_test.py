@@ -1,0 +1,18 @@
+import json
+
+from typer.testing import CliRunner
+
+from hqclip.cli.main import app
+
+
+def test_world_command_writes_a_world_and_prints_the_rate(tmp_path):
+    args = ["world", "--out", str(tmp_path), "--train-samples", "50", "--shard-size", "20",
+            "--eval-scale", "0.05", "--workers", "1", "--empty-rate", "1.0"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "samples/s" in res.output
+    manifest = json.loads((tmp_path / "world.json").read_text())
+    assert len(manifest["train"]["shards"]) == 3
+    assert manifest["config"]["alt_text"]["empty_rate"] == 1.0
+    again = CliRunner().invoke(app, args)
+    assert "already there" in again.output
