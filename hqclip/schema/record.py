@@ -89,6 +89,8 @@ def normalize(obj: Any) -> Any:
 
 
 def _has_control(s: str) -> bool:
+    if s.isprintable():  # fast path: every control/format/private/surrogate char is unprintable
+        return False
     return any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in s)
 
 

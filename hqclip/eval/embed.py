@@ -1,0 +1,126 @@
+"""Image and text embeddings, batched, with a progress bar, cached on disk by (weights, transform,
+tokenizer, content) so a rerun or a second report over the same data costs nothing."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from hqclip.data.atomic import atomic_open
+from hqclip.eval.models import Loaded, device_of, fingerprint
+
+log = logging.getLogger("hqclip.eval")
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "hqclip" / "eval"
+
+
+class _Images:
+    """Map-style dataset: decoded, transformed images; an unreadable one becomes None."""
+
+    def __init__(self, paths: list[Path], preprocess):
+        self.paths, self.preprocess = paths, preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        try:
+            with Image.open(self.paths[i]) as img:
+                return self.preprocess(img.convert("RGB"))
+        except Exception as e:  # any decode failure: the caller names and skips the image
+            log.debug("%s: %s", self.paths[i], e)
+            return None
+
+
+def _collate(batch):
+    import torch
+
+    ok = [x for x in batch if x is not None]
+    return (torch.stack(ok) if ok else None), [x is not None for x in batch]
+
+
+class Embedder:
+    """L2-normalised embeddings of one model. Rows of unreadable images are NaN."""
+
+    def __init__(self, m: Loaded, batch_size: int = 64, cache_dir: Path | None = None,
+                 workers: int = 0):
+        self.m, self.batch_size, self.workers = m, batch_size, workers
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.fp = fingerprint(m) if cache_dir else ""
+
+    def _cached(self, kind: str, content: "hashlib._Hash", compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """`content` hashes the inputs; the key adds the model fingerprint."""
+        if self.cache_dir is None:
+            return compute()
+        content.update(self.fp.encode())
+        path = self.cache_dir / f"{kind}-{content.hexdigest()[:32]}.npy"
+        if path.is_file():
+            log.info("%s: %s embeddings from cache %s", self.m.label, kind, path)
+            return np.load(path, allow_pickle=False)
+        out = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "wb") as f:
+            np.save(f, out, allow_pickle=False)
+        return out
+
+    def images(self, paths: list[Path]) -> np.ndarray:
+        h = hashlib.sha256(b"images")
+        for p in paths:
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+        return self._cached("images", h, lambda: self._encode_images(paths))
+
+    def texts(self, texts: list[str]) -> np.ndarray:
+        h = hashlib.sha256(b"texts")
+        for t in texts:
+            h.update(t.encode() + b"\0")
+        return self._cached("texts", h, lambda: self._encode_texts(texts))
+
+    def _encode_images(self, paths: list[Path]) -> np.ndarray:
+        import torch
+        from torch.utils.data import DataLoader
+
+        loader = DataLoader(_Images(paths, self.m.preprocess), batch_size=self.batch_size,
+                            num_workers=self.workers, collate_fn=_collate)
+        rows = []
+        with torch.no_grad(), tqdm(total=len(paths), desc=f"{self.m.label}: images", unit="img") as bar:
+            for x, ok in loader:
+                out = np.full((len(ok), self.dim), np.nan, dtype=np.float32)
+                if x is not None:
+                    emb = self.m.model.encode_image(x.to(device_of(self.m.model)))
+                    out[np.array(ok)] = torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy()
+                rows.append(out)
+                bar.update(len(ok))
+        return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        rows = []
+        with torch.no_grad():
+            for i in tqdm(range(0, len(texts), self.batch_size), desc=f"{self.m.label}: texts",
+                          unit="batch"):
+                tok = self.m.tokenizer(texts[i:i + self.batch_size]).to(device_of(self.m.model))
+                emb = self.m.model.encode_text(tok)
+                rows.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
+        return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
+
+    @functools.cached_property
+    def dim(self) -> int:
+        """Embedding width, for the rows of a batch in which no image was readable."""
+        import torch
+
+        with torch.no_grad():
+            tok = self.m.tokenizer(["a"]).to(device_of(self.m.model))
+            return self.m.model.encode_text(tok).shape[-1]

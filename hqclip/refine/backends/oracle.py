@@ -1,0 +1,44 @@
+"""The synthetic world's simulated LVLM as a backend: it answers from the hidden scene graph
+(`sample.meta["scene"]`) with tunable omission, hallucination and malformed-output rates, so that
+every path of the pipeline (valid rows, retries, invalid rows) runs without a real model.
+
+Options: `omission`, `hallucination`, `malformed` (probabilities), `delay` (seconds per request,
+to imitate model latency in benchmarks and kill tests).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from hqclip.refine.backends.base import Backend, Request, Response
+
+
+class OracleBackend(Backend):
+    name = "oracle"
+    output_options = ("omission", "hallucination", "malformed")
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        from hqclip.world.oracle import simulate
+        self._simulate = simulate
+        self._knobs = {k: float(cfg.options.get(k) or 0.0) for k in self.output_options}
+        self._delay = float(cfg.options.get("delay") or 0.0)
+
+    @property
+    def model_name(self) -> str:
+        return "oracle:" + ",".join(f"{k}={v:g}" for k, v in self._knobs.items())
+
+    def generate(self, requests: list[Request]) -> list[Response]:
+        out = []
+        for req in requests:
+            start = time.perf_counter()
+            if self._delay:
+                time.sleep(self._delay)
+            scene = req.meta.get("scene")
+            if not isinstance(scene, dict):
+                out.append(Response(None, error="oracle_needs_scene"))
+                continue
+            text = self._simulate(scene, random.Random(req.seed), **self._knobs)
+            out.append(Response(text, "stop", latency_s=time.perf_counter() - start))
+        return out

@@ -1,0 +1,84 @@
+"""The versioned instruction the LVLM gets, and the JSON schema its answer is constrained to.
+
+The prompt hash (template + few-shot block) is stored with every sidecar row and is part of the
+run fingerprint, so a changed prompt never resumes into rows made with the old one.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hqclip.schema import FIELDS, RECORD_JSON_SCHEMA
+
+PROMPT_VERSION = "v1"
+MAX_ALT_CHARS = 1000  # web alt-text can be a whole page; the model needs only its head
+
+
+def _package_text(name: str) -> str:
+    return resources.files("hqclip.refine").joinpath("prompts", name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A template with `{alt_text}` and `{examples}` slots, and its rendered few-shot block."""
+
+    template: str
+    examples: str
+    name: str
+
+    @functools.cached_property
+    def hash(self) -> str:
+        return hashlib.sha256((self.template + "\0" + self.examples).encode()).hexdigest()[:16]
+
+    def render(self, alt_text: str) -> str:
+        alt = " ".join(alt_text.split())[:MAX_ALT_CHARS] or "(none)"
+        # str.replace, not str.format: templates and examples contain JSON braces
+        return self.template.replace("{examples}", self.examples).replace("{alt_text}", alt)
+
+
+def _examples_block(examples: list[dict[str, Any]]) -> str:
+    if not examples:
+        return ""
+    lines = ["", "Examples:"]
+    for ex in examples:
+        lines.append(f"Alt-text: {ex['alt_text']}")
+        lines.append("Answer: " + json.dumps({f: ex["record"][f] for f in FIELDS}, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def load_prompt(path: str | Path | None = None, text_only: bool = False, few_shot: int = 2,
+                examples_path: str | Path | None = None) -> Prompt:
+    """The packaged template (image or text-only mode) unless `path` overrides it; the first
+    `few_shot` examples of the packaged set unless `examples_path` names a JSON list of
+    `{"alt_text": ..., "record": {...}}`."""
+    if path is not None:
+        template, name = Path(path).read_text(encoding="utf-8"), str(path)
+    else:
+        name = f"{PROMPT_VERSION}-text.txt" if text_only else f"{PROMPT_VERSION}.txt"
+        template = _package_text(name)
+    if "{alt_text}" not in template:
+        raise ValueError(f"{name}: a prompt template needs an {{alt_text}} slot")
+    raw = (Path(examples_path).read_text(encoding="utf-8") if examples_path
+           else _package_text("examples.json"))
+    # a template without an {examples} slot takes no examples
+    examples = json.loads(raw)[:max(few_shot, 0)] if "{examples}" in template else []
+    return Prompt(template=template, examples=_examples_block(examples), name=name)
+
+
+def decode_schema(max_items: int | None = None, max_chars: int | None = None) -> dict[str, Any]:
+    """RECORD_JSON_SCHEMA, optionally tightened (fewer items, shorter strings) for constrained
+    decoding: shorter answers for small models and tests. A tightened answer is still valid."""
+    schema = copy.deepcopy(RECORD_JSON_SCHEMA)
+    for prop in schema["properties"].values():
+        if max_items is not None:
+            prop["maxItems"] = min(prop["maxItems"], max_items)
+        if max_chars is not None:
+            prop["items"]["maxLength"] = min(prop["items"]["maxLength"], max_chars)
+    return schema

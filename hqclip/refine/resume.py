@@ -1,0 +1,125 @@
+"""Exactly-once output: the run fingerprint, per-shard done markers, and the resume plan.
+
+A shard is done when its sidecar (written atomically) and then its done marker exist, and the
+marker's fingerprint equals this run's. Anything else — no sidecar, a sidecar without a marker
+(killed between the two writes), leftover temp files — is redone from scratch, and the atomic
+rename makes a redo replace, never append. The fingerprint covers what decides the rows: backend
+and model identity, prompt hash, decode schema, sampling and retry settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from hqclip.data.atomic import write_text
+from hqclip.data.sidecar import sidecar_path
+from hqclip.refine.backends import backend_class
+from hqclip.refine.config import RefineConfig
+
+log = logging.getLogger("hqclip.refine")
+
+MANIFEST = "refine-run.json"
+
+
+class ConfigMismatch(RuntimeError):
+    """The output folder was made under a different configuration."""
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fingerprint_parts(cfg: RefineConfig) -> dict[str, Any]:
+    return {
+        "backend": backend_class(cfg.backend).identity(cfg),
+        "prompt_hash": cfg.prompt().hash,
+        "schema": _hash(cfg.schema()),
+        "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p,
+                     "max_tokens": cfg.max_tokens, "seed": cfg.seed},
+        "retries": cfg.max_retries,
+        "image": not cfg.no_image,
+        "max_pixels": cfg.max_pixels,
+    }
+
+
+def fingerprint(parts: dict[str, Any]) -> str:
+    return _hash(parts)
+
+
+def done_path(sidecar: Path) -> Path:
+    return sidecar.with_name(sidecar.name + ".done")
+
+
+def running_path(sidecar: Path) -> Path:
+    """Written when a shard starts (pid, host), removed when it is done: shows what is in flight."""
+    return sidecar.with_name(sidecar.name + ".running")
+
+
+def mark_running(sidecar: Path) -> None:
+    write_text(running_path(sidecar), json.dumps(
+        {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
+
+
+def mark_done(sidecar: Path, fp: str, stats: dict[str, Any]) -> None:
+    write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats}, sort_keys=True))
+    running_path(sidecar).unlink(missing_ok=True)
+
+
+def read_done(sidecar: Path) -> dict[str, Any] | None:
+    try:
+        marker = json.loads(done_path(sidecar).read_text())
+    except (OSError, ValueError):
+        return None
+    return marker if sidecar.exists() else None
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def prepare(out_dir: Path, cfg: RefineConfig, overwrite: bool) -> str:
+    """Check the folder's manifest against this configuration, clean leftovers of killed runs,
+    write the manifest; returns the fingerprint."""
+    parts = fingerprint_parts(cfg)
+    fp = fingerprint(parts)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = out_dir / MANIFEST
+    if manifest.exists() and not overwrite:
+        old = json.loads(manifest.read_text())
+        if old.get("fingerprint") != fp:
+            raise ConfigMismatch(
+                f"{out_dir} was refined under a different configuration (changed: "
+                f"{', '.join(_diff(old.get('parts', {}), parts))}); rerun with --overwrite to redo "
+                f"its shards under the new one, or choose another --output")
+    for leftover in [*out_dir.glob(".*.tmp-*"), *out_dir.glob("*.running")]:
+        leftover.unlink(missing_ok=True)
+    write_text(manifest, json.dumps({"fingerprint": fp, "parts": parts, "config": cfg.to_dict()},
+                                    indent=1, sort_keys=True, default=str))
+    return fp
+
+
+def plan(units: list[Path], out_dir: Path, fp: str,
+         overwrite: bool = False) -> tuple[list[Path], dict[Path, dict]]:
+    """(units to run, {unit: stats} of units already done under this fingerprint). A unit done
+    under another fingerprint is redone only with `overwrite` (its rows would be stale)."""
+    todo, done, stale = [], {}, []
+    for unit in units:
+        marker = read_done(sidecar_path(unit, out_dir))
+        if marker is not None and marker.get("fingerprint") == fp:
+            done[unit] = marker.get("stats", {})
+        else:
+            todo.append(unit)
+            if marker is not None:
+                stale.append(unit)
+    if stale and not overwrite:
+        raise ConfigMismatch(f"{sidecar_path(stale[0], out_dir)} (and {len(stale) - 1} more) "
+                             f"were refined under a different configuration; rerun with "
+                             f"--overwrite to redo them, or choose another --output")
+    return todo, done

@@ -1,0 +1,197 @@
+"""Run the per-shard function over many shards: in this process (`local`) or as Ray tasks (`ray`).
+
+Ray gives scale-out and fault tolerance (a task whose worker dies is retried on another worker);
+exactly-once comes from the shard function itself (atomic sidecar + done marker), so a retried
+or rerun shard replaces its output instead of duplicating it. No home-made scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import tarfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from hqclip.data.atomic import write_text
+from hqclip.data.shards import list_shards
+from hqclip.data.sidecar import sidecar_path
+from hqclip.data.tables import TABLE_SUFFIXES
+from hqclip.refine import resume
+from hqclip.refine.backends import Backend, backend_class
+from hqclip.refine.config import RefineConfig
+from hqclip.refine.pipeline import refine_shard
+from hqclip.refine.stats import run_stats
+
+log = logging.getLogger("hqclip.refine")
+
+STATS = "refine-stats.json"
+_backends: dict[str, Backend] = {}  # per process: a Ray worker reuses its loaded model
+
+
+def resolve_inputs(path: str | Path) -> list[Path]:
+    """A world folder (its train/ shards), a folder of tars or caption tables, one tar or table,
+    or a brace pattern of tars."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "world.json").exists() and (p / "train").is_dir():
+            p = p / "train"
+        units = list_shards(p) or sorted(q for q in p.iterdir() if q.suffix in TABLE_SUFFIXES)
+    elif p.suffix in TABLE_SUFFIXES and p.exists():
+        units = [p]
+    else:
+        units = list_shards(path)
+    if not units:
+        raise FileNotFoundError(f"{path}: no .tar shards or caption tables (csv/parquet/jsonl) found")
+    missing = [u for u in units if not u.exists()]
+    if missing:
+        raise FileNotFoundError(f"{missing[0]}: no such shard ({len(missing)} missing)")
+    return units
+
+
+def _backend(cfg: RefineConfig) -> Backend:
+    key = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    if key not in _backends:
+        _backends[key] = backend_class(cfg.backend)(cfg)
+    return _backends[key]
+
+
+def _count_samples(unit: Path) -> int | None:
+    if unit.suffix != ".tar":
+        return None
+    try:
+        with tarfile.open(unit) as tf:
+            return len({m.name.split(".", 1)[0] for m in tf})
+    except (tarfile.TarError, OSError):
+        return None
+
+
+def _estimate_total(todo: list[Path]) -> int | None:
+    """Samples still to do, from the first shard's size (counting every shard costs a pass)."""
+    first = _count_samples(todo[0]) if todo else 0
+    return None if first is None else first * len(todo)
+
+
+class _Bar:
+    """tqdm over samples with valid % in the postfix (samples/s and ETA are tqdm's own)."""
+
+    def __init__(self, total: int | None, enabled: bool):
+        self.bar = tqdm(total=total, unit="sample", desc="refine", disable=not enabled,
+                        dynamic_ncols=True)
+        self.n = self.ok = 0
+
+    def __call__(self, n: int, ok: int) -> None:
+        self.n += n
+        self.ok += ok
+        self.bar.update(n)
+        self.bar.set_postfix(valid=f"{100.0 * self.ok / max(self.n, 1):.1f}%", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _run_local(todo, out_dir, cfg, fp, bar, workers: int) -> list[dict[str, Any]]:
+    """Shards in order in this process, or `workers` processes over shards for CPU-bound backends
+    (oracle, remote endpoints); a local GPU model wants one process that batches. Workers are
+    forked (no re-import of torch via webdataset: ~3 CPU-s each); the parent never builds a
+    backend when workers > 1, so no model or CUDA state is forked."""
+    if workers <= 1:
+        backend = _backend(cfg)
+        try:
+            return [refine_shard(unit, out_dir, cfg, backend, fp, progress=bar) for unit in todo]
+        finally:  # free the model / HTTP clients; a later run in this process builds a new one
+            _backends.clear()
+            backend.close()
+    results = []
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_shard_job, str(u), str(out_dir), cfg.to_dict(), fp) for u in todo]
+        try:
+            for fut in as_completed(futures):
+                stats = fut.result()
+                results.append(stats)
+                bar(stats["samples"], stats["ok"])
+        finally:
+            for fut in futures:
+                fut.cancel()
+    return results
+
+
+def _shard_job(unit: str, out_dir: str, cfg: dict[str, Any], fp: str) -> dict[str, Any]:
+    cfg_obj = RefineConfig.from_dict(cfg)
+    return refine_shard(unit, out_dir, cfg_obj, _backend(cfg_obj), fp)
+
+
+def _run_ray(todo, out_dir, cfg, fp, bar, ray_opts: dict[str, Any]) -> list[dict[str, Any]]:
+    import ray
+
+    owns = not ray.is_initialized()
+    if owns:
+        # no address: a local cluster of this machine's cores, shut down when the run ends
+        ray.init(address=ray_opts.get("address"), include_dashboard=False, log_to_driver=False)
+    task = ray.remote(_shard_job).options(
+        max_retries=ray_opts.get("max_retries", 3), retry_exceptions=False,
+        num_cpus=ray_opts.get("num_cpus", 1), num_gpus=ray_opts.get("num_gpus", 0))
+    cfg_dict = cfg.to_dict()
+    pending = {task.remote(str(u), str(out_dir), cfg_dict, fp): u for u in todo}
+    results = []
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            unit = pending.pop(ready[0])
+            try:
+                stats = ray.get(ready[0])
+            except ray.exceptions.RayTaskError as e:
+                raise e.cause if isinstance(e.cause, Exception) else e
+            except ray.exceptions.RayError as e:
+                raise RuntimeError(f"{unit}: Ray gave up on this shard after its retries ({e})") from e
+            results.append(stats)
+            bar(stats["samples"], stats["ok"])
+    finally:
+        for ref in pending:
+            ray.cancel(ref)
+        if owns:
+            ray.shutdown()
+    return results
+
+
+def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runner: str = "local",
+               overwrite: bool = False, ray_opts: dict[str, Any] | None = None,
+               progress: bool = True, stats_path: str | Path | None = None,
+               workers: int = 1) -> dict[str, Any]:
+    """Refine every shard of `inputs` into sidecars under `out_dir`, skipping shards already done
+    under the same configuration. Writes and returns the stats JSON; on failure the stats of the
+    finished shards are still written before the error propagates."""
+    out = Path(out_dir)
+    units = resolve_inputs(inputs)
+    fp = resume.prepare(out, cfg, overwrite)
+    todo, done = resume.plan(units, out, fp, overwrite)
+    log.info("%d shards: %d already done, %d to refine (fingerprint %s)",
+             len(units), len(done), len(todo), fp)
+    bar = _Bar(_estimate_total(todo) if progress else None, progress)
+    start = time.perf_counter()
+    try:
+        if runner == "local":
+            _run_local(todo, out, cfg, fp, bar, workers)
+        elif runner == "ray":
+            _run_ray(todo, out, cfg, fp, bar, ray_opts or {})
+        else:
+            raise ValueError(f"unknown runner {runner!r}; choose local or ray")
+    finally:
+        bar.close()
+        finished = {u: m["stats"] for u in units
+                    if (m := resume.read_done(sidecar_path(u, out))) and m.get("fingerprint") == fp}
+        this_run = [s for u, s in finished.items() if u not in done]
+        stats = run_stats(list(finished.values()), this_run, time.perf_counter() - start, len(done))
+        stats.update(fingerprint=fp, model=backend_class(cfg.backend).identity(cfg),
+                     shards_total=len(units))
+        write_text(Path(stats_path) if stats_path else out / STATS,
+                   json.dumps(stats, indent=1, sort_keys=True))
+    return stats
+

@@ -1,0 +1,73 @@
+"""Checkpoints: one file that open_clip loads and that resumes training.
+
+`{"state_dict": <open_clip model state_dict>, ...}` is exactly what
+`open_clip.create_model_and_transforms(name, pretrained=path)` reads (it takes the "state_dict" key
+and ignores the rest). The rest resumes training: heads, optimiser, scaler, step, data position,
+every rank's RNG states, the config and the tag vocabulary. Only tensors and plain Python values
+are stored, so `torch.load(..., weights_only=True)` reads it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hqclip.data.atomic import atomic_open
+
+LATEST = "latest.pt"
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's RNG states as plain lists (gatherable across ranks, weights_only-loadable)."""
+    np_state = np.random.get_state()
+    return {"python": random.getstate(), "torch": torch.get_rng_state().tolist(),
+            "cuda": [t.tolist() for t in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+            "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]]}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(_tuples(state["python"]))
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([torch.tensor(t, dtype=torch.uint8) for t in state["cuda"]])
+    n = state["numpy"]
+    np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), *n[2:]))
+
+
+def _tuples(x: Any) -> Any:
+    return tuple(_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+def save(path: Path, payload: dict[str, Any]) -> None:
+    """Write atomically, then point `latest.pt` at it (a hard link, or a copy where links fail)."""
+    with atomic_open(path, "wb") as f:
+        torch.save(payload, f)
+    latest = path.parent / LATEST
+    tmp = latest.with_name(f".{LATEST}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(path, tmp)
+    except OSError:
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            dst.write(src.read())
+    os.replace(tmp, latest)
+
+
+def resolve(resume: str, output: Path) -> Path | None:
+    """`latest` → the run's latest checkpoint if there is one (a fresh start otherwise)."""
+    if resume == "latest":
+        p = output / "checkpoints" / LATEST
+        return p if p.exists() else None
+    p = Path(resume)
+    if not p.exists():
+        raise FileNotFoundError(f"--resume {resume}: no such checkpoint; pass 'latest' or a .pt path")
+    return p
+
+
+def load(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)

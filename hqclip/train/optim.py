@@ -1,0 +1,21 @@
+"""AdamW with open_clip's parameter groups: no weight decay on gains, biases and logit scales."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hqclip.train.config import TrainConfig
+
+
+def no_decay(name: str, p: torch.Tensor) -> bool:
+    """open_clip_train.main's `exclude` rule, verbatim."""
+    return p.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
+
+
+def adamw(module: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+    return torch.optim.AdamW(
+        [{"params": [p for n, p in named if no_decay(n, p)], "weight_decay": 0.0},
+         {"params": [p for n, p in named if not no_decay(n, p)], "weight_decay": cfg.wd}],
+        lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
