@@ -1,9 +1,7 @@
 """Entry point: importing each command file registers its commands on the app."""
 
-from hqclip.cli import quickstart, world  # noqa: F401
 from hqclip.cli import eval as eval_cmd  # noqa: F401
-from hqclip.cli import refine  # noqa: F401
-from hqclip.cli import train  # noqa: F401
+from hqclip.cli import quickstart, refine, train, vlm150m, world  # noqa: F401
 from hqclip.cli.app import app
 
 __all__ = ["app"]

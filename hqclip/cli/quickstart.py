@@ -9,13 +9,23 @@ from hqclip.cli.app import app
 
 @app.command()
 def quickstart(
-    out: Path = typer.Option(Path("runs/quickstart"), help="where the world, sidecars, models and report go"),
-    train_samples: int = typer.Option(20_000, help="world training samples"),
+    out: Path = typer.Option(Path("runs/quickstart"), help="world, sidecars, models and report go here"),
+    full: bool = typer.Option(False, help="several seeds (mean ± std) and the captioner-error study"),
+    seeds: int = typer.Option(3, help="--full: seeds per variant"),
+    train_samples: int = typer.Option(None, help="world training samples (default: the plan's)"),
+    steps: int = typer.Option(None, help="training steps per model (default: the plan's)"),
+    error: float = typer.Option(None, help="simulated captioner error rate (default: the plan's)"),
+    world_seed: int = typer.Option(None, help="world seed (default 0; 1000 is the tuning world)"),
 ) -> None:
-    """Generate (or reuse) the world and print its summary."""
-    from hqclip.world.build import build_world
-    from hqclip.world.config import WorldConfig
+    """Generate the world, refine it with the simulated LVLM, train alt-text CLIP and the HQ-CLIP
+    ablations, evaluate them all and print the table."""
+    from hqclip.quickstart.plan import Plan
+    from hqclip.quickstart.run import run
 
-    m = build_world(out / "world", WorldConfig(train_samples=train_samples))
-    state = "reused" if m["cached"] else f"generated at {m['timing']['train_samples_per_s']} samples/s"
-    typer.echo(f"world: {m['train']['samples']} train samples ({state}); eval splits {m['eval']}")
+    plan = Plan()
+    overrides = {"train_samples": train_samples, "steps": steps, "error": error,
+                 "world_seed": world_seed}
+    plan = plan.replace(**{k: v for k, v in overrides.items() if v is not None})
+    if full:
+        plan = plan.replace(seeds=tuple(range(seeds)), error_study=True)
+    typer.echo(run(plan, out))

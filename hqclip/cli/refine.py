@@ -1,5 +1,4 @@
-"""`hqclip refine`: an LVLM rewrites each sample's alt-text into the four-list record (sidecars);
-`hqclip export-vlm150m`: those sidecars in the released per-uid JSON layout."""
+"""`hqclip refine`: an LVLM rewrites each sample's alt-text into the four-list record (sidecars)."""
 
 from __future__ import annotations
 
@@ -97,14 +96,3 @@ def refine(
                            "valid_pct": tot["valid_pct"], "reasons": tot["reasons"],
                            "this_run_samples_per_s": run["samples_per_s"],
                            "stats": str(output / "refine-stats.json")}))
-
-
-@app.command("export-vlm150m")
-def export_vlm150m(
-    sidecars: Path = typer.Option(..., "--sidecars", help="folder of refine sidecars"),
-    out: Path = typer.Option(..., "--out", help="output folder: <folder>/<uid>.json per sample"),
-) -> None:
-    """Write the released VLM-150M layout (one JSON per uid) from sidecars; ok rows only."""
-    from hqclip.data.vlm150m import export_vlm150m as export
-
-    typer.echo(export(sidecars, out))

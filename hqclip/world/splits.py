@@ -75,10 +75,12 @@ def _sugarcrepe_pair(subset: str, scene: Scene, rng: random.Random) -> tuple[str
         return (_pair_caption((a["color"], a["shape"]), (b["color"], b["shape"])),
                 _pair_caption((b["color"], a["shape"]), (a["color"], b["shape"])))
     if subset == "add_obj":
-        extra = rng.choice(edits.absent_pairs(scene))
-        plain = [(o["color"], o["shape"]) for o in objs]
-        caption = ", ".join(d.article(" ".join(p)) for p in plain)
-        return caption, f"{caption} and {d.article(' '.join(extra))}"
+        # both captions name the same number of objects: the other objects, then the target
+        # (true) or an absent one (added), so caption length cannot give the answer away
+        others = [(o["color"], o["shape"]) for i, o in enumerate(objs) if i != target]
+        head = ", ".join(d.article(" ".join(p)) for p in others)
+        true, extra = (objs[target]["color"], objs[target]["shape"]), rng.choice(edits.absent_pairs(scene))
+        return (f"{head} and {d.article(' '.join(true))}", f"{head} and {d.article(' '.join(extra))}")
     raise ValueError(subset)
 
 
@@ -90,7 +92,7 @@ def _swappable(scene: Scene) -> bool:
 
 
 def sugarcrepe(subset: str, cfg: WorldConfig, rng: random.Random) -> Iterator[Item]:
-    min_objects = 2 if subset in ("replace_rel", "swap_att") else 1
+    min_objects = 2 if subset in ("replace_rel", "swap_att", "add_obj") else 1
     i = 0
     while i < cfg.sugarcrepe_per_subset:
         scene = _heldout_scene(rng, cfg, min_objects)

@@ -91,6 +91,8 @@ def test_sugarcrepe_caption_true_and_negative_false(subset):
             assert relation(a, b) != rel
         else:
             assert not _pairs(e["negative_caption"]) <= have
+        if subset == "add_obj":
+            assert len(_pairs(e["caption"])) == len(_pairs(e["negative_caption"])) >= 2
 
 
 def test_winoground_sets_are_2x2():

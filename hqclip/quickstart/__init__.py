@@ -1,0 +1,1 @@
+"""The quickstart experiment: world → refine (oracle) → train four variants → evaluate → report."""
