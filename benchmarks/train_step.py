@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import statistics
 import subprocess
@@ -30,21 +29,14 @@ import torch
 
 def make_world(root: Path, n: int, image_size: int) -> Path:
     """World shards + oracle sidecars (a perfect simulated LVLM)."""
-    from hqclip.data.shards import iter_shard, list_shards
-    from hqclip.data.sidecar import sidecar_path, write_sidecar
-    from hqclip.schema import normalize
+    from hqclip.refine.config import RefineConfig
+    from hqclip.refine.runners import run_refine
     from hqclip.world.build import build_world
     from hqclip.world.config import WorldConfig
-    from hqclip.world.oracle import simulate
 
     build_world(root, WorldConfig(train_samples=n, shard_size=max(64, n // 8), image_size=image_size),
                 progress=False)
-    rng = random.Random(0)
-    for shard in list_shards(root / "train"):
-        rows = [{"uid": s.uid, "key": s.key, "status": "ok",
-                 **normalize(json.loads(simulate(s.meta["scene"], rng)))}
-                for s in iter_shard(shard, decode=False)]
-        write_sidecar(sidecar_path(shard, root / "sidecars"), rows)
+    run_refine(RefineConfig(backend="oracle"), root / "train", root / "sidecars", progress=False)
     return root
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import random
 from pathlib import Path
 
@@ -64,17 +63,11 @@ def dataset(tmp_path: Path) -> tuple[Path, Path]:
 
 def make_world(root: Path, n: int = 192, shard_size: int = 32) -> Path:
     """A world (hqclip.world) whose sidecars come from the oracle LVLM, never malformed."""
-    from hqclip.data.shards import iter_shard, list_shards
-    from hqclip.schema import normalize
+    from hqclip.refine.config import RefineConfig
+    from hqclip.refine.runners import run_refine
     from hqclip.world.build import build_world
     from hqclip.world.config import WorldConfig
-    from hqclip.world.oracle import simulate
 
     build_world(root, WorldConfig(train_samples=n, shard_size=shard_size), workers=1, progress=False)
-    rng = random.Random(0)
-    for shard in list_shards(root / "train"):
-        rows = [{"uid": s.uid, "key": s.key, "status": "ok",
-                 **normalize(json.loads(simulate(s.meta["scene"], rng)))}
-                for s in iter_shard(shard, decode=False)]
-        write_sidecar(sidecar_path(shard, root / "sidecars"), rows)
+    run_refine(RefineConfig(backend="oracle"), root / "train", root / "sidecars", progress=False)
     return root
