@@ -65,8 +65,11 @@ def write_shards(samples: Iterable[dict[str, Any]], out_dir: str | os.PathLike,
 
 
 def list_shards(path: str | os.PathLike) -> list[Path]:
-    """A tar file, a folder of tars (sorted), or a brace pattern like `shard-{000000..000009}.tar`."""
+    """A tar file, a folder of tars (sorted), a world folder (its `train/` shards), or a brace
+    pattern like `shard-{000000..000009}.tar`."""
     p = Path(path)
+    if (p / "world.json").exists():
+        p = p / "train"
     if p.is_dir():
         return sorted(p.glob("*.tar"))
     if "{" in str(path):

@@ -57,12 +57,25 @@ def markdown(results: dict) -> str:
     return text
 
 
-def _bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None:
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display on training hosts)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_png(fig, path: Path) -> None:
+    """Write a figure atomically and free it."""
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    pyplot().close(fig)
+
+
+def _bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None:
+    plt = pyplot()
     width = 0.8 / max(1, len(rows))
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(cols)), 4))
     for j, (label, vals) in enumerate(rows.items()):
@@ -74,9 +87,7 @@ def _bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> Non
     ax.set_title(title)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def _clean(x):

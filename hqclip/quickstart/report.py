@@ -8,8 +8,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from hqclip.data.atomic import atomic_open, write_text
-from hqclip.eval.report import KEY_METRICS, _get
+from hqclip.data.atomic import write_text
+from hqclip.eval.report import KEY_METRICS, _get, pyplot, save_png
 from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
 
 # the three families the paper's claims are about, and the column that stands for each
@@ -68,11 +68,7 @@ def claims(groups: dict, error: float) -> list[dict[str, Any]]:
 
 
 def _plot(path: Path, groups: dict, plan: Plan) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     cols = ["ZS top-1", "retrieval R@1", "SugarCrepe", "ARO order", "Winoground group"]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(VARIANTS)
@@ -87,17 +83,11 @@ def _plot(path: Path, groups: dict, plan: Plan) -> None:
     ax.set_title(f"quickstart ablation (captioner error {plan.error:g}, {len(plan.seeds)} seed(s))")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def _plot_errors(path: Path, groups: dict, plan: Plan) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for col in ("ZS top-1", "retrieval R@1", "SugarCrepe"):
         xs = [e for e in plan.error_rates if groups.get((FINAL, e), {}).get(col)]
@@ -109,9 +99,7 @@ def _plot_errors(path: Path, groups: dict, plan: Plan) -> None:
     ax.set_title("HQ-CLIP vs captioner quality")
     ax.legend()
     fig.tight_layout()
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def write_quickstart_report(plan: Plan, runs: list[dict], results: dict, timings: dict,

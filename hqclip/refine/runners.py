@@ -39,8 +39,6 @@ def resolve_inputs(path: str | Path) -> list[Path]:
     or a brace pattern of tars."""
     p = Path(path)
     if p.is_dir():
-        if (p / "world.json").exists() and (p / "train").is_dir():
-            p = p / "train"
         units = list_shards(p) or sorted(q for q in p.iterdir() if q.suffix in TABLE_SUFFIXES)
     elif p.suffix in TABLE_SUFFIXES and p.exists():
         units = [p]

@@ -9,12 +9,9 @@ from hqclip.data.shards import list_shards
 
 def resolve(train_data: str, sidecars: str | None) -> tuple[list[Path], str | None]:
     root = Path(train_data)
-    if (root / "world.json").exists():
-        shards = list_shards(root / "train")
-        if sidecars is None and (root / "sidecars").is_dir():
-            sidecars = str(root / "sidecars")
-    else:
-        shards = list_shards(train_data)
+    shards = list_shards(train_data)
+    if sidecars is None and (root / "world.json").exists() and (root / "sidecars").is_dir():
+        sidecars = str(root / "sidecars")
     if not shards:
         raise FileNotFoundError(f"{train_data}: no .tar shards found; pass a world folder, a shard "
                                 "folder, a .tar or a brace pattern like shard-{000000..000009}.tar")

@@ -5,6 +5,7 @@ import re
 import pytest
 import webdataset as wds
 
+from hqclip.data.shards import list_shards
 from hqclip.world import splits
 from hqclip.world.build import build_world, train_sample
 from hqclip.world.config import COLORS, SHAPES, WorldConfig, heldout_pairs
@@ -39,6 +40,7 @@ def world(tmp_path_factory):
 
 def test_train_never_shows_a_heldout_composition(world):
     heldout = set(heldout_pairs())
+    assert list_shards(world) == sorted((world / "train").glob("*.tar"))  # a world folder reads as its train shards
     ds = wds.WebDataset(str(world / "train" / "shard-{000000..000002}.tar"), shardshuffle=False)
     seen, n = set(), 0
     for s in ds:
