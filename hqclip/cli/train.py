@@ -31,7 +31,7 @@ def train(
     gather_with_grad: bool = typer.Option(True, help="open_clip --gather-with-grad"),
     hni_weight: float = typer.Option(1.0, help="hard-negative (negative description) loss weight"),
     stc_weight: float = typer.Option(1.0, help="short-tag classification loss weight"),
-    stc_head: str = typer.Option("text", help="text (tags through the text tower) | linear (fixed vocab)"),
+    stc_head: str = typer.Option("linear", help="linear (fixed tag vocabulary) | text (tags through the text tower)"),
     vocab_size: int = typer.Option(1000, help="linear head: most frequent tags kept"),
     text_mix: str = typer.Option("alt=0.3,desc=0.7", help="positive text source probabilities"),
     neg_swap: str = typer.Option("1", help="sentences swapped for their negatives: k or 'all'"),

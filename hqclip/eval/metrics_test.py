@@ -127,6 +127,15 @@ def test_parity_on_informative_embeddings(world, model):
     check_parity(ours, rec, splits)
 
 
+def _near_ties(lk: Lookup, items, tol: float = 1e-5) -> int:
+    n = 0
+    for it in items:
+        image = lk.img[lk.path_id[it.images[0]]]
+        s = torch.stack([lk.txt[lk.text_id[t]] @ image for t in it.texts])
+        n += int((s[0] - s[1:].max()).abs() < tol)
+    return n
+
+
 def check_parity(ours: dict, rec: Recording, splits: dict) -> None:
     lk = Lookup(rec)
     kw = dict(device="cpu", amp=False)
@@ -158,7 +167,10 @@ def check_parity(ours: dict, rec: Recording, splits: dict) -> None:
                                                              collate_fn=image_captions_collate_fn),
                                               lk.tokenize, **kw)
         got = ours["aro_order"] if name == "order" else ours["sugarcrepe"][name]
-        assert got["acc"] == pytest.approx(cb["acc"], abs=1e-6), name
+        # a near-tie (random weights, captions of the same words) may fall either way with the
+        # summation order of the machine's BLAS: those items, and only those, may differ
+        slack = _near_ties(lk, splits[name].items) / len(rows)
+        assert abs(got["acc"] - cb["acc"]) <= slack + 1e-6, (name, got["acc"], cb["acc"], slack)
 
     rows = [(torch.stack([lk.image(p) for p in it.images]), list(it.texts))
             for it in splits["winoground"].items]

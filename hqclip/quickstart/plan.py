@@ -12,7 +12,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "alt-text CLIP": {"text_mix": {"alt": 1.0}, "hni_weight": 0.0, "stc_weight": 0.0},
     "+ long desc": {"text_mix": {"desc": 1.0}, "hni_weight": 0.0, "stc_weight": 0.0},
     "+ HNI": {"text_mix": {"desc": 1.0}, "hni_weight": 1.0, "stc_weight": 0.0},
-    "+ STC (HQ-CLIP)": {"text_mix": {"desc": 1.0}, "hni_weight": 1.0, "stc_weight": 1.0},
+    "+ STC (HQ-CLIP)": {"text_mix": {"desc": 1.0}, "hni_weight": 1.0, "stc_weight": 1.0,
+                        "stc_head": "linear"},
 }
 FINAL = "+ STC (HQ-CLIP)"
 
@@ -23,7 +24,7 @@ class Plan:
     train_samples: int = 20_000
     image_size: int = 64
     model: str = "hqclip-tiny-rn"          # a ResNet tower learns shapes from 20k images; a ViT did not
-    steps: int = 120
+    steps: int = 360                       # what four variants of the thin tower fit in 15 minutes
     batch_size: int = 128
     lr: float = 1e-3
     warmup: int = 15

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ def make_world(plan: Plan, out: Path) -> Path:
 
     m = build_world(out / "world", WorldConfig(seed=plan.world_seed, train_samples=plan.train_samples,
                                                 image_size=plan.image_size))
+    if not m["cached"]:  # a new world: sidecars, models and embeddings made from the old one are stale
+        for stale in ("sidecars", "models", "cache"):
+            shutil.rmtree(out / stale, ignore_errors=True)
     how = "reused" if m["cached"] else f"generated, {m['timing']['train_samples_per_s']:.0f} samples/s"
     log.info("world: %d train samples (%s)", m["train"]["samples"], how)
     return out / "world"
@@ -44,15 +48,17 @@ def make_sidecars(plan: Plan, world: Path, out: Path, error: float) -> Path:
 
 
 def train_model(plan: Plan, world: Path, sidecars: Path, out: Path, variant: str, seed: int,
-                error: float) -> Path:
-    """Train one variant (or reuse a finished run of the same config); returns its checkpoint."""
+                error: float, overrides: dict[str, Any] | None = None) -> Path:
+    """Train one variant (`overrides` default to VARIANTS[variant]), or reuse a finished run of the
+    same config; returns its checkpoint."""
     from hqclip.train import TrainConfig, run
 
     run_dir = out / "models" / f"{_slug(variant)}-err{error:g}-seed{seed}"
     cfg = TrainConfig(train_data=str(world), sidecars=str(sidecars), output=str(run_dir),
                       model=plan.model, batch_size=plan.batch_size, steps=plan.steps, lr=plan.lr,
                       warmup=plan.warmup, workers=plan.workers, seed=seed,
-                      save_every=plan.steps, **{**plan.train, **VARIANTS[variant]})
+                      save_every=plan.steps,
+                      **{**plan.train, **(VARIANTS[variant] if overrides is None else overrides)})
     done = run_dir / "done.json"
     if done.exists() and json.loads(done.read_text())["config"] == cfg.to_dict():
         return Path(json.loads(done.read_text())["checkpoint"])

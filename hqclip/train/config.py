@@ -33,7 +33,7 @@ class TrainConfig:
     gather_with_grad: bool = True
     hni_weight: float = 1.0
     stc_weight: float = 1.0
-    stc_head: str = "text"               # text | linear
+    stc_head: str = "linear"             # linear | text (linear measured better: README, quickstart)
     vocab_size: int = 1000               # linear head: most frequent tags kept
     text_mix: dict[str, float] = field(default_factory=lambda: {"alt": 0.3, "desc": 0.7})
     neg_swap: str = "1"                  # k sentences swapped, or "all"

@@ -72,5 +72,6 @@ def test_two_process_ddp_step_matches_one_process(dataset):
         assert dloss == pytest.approx(loss, rel=1e-5), head
         assert set(dgrads) == set(grads)
         assert any(n.startswith("stc_") for n in grads)
-        for n, g in grads.items():
-            assert torch.allclose(torch.from_numpy(dgrads[n]), torch.from_numpy(g), atol=1e-6, rtol=1e-4), (head, n)
+        for n, g in grads.items():  # fp32 sums in another order: compare against the tensor's scale
+            d, g = torch.from_numpy(dgrads[n]), torch.from_numpy(g)
+            assert (d - g).abs().max() <= 1e-5 * g.abs().max() + 1e-6, (head, n)

@@ -1,12 +1,15 @@
 """Noisy web-like alt-text for a scene: partial, sometimes wrong, padded with stock-site words,
-sometimes empty — what DFN/DataComp captions look like for the world's images."""
+sometimes empty — what DFN/DataComp captions look like for the world's images. A wrong colour or
+shape still names a train composition (hqclip.world.scene.train_pairs), as all training text does."""
 
 from __future__ import annotations
 
 import random
 
-from hqclip.world.config import COLORS, SHAPES, AltTextNoise
-from hqclip.world.scene import Scene
+from hqclip.world.config import AltTextNoise
+from hqclip.world.scene import Scene, train_pairs
+
+TRAIN = train_pairs()
 
 FILLER = ("stock photo", "vector illustration", "free download", "clipart", "icon set",
           "abstract background", "geometric pattern", "wallpaper", "royalty free",
@@ -18,9 +21,9 @@ def _mention(obj: dict, rng: random.Random, noise: AltTextNoise) -> str:
     color, shape = obj["color"], obj["shape"]
     if rng.random() < noise.wrong_attr_rate:
         if rng.random() < 0.5:
-            color = rng.choice([c for c in COLORS if c != color])
+            color = rng.choice([c for c, s in TRAIN if s == shape and c != color])
         else:
-            shape = rng.choice([s for s in SHAPES if s != shape])
+            shape = rng.choice([s for c, s in TRAIN if c == color and s != shape])
     form = rng.random()
     if form < 0.2:
         return shape

@@ -23,10 +23,10 @@ from hqclip.world.alttext import alt_text
 from hqclip.world.config import (
     COLORS, RELATIONS, SHAPES, SIZES, AltTextNoise, WorldConfig, heldout_pairs)
 from hqclip.world.render import png_bytes, render
-from hqclip.world.scene import all_pairs, sample_scene
+from hqclip.world.scene import sample_scene, train_pairs
 
 MANIFEST = "world.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # bumped whenever the same config would give different files
 
 
 def _rng(cfg: WorldConfig, *parts: Any) -> random.Random:
@@ -36,9 +36,7 @@ def _rng(cfg: WorldConfig, *parts: Any) -> random.Random:
 def train_sample(cfg: WorldConfig, index: int) -> dict[str, Any]:
     """One webdataset sample: png, alt-text, json with uid and the hidden scene graph."""
     rng = _rng(cfg, "train", index)
-    heldout = set(heldout_pairs())
-    allowed = [p for p in all_pairs() if p not in heldout]
-    scene = sample_scene(rng, allowed, rng.randint(1, cfg.max_objects))
+    scene = sample_scene(rng, train_pairs(), rng.randint(1, cfg.max_objects))
     uid = hashlib.md5(f"hqclip-world/{cfg.seed}/train/{index}".encode()).hexdigest()
     return {"__key__": f"{index:09d}", "png": png_bytes(render(scene, cfg.image_size, rng)),
             "txt": alt_text(scene, rng, cfg.alt_text), "json": {"uid": uid, "scene": scene}}

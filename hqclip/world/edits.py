@@ -1,13 +1,17 @@
 """Minimal counterfactual edits of a scene's facts: one attribute, object, count or relation
 changed so that the edited statement is false of the scene. The oracle's negatives and the
-compositional benchmark's negative captions both come from here."""
+compositional benchmark's negative captions both come from here. `pairs` bounds the colour–shape
+compositions an edit may produce: the oracle passes the train pairs, the benchmarks all of them."""
 
 from __future__ import annotations
 
 import random
+from typing import Collection
 
 from hqclip.world.config import COLORS, GRID, SHAPES, SIZES
-from hqclip.world.scene import Scene
+from hqclip.world.scene import Scene, all_pairs
+
+Pair = tuple[str, str]
 
 FLIP = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 
@@ -16,20 +20,20 @@ def present(scene: Scene) -> set[tuple[str, str]]:
     return {(o["color"], o["shape"]) for o in scene["objects"]}
 
 
-def absent_pairs(scene: Scene) -> list[tuple[str, str]]:
-    have = present(scene)
-    return [(c, s) for c in COLORS for s in SHAPES if (c, s) not in have]
+def absent_pairs(scene: Scene, pairs: Collection[Pair] | None = None) -> list[Pair]:
+    have, ok = present(scene), set(pairs or all_pairs())
+    return [(c, s) for c in COLORS for s in SHAPES if (c, s) not in have and (c, s) in ok]
 
 
-def recolor(obj: dict, scene: Scene, rng: random.Random) -> dict:
+def recolor(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict:
     """The object with a colour that no object of its shape has in the scene."""
-    have = present(scene)
-    return {**obj, "color": rng.choice([c for c in COLORS if (c, obj["shape"]) not in have])}
+    free = {c for c, s in absent_pairs(scene, pairs) if s == obj["shape"]}
+    return {**obj, "color": rng.choice([c for c in COLORS if c in free])}
 
 
-def reshape(obj: dict, scene: Scene, rng: random.Random) -> dict:
-    have = present(scene)
-    return {**obj, "shape": rng.choice([s for s in SHAPES if (obj["color"], s) not in have])}
+def reshape(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict:
+    free = {s for c, s in absent_pairs(scene, pairs) if c == obj["color"]}
+    return {**obj, "shape": rng.choice([s for s in SHAPES if s in free])}
 
 
 def resize(obj: dict) -> dict:

@@ -4,7 +4,8 @@ model would answer the refine prompt, with knobs for its typical failures.
 - omission: each object (its sentence, relations and tags) is left out with this probability;
 - hallucination: per object, a wrong colour is stated; per record, an absent object is invented;
 - malformed: the answer is unusable (not JSON, truncated, misaligned, empty, a refusal, ...).
-The negatives are minimal edits that are false of the true scene (hqclip.world.edits)."""
+The negatives are minimal edits that are false of the true scene (hqclip.world.edits), and like
+everything it writes they name only train compositions (hqclip.world.scene.train_pairs)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import random
 
 from hqclip.world import describe as d
 from hqclip.world import edits
-from hqclip.world.scene import Scene
+from hqclip.world.scene import Scene, train_pairs
+
+VERSION = 2  # bumped whenever the same scene and seed would give a different answer
+TRAIN = frozenset(train_pairs())
 
 MALFORMED_KINDS = ("not_json", "truncated", "misaligned", "empty", "refusal", "neg_equals_pos",
                    "runaway")
@@ -22,9 +26,9 @@ MALFORMED_KINDS = ("not_json", "truncated", "misaligned", "empty", "refusal", "n
 def _object_pair(obj: dict, scene: Scene, rng: random.Random) -> tuple[str, str]:
     edit = rng.choice(("color", "shape", "size", "position"))
     if edit == "color":
-        neg = edits.recolor(obj, scene, rng)
+        neg = edits.recolor(obj, scene, rng, TRAIN)
     elif edit == "shape":
-        neg = edits.reshape(obj, scene, rng)
+        neg = edits.reshape(obj, scene, rng, TRAIN)
     elif edit == "size":
         neg = edits.resize(obj)
     else:
@@ -43,9 +47,9 @@ def _tag_pairs(obj: dict, scene: Scene, rng: random.Random) -> list[tuple[str, s
     flipped = edits.resize(obj)
     neg_size = (f"{flipped['size']} {obj['shape']}"
                 if (flipped["size"], obj["shape"]) not in shapes_sizes
-                else d.name(edits.reshape(obj, scene, rng)))
-    neg_name = d.name(edits.recolor(obj, scene, rng) if rng.random() < 0.5
-                      else edits.reshape(obj, scene, rng))
+                else d.name(edits.reshape(obj, scene, rng, TRAIN)))
+    neg_name = d.name(edits.recolor(obj, scene, rng, TRAIN) if rng.random() < 0.5
+                      else edits.reshape(obj, scene, rng, TRAIN))
     return list(zip(d.tags(obj), (neg_name, neg_size)))
 
 
@@ -61,14 +65,14 @@ def record(scene: Scene, rng: random.Random, omission: float = 0.0,
     seen = [dict(o) for o in objs]
     for i in kept:  # hallucinated attribute: stated as fact, negatives built from the mistake
         if rng.random() < hallucination:
-            seen[i] = edits.recolor(seen[i], {"objects": seen}, rng)
+            seen[i] = edits.recolor(seen[i], {"objects": seen}, rng, TRAIN)
     view = {"objects": seen, "relations": scene["relations"]}
     pairs = [_object_pair(seen[i], view, rng) for i in kept]
     # the chain of relations among the objects the model kept: each to the next kept one
     pairs += [_relation_pair(seen[a], _rel(scene, a, b), seen[b], rng) for a, b in zip(kept, kept[1:])]
     tag_pairs = [p for i in kept for p in _tag_pairs(seen[i], view, rng)]
     if rng.random() < hallucination:
-        c, s = rng.choice(sorted(set(edits.absent_pairs(scene)) & set(edits.absent_pairs(view))))
+        c, s = rng.choice(sorted(set(edits.absent_pairs(scene, TRAIN)) & set(edits.absent_pairs(view))))
         ghost = {"shape": s, "color": c, "size": "small", "row": 0, "col": 0}
         ghost = edits.move(ghost, scene, rng)
         pairs.append(_object_pair(ghost, {"objects": [*seen, ghost], "relations": []}, rng))

@@ -1,5 +1,6 @@
 import json
 import random
+import re
 
 from hqclip.schema import normalize, validate
 from hqclip.world import oracle
@@ -59,3 +60,21 @@ def test_omission_and_hallucination_degrade_but_stay_valid():
         omitted += len(have - named)
         wrong += len(named - have)
     assert 0.3 < omitted / full < 0.8 and wrong > 0
+
+
+def test_no_training_text_names_a_heldout_composition():
+    """Alt-text (wrong attributes included) and every oracle list (hallucinations, negatives, tags)
+    stay within the train compositions: a held-out pair seen only in negatives would be learnt as
+    "always false" and bias every held-out evaluation against HNI and STC."""
+    from hqclip.world.config import COLORS, SHAPES, heldout_pairs
+    mention = re.compile(rf"\b({'|'.join(COLORS)}) ({'|'.join(SHAPES)})", re.IGNORECASE)
+    heldout = {" ".join(p) for p in heldout_pairs()}
+    named = set()
+    for i in range(2000):
+        sample = train_sample(CFG, i)
+        rec = json.loads(oracle.simulate(sample["json"]["scene"], random.Random(i), omission=0.3,
+                                         hallucination=0.5))
+        texts = [sample["txt"], *rec["desc"], *rec["neg_desc"], *rec["tags"], *rec["neg_tags"]]
+        named |= {" ".join(m).lower() for t in texts for m in mention.findall(t)}
+    assert not named & heldout
+    assert len(named) == 36 - len(heldout)  # every other composition does appear

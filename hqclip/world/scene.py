@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from hqclip.world.config import COLORS, GRID, SHAPES, SIZES
+from hqclip.world.config import COLORS, GRID, SHAPES, SIZES, heldout_pairs
 
 Scene = dict[str, Any]
 
@@ -39,3 +39,11 @@ def sample_scene(rng: random.Random, allowed: list[tuple[str, str]], n_objects: 
 
 def all_pairs() -> list[tuple[str, str]]:
     return [(c, s) for c in COLORS for s in SHAPES]
+
+
+def train_pairs() -> list[tuple[str, str]]:
+    """The compositions training data may show or name: all but the held-out ones. Not only the
+    train scenes but every training text (alt-text, the oracle's positives, negatives and tags)
+    stays inside it; a held-out pair met only as a negative would be learnt as "always false"."""
+    heldout = set(heldout_pairs())
+    return [p for p in all_pairs() if p not in heldout]

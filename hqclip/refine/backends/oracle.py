@@ -25,6 +25,11 @@ class OracleBackend(Backend):
         self._knobs = {k: float(cfg.options.get(k) or 0.0) for k in self.output_options}
         self._delay = float(cfg.options.get("delay") or 0.0)
 
+    @classmethod
+    def identity(cls, cfg) -> dict:
+        from hqclip.world.oracle import VERSION
+        return {**super().identity(cfg), "oracle_version": VERSION}
+
     @property
     def model_name(self) -> str:
         return "oracle:" + ",".join(f"{k}={v:g}" for k, v in self._knobs.items())
