@@ -1,7 +1,8 @@
 """The study behind the quickstart's settings, run on the tuning world (seed 1000), never on the
 reported one. It trains the ablation's four rows plus the STC text head on top of the long
-descriptions (the ablation's STC row uses the linear head), and probes what HNI learns: how often a model prefers an image's own description to the same
-description with one sentence swapped for its negative, by kind of edit.
+descriptions (the ablation's STC row uses the linear head), and probes what HNI learns: how often
+a model prefers an image's own description to the same description with one sentence swapped for
+its negative, by kind of edit.
 
     python -m hqclip.quickstart.study --out runs/study        # ~17 min on two cores
 
@@ -47,19 +48,24 @@ def edit_kind(pos: str, neg: str) -> str:
     return "position"
 
 
-def probe(spec: str, shards: list[Path], sidecars: Path, n: int = 600) -> dict[str, dict[str, float]]:
-    """Per edit kind: accuracy of sim(image, description) > sim(image, description with that one
-    sentence negated), and the count, over the first `n` annotated samples of `shards`."""
-    import torch
-
+def annotated_samples(shards: list[Path], sidecars: Path, n: int = 600) -> tuple[list, dict]:
+    """The first `n` samples of `shards` that have a valid annotation, and the annotation index."""
     from hqclip.data.samples import SkipLog
     from hqclip.data.shards import iter_shards
-    from hqclip.eval.models import ModelSpec, load
     from hqclip.train.annotations import load_index
 
-    m = load(ModelSpec.parse(spec))
     index = load_index(shards, sidecars, SkipLog())
-    samples = [s for s in iter_shards(shards) if s.uid in index][:n]
+    return [s for s in iter_shards(shards) if s.uid in index][:n], index
+
+
+def probe(spec: str, samples: list, index: dict) -> dict[str, dict[str, float]]:
+    """Per edit kind: accuracy of sim(image, description) > sim(image, description with that one
+    sentence negated), and the count, over `samples` (annotated: see `annotated_samples`)."""
+    import torch
+
+    from hqclip.eval.models import ModelSpec, load
+
+    m = load(ModelSpec.parse(spec))
     hits: dict[str, list[float]] = defaultdict(list)
     with torch.no_grad():
         for start in range(0, len(samples), 100):
@@ -125,8 +131,8 @@ def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS,
     results = evaluate([f"{name}={plan.model}:{ck}" for name, ck in ckpts.items()], world,
                        out / "report" / "eval", cache_dir=out / "cache")
     metrics = {name: _metrics(results["models"][name]) for name in rows}
-    shards = sorted((world / "train").glob("*.tar"))[-1:]
-    probes = {name: probe(f"{name}={plan.model}:{ckpts[name]}", shards, sidecars)
+    samples, index = annotated_samples(sorted((world / "train").glob("*.tar"))[-1:], sidecars)
+    probes = {name: probe(f"{name}={plan.model}:{ckpts[name]}", samples, index)
               for name in probe_rows if name in ckpts}
     text = _markdown(metrics, probes, plan)
     write_text(out / "report" / "study.json", json.dumps({"metrics": metrics, "probe": probes}, indent=2))

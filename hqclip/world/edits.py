@@ -12,6 +12,7 @@ from hqclip.world.config import COLORS, GRID, SHAPES, SIZES
 from hqclip.world.scene import Scene, all_pairs
 
 Pair = tuple[str, str]
+ALL = frozenset(all_pairs())
 
 FLIP = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 
@@ -21,7 +22,7 @@ def present(scene: Scene) -> set[tuple[str, str]]:
 
 
 def absent_pairs(scene: Scene, pairs: Collection[Pair] | None = None) -> list[Pair]:
-    have, ok = present(scene), set(pairs or all_pairs())
+    have, ok = present(scene), ALL if pairs is None else pairs
     return [(c, s) for c in COLORS for s in SHAPES if (c, s) not in have and (c, s) in ok]
 
 
