@@ -1,10 +1,12 @@
 """The study behind the quickstart's settings, run on the tuning world (seed 1000), never on the
-reported one. It trains the ablation's four rows plus the STC text head on top of the long
-descriptions (the ablation's STC row uses the linear head), and probes what HNI learns: how often
-a model prefers an image's own description to the same description with one sentence swapped for
-its negative, by kind of edit.
+reported one. It trains the ablation's four rows plus the alternatives each setting was chosen
+over (the STC text head; HNI at weight 0.5 and 2, and with every sentence negated; half of the
+positives alt-text), and probes what HNI learns: how often a model prefers an image's own
+description to the same description with one sentence swapped for its negative, by kind of edit,
+with the image and from the texts alone.
 
-    python -m hqclip.quickstart.study --out runs/study        # ~17 min on two cores
+    python -m hqclip.quickstart.study --out runs/study        # ~40 min on two cores
+    python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 --rows "+ long desc,+ HNI"
 
 Writes study.json, study.md and probe.png under OUT/report.
 """
@@ -26,6 +28,13 @@ from hqclip.quickstart.run import make_sidecars, make_world, train_model
 ROWS: dict[str, dict[str, Any]] = {
     **VARIANTS,
     "+ long desc + STC text head": {**VARIANTS["+ long desc"], "stc_weight": 1.0, "stc_head": "text"},
+    # loss weight and how the negative is built (HNI's target is the compositional benchmark)
+    "+ HNI, weight 0.5": {**VARIANTS["+ HNI"], "hni_weight": 0.5},
+    "+ HNI, weight 2": {**VARIANTS["+ HNI"], "hni_weight": 2.0},
+    "+ HNI, every sentence negated": {**VARIANTS["+ HNI"], "neg_swap": "all"},
+    # the design's text mix: alt-text as the positive for half of the samples
+    "+ long desc, half alt-text": {**VARIANTS["+ long desc"], "text_mix": {"alt": 0.5, "desc": 0.5}},
+    "HQ-CLIP, half alt-text": {**VARIANTS[FINAL], "text_mix": {"alt": 0.5, "desc": 0.5}},
 }
 COLUMNS = ("ZS top-1", "ZS held-out top-1", "I→T R@1", "T→I R@1", "SugarCrepe")
 KINDS = ("color", "shape", "size", "position", "relation", "count")
@@ -58,15 +67,53 @@ def annotated_samples(shards: list[Path], sidecars: Path, n: int = 600) -> tuple
     return [s for s in iter_shards(shards) if s.uid in index][:n], index
 
 
-def probe(spec: str, samples: list, index: dict) -> dict[str, dict[str, float]]:
-    """Per edit kind: accuracy of sim(image, description) > sim(image, description with that one
-    sentence negated), and the count, over `samples` (annotated: see `annotated_samples`)."""
+def _accuracy(hits: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    every = [h for v in hits.values() for h in v]
+    out = {k: {"acc": sum(hits[k]) / len(hits[k]), "n": len(hits[k])} for k in KINDS if hits[k]}
+    return {"all": {"acc": sum(every) / max(len(every), 1), "n": len(every)}, **out}
+
+
+def _text_only(diffs: list, kinds: list[str]) -> dict[str, dict[str, float]]:
+    """Fit one direction w on the first half of the pairs so that w·(t_pos − t_neg) > 0 (logistic
+    regression, both signs as examples); per kind, how often it prefers the description on the
+    second half. High accuracy means the negative can be told from the description without the
+    image — a shortcut the HNI loss can take instead of looking."""
+    import torch
+
+    half = len(diffs) // 2
+    if half == 0:
+        return _accuracy({})
+    x = torch.stack(diffs)
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=200)
+    train = torch.cat([x[:half], -x[:half]])
+    labels = torch.cat([torch.ones(half), torch.zeros(half)])
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(train @ w, labels) + 1e-3 * w.square().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    hits: dict[str, list[float]] = defaultdict(list)
+    with torch.no_grad():
+        for d, kind in zip(x[half:], kinds[half:]):
+            hits[kind].append(float(d @ w > 0))
+    return _accuracy(hits)
+
+
+def probe(spec: str, samples: list, index: dict) -> tuple[dict, dict]:
+    """Per edit kind, over `samples` (annotated: see `annotated_samples`): accuracy of
+    sim(image, description) > sim(image, description with that one sentence negated), and the same
+    preference from the texts alone (`_text_only`)."""
     import torch
 
     from hqclip.eval.models import ModelSpec, load
 
     m = load(ModelSpec.parse(spec))
     hits: dict[str, list[float]] = defaultdict(list)
+    diffs, kinds = [], []
     with torch.no_grad():
         for start in range(0, len(samples), 100):
             chunk = samples[start:start + 100]
@@ -75,15 +122,23 @@ def probe(spec: str, samples: list, index: dict) -> dict[str, dict[str, float]]:
                 d, nd = index[s.uid]["desc"], index[s.uid]["neg_desc"]
                 texts = [" ".join(d), *(" ".join(nd[k] if k == i else d[k] for k in range(len(d)))
                                         for i in range(len(d)))]
-                sims = m.model.encode_text(m.tokenizer(texts), normalize=True) @ image
+                emb = m.model.encode_text(m.tokenizer(texts), normalize=True)
+                sims = emb @ image
                 for i in range(len(d)):
-                    hits[edit_kind(d[i], nd[i])].append(float(sims[0] > sims[i + 1]))
-    every = [h for v in hits.values() for h in v]
-    out = {k: {"acc": sum(hits[k]) / len(hits[k]), "n": len(hits[k])} for k in KINDS if hits[k]}
-    return {"all": {"acc": sum(every) / max(len(every), 1), "n": len(every)}, **out}
+                    kind = edit_kind(d[i], nd[i])
+                    hits[kind].append(float(sims[0] > sims[i + 1]))
+                    diffs.append(emb[0] - emb[i + 1])
+                    kinds.append(kind)
+    return _accuracy(hits), _text_only(diffs, kinds)
 
 
-def _markdown(rows: dict[str, dict], probes: dict[str, dict], plan: Plan) -> str:
+PROBES = {"image": "Description preferred over its one-sentence negative, given the image "
+                   "(training samples; accuracy %, n per kind)",
+          "text only": "The same preference from the texts alone: one linear direction fitted on "
+                       "half of the pairs, scored on the other half (accuracy %, n per kind)"}
+
+
+def _markdown(rows: dict[str, dict], probes: dict[str, dict[str, dict]], plan: Plan) -> str:
     head = (f"Tuning world (seed {plan.world_seed}), {plan.model}, {plan.steps} steps × {plan.batch_size}, "
             f"captioner error {plan.error:g}, seed {plan.seeds[0]}.\n\n")
     lines = ["| row | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
@@ -91,34 +146,37 @@ def _markdown(rows: dict[str, dict], probes: dict[str, dict], plan: Plan) -> str
         lines.append(f"| {name} | " + " | ".join(f"{100 * m[c]:.1f}" if m.get(c) is not None else "–"
                                                  for c in COLUMNS) + " |")
     kinds = ["all", *KINDS]
-    lines += ["", "One-sentence hard negatives on training samples (accuracy %, n per kind):", "",
-              "| row | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
-    for name, p in probes.items():
-        lines.append(f"| {name} | " + " | ".join(
-            f"{100 * p[k]['acc']:.1f} (n={p[k]['n']})" if k in p else "–" for k in kinds) + " |")
+    for which, title in PROBES.items():
+        lines += ["", f"{title}:", "", "| row | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+        for name, p in probes[which].items():
+            lines.append(f"| {name} | " + " | ".join(
+                f"{100 * p[k]['acc']:.1f} (n={p[k]['n']})" if k in p else "–" for k in kinds) + " |")
     return head + "\n".join(lines) + "\n"
 
 
-def _plot(path: Path, probes: dict[str, dict]) -> None:
+def _plot(path: Path, probes: dict[str, dict[str, dict]]) -> None:
     from hqclip.eval.report import pyplot, save_png
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4), sharey=True)
     kinds = ["all", *KINDS]
-    width = 0.8 / max(len(probes), 1)
-    for j, (name, p) in enumerate(probes.items()):
-        xs = [i + (j - (len(probes) - 1) / 2) * width for i in range(len(kinds))]
-        ax.bar(xs, [100 * p[k]["acc"] if k in p else 0 for k in kinds], width, label=name)
-    ax.set_xticks(range(len(kinds)), kinds)
-    ax.set_ylim(40, 100)
-    ax.set_ylabel("description preferred over its one-sentence negative (%)")
-    ax.legend(fontsize="small")
+    for ax, which in zip(axes, PROBES):
+        rows = probes[which]
+        width = 0.8 / max(len(rows), 1)
+        for j, (name, p) in enumerate(rows.items()):
+            xs = [i + (j - (len(rows) - 1) / 2) * width for i in range(len(kinds))]
+            ax.bar(xs, [100 * p[k]["acc"] if k in p else 0 for k in kinds], width, label=name)
+        ax.set_xticks(range(len(kinds)), kinds)
+        ax.set_ylim(40, 100)
+        ax.set_title(f"description vs its one-sentence negative: {which}", fontsize="medium")
+    axes[0].set_ylabel("description preferred (%)")
+    axes[0].legend(fontsize="small")
     fig.tight_layout()
     save_png(fig, path)
 
 
 def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS,
-          probe_rows: tuple[str, ...] = ("+ long desc", "+ HNI", FINAL)) -> str:
+          probe_rows: tuple[str, ...] = ("+ long desc", "+ HNI", "+ HNI, every sentence negated", FINAL)) -> str:
     from hqclip.eval import evaluate
 
     if plan.world_seed == Plan().world_seed:
@@ -132,8 +190,9 @@ def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS,
                        out / "report" / "eval", cache_dir=out / "cache")
     metrics = {name: _metrics(results["models"][name]) for name in rows}
     samples, index = annotated_samples(sorted((world / "train").glob("*.tar"))[-1:], sidecars)
-    probes = {name: probe(f"{name}={plan.model}:{ckpts[name]}", samples, index)
-              for name in probe_rows if name in ckpts}
+    both = {name: probe(f"{name}={plan.model}:{ckpts[name]}", samples, index)
+            for name in probe_rows if name in ckpts}
+    probes = {which: {name: p[i] for name, p in both.items()} for i, which in enumerate(PROBES)}
     text = _markdown(metrics, probes, plan)
     write_text(out / "report" / "study.json", json.dumps({"metrics": metrics, "probe": probes}, indent=2))
     write_text(out / "report" / "study.md", text)
@@ -146,9 +205,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/study"))
     ap.add_argument("--world-seed", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=Plan().steps, help="training steps of every row")
+    ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of: {', '.join(ROWS)}")
     a = ap.parse_args()
+    names = [r.strip() for r in a.rows.split(",") if r.strip()]
+    if unknown := [r for r in names if r not in ROWS]:
+        ap.error(f"--rows: unknown {unknown}; choose from {list(ROWS)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(study(Plan(world_seed=a.world_seed, seeds=(a.seed,)), a.out))
+    print(study(Plan(world_seed=a.world_seed, seeds=(a.seed,), steps=a.steps), a.out,
+                rows={r: ROWS[r] for r in names}))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from hqclip.quickstart.plan import Plan
-from hqclip.quickstart.study import KINDS, ROWS, edit_kind, study
+from hqclip.quickstart.study import KINDS, ROWS, _text_only, edit_kind, study
 
 
 def test_edit_kind_names_the_changed_fact():
@@ -13,6 +13,23 @@ def test_edit_kind_names_the_changed_fact():
     assert edit_kind("a large red circle at the top.", "a large red circle in the center.") == "position"
     assert edit_kind("the red circle is left of the blue star.", "the red circle is right of the blue star.") == "relation"
     assert edit_kind("two shapes in total.", "three shapes in total.") == "count"
+
+
+def test_text_only_probe_finds_a_textual_shortcut_and_only_that():
+    # count pairs differ along one fixed direction (a shortcut); colour pairs differ at random
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    shortcut = torch.zeros(16)
+    shortcut[3] = 1.0
+    diffs, kinds = [], []
+    for i in range(800):
+        noise = torch.randn(16, generator=g)
+        diffs.append(noise * 0.1 + shortcut if i % 2 else noise)
+        kinds.append("count" if i % 2 else "color")
+    out = _text_only(diffs, kinds)
+    assert out["count"]["acc"] > 0.95 and 0.4 < out["color"]["acc"] < 0.6
+    assert out["all"]["n"] == out["count"]["n"] + out["color"]["n"] == 400
 
 
 def test_study_refuses_the_reported_world(tmp_path):
@@ -28,8 +45,10 @@ def test_study_trains_its_rows_and_probes(tmp_path):
     text = study(plan, tmp_path, rows=rows, probe_rows=("+ HNI",))
     report = json.loads((tmp_path / "report" / "study.json").read_text())
     assert set(report["metrics"]) == set(rows) and all(f"| {r} |" in text for r in rows)
-    assert list(report["probe"]) == ["+ HNI"]
-    for p in report["probe"].values():
-        assert p["all"]["n"] == sum(p[k]["n"] for k in KINDS if k in p) > 0
-        assert 0.0 <= p["all"]["acc"] <= 1.0
+    assert list(report["probe"]) == ["image", "text only"]
+    for which in report["probe"].values():
+        assert list(which) == ["+ HNI"]
+        for p in which.values():
+            assert p["all"]["n"] == sum(p[k]["n"] for k in KINDS if k in p) > 0
+            assert 0.0 <= p["all"]["acc"] <= 1.0
     assert (tmp_path / "report" / "probe.png").stat().st_size > 0
