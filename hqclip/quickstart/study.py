@@ -6,7 +6,7 @@ description to the same description with one sentence swapped for its negative, 
 with the image and from the texts alone.
 
     python -m hqclip.quickstart.study --out runs/study        # ~40 min on two cores
-    python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 --rows "+ long desc,+ HNI"
+    python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 --rows "alt-text CLIP,+ long desc,+ HNI"
 
 Writes study.json, study.md and probe.png under OUT/report.
 """
