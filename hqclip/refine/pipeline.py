@@ -161,5 +161,5 @@ def refine_shard(unit: str | Path, out_dir: str | Path, cfg: RefineConfig, backe
             r.setdefault(f, None)
     write_sidecar(sidecar, rows, metadata={"fingerprint": fp, "prompt": ctx.prompt.name,
                                            "model": ctx.model})
-    resume.mark_done(sidecar, fp, stats)
+    resume.mark_done(sidecar, fp, stats, unit)
     return stats

@@ -1,4 +1,6 @@
+import io
 import json
+import shutil
 import tarfile
 
 import pytest
@@ -94,6 +96,24 @@ def test_rerun_skips_done_shards_and_redoes_partial_ones(world, tmp_path):
     assert stats["this_run"]["shards_done"] == 2 and stats["this_run"]["shards_skipped_done"] == 2
     assert stats["total"]["samples"] == 200 and len(rows_of(out)) == 200
     assert not list(out.glob(".*tmp*")) and not list(out.glob("*.running"))
+
+
+def test_rerun_redoes_a_shard_rewritten_since_it_was_refined(world, tmp_path):
+    out, mine = tmp_path / "out", tmp_path / "shards"  # a copy: the world fixture is shared
+    shutil.copytree(world / "train", mine)
+    run_refine(RefineConfig(), mine, out, progress=False)
+    shards = list_shards(mine)
+    with tarfile.open(shards[1]) as tf:  # rewrite shard 1 with its first 10 samples only
+        keys = sorted({m.name.split(".")[0] for m in tf})[:10]
+        members = {m.name: tf.extractfile(m).read() for m in tf if m.name.split(".")[0] in keys}
+    with tarfile.open(shards[1], "w") as tf:
+        for name, data in sorted(members.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    stats = run_refine(RefineConfig(), mine, out, progress=False)
+    assert stats["this_run"]["shards_done"] == 1 and stats["this_run"]["shards_skipped_done"] == 3
+    assert len(read_sidecar(out / "shard-000001.parquet")) == 10
 
 
 def test_a_different_configuration_refuses_to_resume_unless_overwrite(world, tmp_path):

@@ -1,8 +1,8 @@
 """Exactly-once output: the run fingerprint, per-shard done markers, and the resume plan.
 
 A shard is done when its sidecar (written atomically) and then its done marker exist, and the
-marker's fingerprint equals this run's. Anything else — no sidecar, a sidecar without a marker
-(killed between the two writes), leftover temp files — is redone from scratch, and the atomic
+marker's fingerprint equals this run's and its input stamp (size, mtime) the input's. Anything else — no sidecar, a sidecar without a marker
+(killed between the two writes), an input rewritten since, leftover temp files — is redone from scratch, and the atomic
 rename makes a redo replace, never append. The fingerprint covers what decides the rows: backend
 and model identity, prompt hash, decode schema, sampling and retry settings.
 """
@@ -67,8 +67,15 @@ def mark_running(sidecar: Path) -> None:
         {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
 
 
-def mark_done(sidecar: Path, fp: str, stats: dict[str, Any]) -> None:
-    write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats}, sort_keys=True))
+def input_stamp(unit: Path) -> dict[str, int]:
+    """What a rerun compares to notice that an input shard was rewritten (as make and rsync do)."""
+    st = unit.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], unit: Path) -> None:
+    write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats,
+                                               "input": input_stamp(unit)}, sort_keys=True))
     running_path(sidecar).unlink(missing_ok=True)
 
 
@@ -108,12 +115,17 @@ def prepare(out_dir: Path, cfg: RefineConfig, overwrite: bool) -> str:
 def plan(units: list[Path], out_dir: Path, fp: str,
          overwrite: bool = False) -> tuple[list[Path], dict[Path, dict]]:
     """(units to run, {unit: stats} of units already done under this fingerprint). A unit done
-    under another fingerprint is redone only with `overwrite` (its rows would be stale)."""
+    under another fingerprint is redone only with `overwrite` (its rows would be stale); a unit
+    whose input changed since it was refined is redone (markers older than the stamp are trusted)."""
     todo, done, stale = [], {}, []
     for unit in units:
         marker = read_done(sidecar_path(unit, out_dir))
         if marker is not None and marker.get("fingerprint") == fp:
-            done[unit] = marker.get("stats", {})
+            if marker.get("input", input_stamp(unit)) == input_stamp(unit):
+                done[unit] = marker.get("stats", {})
+            else:
+                log.warning("%s changed since it was refined; refining it again", unit)
+                todo.append(unit)
         else:
             todo.append(unit)
             if marker is not None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from hqclip.data.atomic import atomic_open
+from hqclip.data.atomic import atomic_open, commit, tmp_name
 
 LATEST = "latest.pt"
 
@@ -48,14 +49,13 @@ def save(path: Path, payload: dict[str, Any]) -> None:
     with atomic_open(path, "wb") as f:
         torch.save(payload, f)
     latest = path.parent / LATEST
-    tmp = latest.with_name(f".{LATEST}.tmp-{os.getpid()}")
+    tmp = tmp_name(latest)
     tmp.unlink(missing_ok=True)
     try:
         os.link(path, tmp)
     except OSError:
-        with open(path, "rb") as src, open(tmp, "wb") as dst:
-            dst.write(src.read())
-    os.replace(tmp, latest)
+        shutil.copyfile(path, tmp)
+    commit(tmp, latest)
 
 
 def resolve(resume: str, output: Path) -> Path | None:
