@@ -6,7 +6,8 @@ description to the same description with one sentence swapped for its negative, 
 with the image and from the texts alone.
 
     python -m hqclip.quickstart.study --out runs/study        # ~40 min on two cores
-    python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 --rows "alt-text CLIP,+ long desc,+ HNI"
+    python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 \
+        --rows "alt-text CLIP,+ long desc,+ HNI"                # ~37 min
 
 Writes study.json, study.md and probe.png under OUT/report.
 """
@@ -91,7 +92,8 @@ def _text_only(diffs: list, kinds: list[str]) -> dict[str, dict[str, float]]:
 
     def closure():
         opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(train @ w, labels) + 1e-3 * w.square().sum()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(train @ w, labels)
+        loss = loss + 1e-3 * w.square().sum()
         loss.backward()
         return loss
 
@@ -176,7 +178,8 @@ def _plot(path: Path, probes: dict[str, dict[str, dict]]) -> None:
 
 
 def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS,
-          probe_rows: tuple[str, ...] = ("+ long desc", "+ HNI", "+ HNI, every sentence negated", FINAL)) -> str:
+          probe_rows: tuple[str, ...] = ("+ long desc", "+ HNI", "+ HNI, every sentence negated",
+                                         FINAL)) -> str:
     from hqclip.eval import evaluate
 
     if plan.world_seed == Plan().world_seed:

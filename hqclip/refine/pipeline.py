@@ -124,6 +124,7 @@ def refine_shard(unit: str | Path, out_dir: str | Path, cfg: RefineConfig, backe
     start = time.perf_counter()
     unit, out_dir = Path(unit), Path(out_dir)
     sidecar = sidecar_path(unit, out_dir)
+    stamp = resume.input_stamp(unit)
     resume.mark_running(sidecar)
     ctx = _Ctx(cfg, backend, cfg.prompt(), backend.model_name, unit)
     skips = SkipLog()
@@ -161,5 +162,5 @@ def refine_shard(unit: str | Path, out_dir: str | Path, cfg: RefineConfig, backe
             r.setdefault(f, None)
     write_sidecar(sidecar, rows, metadata={"fingerprint": fp, "prompt": ctx.prompt.name,
                                            "model": ctx.model})
-    resume.mark_done(sidecar, fp, stats, unit)
+    resume.mark_done(sidecar, fp, stats, stamp)
     return stats

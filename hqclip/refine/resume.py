@@ -1,10 +1,11 @@
 """Exactly-once output: the run fingerprint, per-shard done markers, and the resume plan.
 
 A shard is done when its sidecar (written atomically) and then its done marker exist, and the
-marker's fingerprint equals this run's and its input stamp (size, mtime) the input's. Anything else — no sidecar, a sidecar without a marker
-(killed between the two writes), an input rewritten since, leftover temp files — is redone from scratch, and the atomic
-rename makes a redo replace, never append. The fingerprint covers what decides the rows: backend
-and model identity, prompt hash, decode schema, sampling and retry settings.
+marker's fingerprint equals this run's and its input stamp (size, mtime) the input's. Anything
+else — no sidecar, a sidecar without a marker (killed between the two writes), an input rewritten
+since, leftover temp files — is redone from scratch, and the atomic rename makes a redo replace,
+never append. The fingerprint covers what decides the rows: backend and model identity, prompt
+hash, decode schema, sampling and retry settings.
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ def input_stamp(unit: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], unit: Path) -> None:
-    write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats,
-                                               "input": input_stamp(unit)}, sort_keys=True))
+def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], stamp: dict[str, int]) -> None:
+    """`stamp`: the input's `input_stamp`, taken before it was read."""
+    write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats, "input": stamp},
+                                              sort_keys=True))
     running_path(sidecar).unlink(missing_ok=True)
 
 
