@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 from collections import defaultdict
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def annotated_samples(shards: list[Path], sidecars: Path, n: int = 600) -> tuple
     from hqclip.train.annotations import load_index
 
     index = load_index(shards, sidecars, SkipLog())
-    return [s for s in iter_shards(shards) if s.uid in index][:n], index
+    return list(islice((s for s in iter_shards(shards) if s.uid in index), n)), index
 
 
 def _accuracy(hits: dict[str, list[float]]) -> dict[str, dict[str, float]]:

@@ -123,7 +123,8 @@ def plan(units: list[Path], out_dir: Path, fp: str,
     for unit in units:
         marker = read_done(sidecar_path(unit, out_dir))
         if marker is not None and marker.get("fingerprint") == fp:
-            if marker.get("input", input_stamp(unit)) == input_stamp(unit):
+            stamp = input_stamp(unit)
+            if marker.get("input", stamp) == stamp:
                 done[unit] = marker.get("stats", {})
             else:
                 log.warning("%s changed since it was refined; refining it again", unit)
