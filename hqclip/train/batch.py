@@ -25,6 +25,7 @@ class TextSpec:
     max_tags: int
     want_neg: bool      # HNI on: tokenize negatives
     want_tags: bool     # STC text head on: tokenize tags
+    alt_neg: bool = False  # an alt-text positive's negative is the alt-text with a tag swapped
 
 
 def sample_seed(*parts: Any) -> int:
@@ -41,15 +42,18 @@ def collate(samples: list[Sample], index: dict[str, Record], spec: TextSpec,
     for i, s in enumerate(samples):
         rec = index.get(s.uid)
         recs.append(rec)
-        p, n, tags, neg_tags = sample_texts(s.text, rec, random.Random(sample_seed(seed, epoch, s.uid, s.key)),
-                                            spec.text_mix, spec.neg_swap, spec.max_tags)
+        rng = random.Random(sample_seed(seed, epoch, s.uid, s.key))
+        p, n, tags, neg_tags = sample_texts(s.text, rec, rng, spec.text_mix, spec.neg_swap,
+                                            spec.max_tags, spec.alt_neg)
         pos.append(p)
         neg.append(n)
         for t, nt in zip(tags, neg_tags):
             tag_texts += [t, nt]
             owners += [i, i]
             labels += [1.0, 0.0]
-        torch.manual_seed(sample_seed(seed, epoch, s.uid, s.key, "crop"))
+        # the CPU generator only: torch.manual_seed would also queue a lazy CUDA seeding call with
+        # its stack trace per sample on a machine without CUDA (a third of this function's time)
+        torch.default_generator.manual_seed(sample_seed(seed, epoch, s.uid, s.key, "crop"))
         images.append(transform(s.image))
     out: dict[str, Any] = {"images": torch.stack(images), "text": tokenizer(pos)}
     counts = {"fallback_alt": sum(r is None for r in recs), "neg_truncated": 0}
