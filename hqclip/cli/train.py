@@ -35,6 +35,8 @@ def train(
     vocab_size: int = typer.Option(1000, help="linear head: most frequent tags kept"),
     text_mix: str = typer.Option("alt=0.3,desc=0.7", help="positive text source probabilities"),
     neg_swap: str = typer.Option("1", help="sentences swapped for their negatives: k or 'all'"),
+    alt_neg: bool = typer.Option(False, help="HNI negative of an alt-text positive: the alt-text with "
+                                 "a tag it names swapped for its negative tag (else the description's)"),
     max_tags: int = typer.Option(2, help="tag pairs sampled per image"),
     seed: int = typer.Option(0),
     save_every: int = typer.Option(500, help="steps between checkpoints"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -47,6 +48,14 @@ def make_sidecars(plan: Plan, world: Path, out: Path, error: float) -> Path:
     return dest
 
 
+def _same_config(recorded: dict[str, Any], cfg: Any) -> bool:
+    """A finished run matches `cfg` if every field agrees; a field added to TrainConfig after the
+    run was recorded counts as its default, so new options do not retrain old runs."""
+    defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING
+                else f.default for f in dataclasses.fields(cfg)}
+    return all(recorded.get(k, defaults.get(k)) == v for k, v in cfg.to_dict().items())
+
+
 def train_model(plan: Plan, world: Path, sidecars: Path, out: Path, variant: str, seed: int,
                 error: float, overrides: dict[str, Any] | None = None) -> Path:
     """Train one variant (`overrides` default to VARIANTS[variant]), or reuse a finished run of the
@@ -60,7 +69,7 @@ def train_model(plan: Plan, world: Path, sidecars: Path, out: Path, variant: str
                       save_every=plan.steps,
                       **{**plan.train, **(VARIANTS[variant] if overrides is None else overrides)})
     done = run_dir / "done.json"
-    if done.exists() and json.loads(done.read_text())["config"] == cfg.to_dict():
+    if done.exists() and _same_config(json.loads(done.read_text())["config"], cfg):
         return Path(json.loads(done.read_text())["checkpoint"])
     t = time.perf_counter()
     res = run(cfg)

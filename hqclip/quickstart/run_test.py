@@ -3,7 +3,8 @@ import json
 import pytest
 
 from hqclip.quickstart.plan import VARIANTS, Plan
-from hqclip.quickstart.run import run
+from hqclip.quickstart.run import _same_config, run
+from hqclip.train import TrainConfig
 
 
 @pytest.mark.slow
@@ -19,3 +20,12 @@ def test_whole_cycle_runs_and_reports(tmp_path):
         assert (tmp_path / "report" / f).exists(), f
     again = run(plan, tmp_path)  # every stage cached: same table
     assert again.split("Times")[0] == text.split("Times")[0]
+
+
+def test_a_run_recorded_before_a_new_option_still_matches_at_its_default():
+    cfg = TrainConfig(train_data="w", output="o")
+    recorded = cfg.to_dict()
+    del recorded["alt_neg"]  # a done.json written before the option existed
+    assert _same_config(recorded, cfg)
+    assert not _same_config(recorded, TrainConfig(train_data="w", output="o", alt_neg=True))
+    assert not _same_config({**recorded, "lr": 1.0}, cfg)

@@ -7,7 +7,7 @@ with the image and from the texts alone.
 
     python -m hqclip.quickstart.study --out runs/study        # ~40 min on two cores
     python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 \
-        --rows "alt-text CLIP,+ long desc,+ HNI"                # ~37 min
+        --rows "alt-text CLIP; + long desc; + HNI"                # ~37 min
 
 Writes study.json, study.md and probe.png under OUT/report.
 """
@@ -37,6 +37,12 @@ ROWS: dict[str, dict[str, Any]] = {
     # the design's text mix: alt-text as the positive for half of the samples
     "+ long desc, half alt-text": {**VARIANTS["+ long desc"], "text_mix": {"alt": 0.5, "desc": 0.5}},
     "HQ-CLIP, half alt-text": {**VARIANTS[FINAL], "text_mix": {"alt": 0.5, "desc": 0.5}},
+    # ... and an alt-text positive's negative in its own form (a named tag swapped for its negative)
+    "+ HNI, half alt-text": {**VARIANTS["+ HNI"], "text_mix": {"alt": 0.5, "desc": 0.5}},
+    "+ HNI, half alt-text, alt negatives": {**VARIANTS["+ HNI"], "text_mix": {"alt": 0.5, "desc": 0.5},
+                                            "alt_neg": True},
+    "HQ-CLIP, half alt-text, alt negatives": {**VARIANTS[FINAL], "text_mix": {"alt": 0.5, "desc": 0.5},
+                                              "alt_neg": True},
 }
 COLUMNS = ("ZS top-1", "ZS held-out top-1", "I→T R@1", "T→I R@1", "SugarCrepe")
 KINDS = ("color", "shape", "size", "position", "relation", "count")
@@ -210,9 +216,10 @@ def main() -> None:
     ap.add_argument("--world-seed", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=Plan().steps, help="training steps of every row")
-    ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of: {', '.join(ROWS)}")
+    ap.add_argument("--rows", default="; ".join(ROWS),
+                    help=f"';'-separated subset of (names hold commas): {'; '.join(ROWS)}")
     a = ap.parse_args()
-    names = [r.strip() for r in a.rows.split(",") if r.strip()]
+    names = [r.strip() for r in a.rows.split(";") if r.strip()]
     if unknown := [r for r in names if r not in ROWS]:
         ap.error(f"--rows: unknown {unknown}; choose from {list(ROWS)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")

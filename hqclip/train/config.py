@@ -37,6 +37,7 @@ class TrainConfig:
     vocab_size: int = 1000               # linear head: most frequent tags kept
     text_mix: dict[str, float] = field(default_factory=lambda: {"alt": 0.3, "desc": 0.7})
     neg_swap: str = "1"                  # k sentences swapped, or "all"
+    alt_neg: bool = False                # alt-text positives: negative = alt-text with a tag swapped
     max_tags: int = 2
     seed: int = 0
     save_every: int = 500                # steps between checkpoints (and one at the end)

@@ -112,7 +112,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     loss_fn = HQCLIPLoss(cfg.hni_weight, cfg.stc_weight, cfg.stc_head, cfg.local_loss,
                          cfg.gather_with_grad, d.rank, d.world_size)
     text_spec = TextSpec(parse_text_mix(cfg.text_mix), parse_neg_swap(cfg.neg_swap), cfg.max_tags,
-                         want_neg=cfg.hni_weight > 0, want_tags=stc_head == "text")
+                         want_neg=cfg.hni_weight > 0, want_tags=stc_head == "text",
+                         alt_neg=cfg.alt_neg)
     stream_spec = StreamSpec(shards, cfg.batch_size, per_epoch, cfg.seed, d.rank, d.world_size,
                              cfg.resampled, cfg.shuffle_buffer)
     vocab = {t: i for i, t in enumerate(vocab_list)} if vocab_list else None

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from hqclip.train.texts import parse_neg_swap, parse_text_mix, sample_texts
+from hqclip.train.texts import alt_negative, parse_neg_swap, parse_text_mix, sample_texts
 
 REC = {"desc": ["a red circle.", "the circle is small.", "it is on the left."],
        "neg_desc": ["a blue circle.", "the circle is large.", "it is on the right."],
@@ -45,3 +45,28 @@ def test_parsers():
         parse_text_mix("caption=1")
     with pytest.raises(ValueError):
         parse_neg_swap("0")
+
+
+def test_alt_negative_swaps_a_named_tag_in_the_alt_texts_own_form():
+    rng = random.Random(0)
+    assert alt_negative("Red Circles stock photo", REC, rng) == "Blue Circles stock photo"
+    assert alt_negative("SMALL CIRCLE | IMG_1234.png", REC, rng) == "LARGE CIRCLE | IMG_1234.png"
+    assert alt_negative("a bored circle", REC, rng) is None  # whole words only
+    assert alt_negative("geometric shapes", REC, rng) is None
+    seen = {alt_negative("red circle, small circle", REC, random.Random(s)) for s in range(20)}
+    assert seen == {"blue circle, small circle", "red circle, large circle"}
+
+
+def test_alt_neg_applies_to_alt_text_positives_only():
+    mix = parse_text_mix("alt=0.5,desc=0.5")
+    outs = [sample_texts("red circle wallpaper", REC, random.Random(s), mix, 1, alt_neg=True)
+            for s in range(100)]
+    alt = [o for o in outs if o[0] == "red circle wallpaper"]
+    desc = [o for o in outs if o[0] != "red circle wallpaper"]
+    assert alt and desc
+    assert all(neg == "blue circle wallpaper" for _, neg, _, _ in alt)
+    assert all(neg.count(".") == 3 for _, neg, _, _ in desc)  # the description's negative
+    # an alt-text naming no tag keeps the description's negative
+    _, neg, _, _ = sample_texts("wallpaper", REC, random.Random(0), {"alt": 1.0, "desc": 0.0}, 1,
+                                alt_neg=True)
+    assert neg.count(".") == 3
