@@ -1,11 +1,12 @@
 """The study behind the quickstart's settings, run on the tuning world (seed 1000), never on the
 reported one. It trains the ablation's four rows plus the alternatives each setting was chosen
 over (the STC text head; HNI at weight 0.5 and 2, and with every sentence negated; half of the
-positives alt-text), and probes what HNI learns: how often a model prefers an image's own
+positives alt-text, with HNI's negatives for them from the description or in their own form),
+and probes what HNI learns: how often a model prefers an image's own
 description to the same description with one sentence swapped for its negative, by kind of edit,
 with the image and from the texts alone.
 
-    python -m hqclip.quickstart.study --out runs/study        # ~40 min on two cores
+    python -m hqclip.quickstart.study --out runs/study        # ~50 min on two cores
     python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 \
         --rows "alt-text CLIP; + long desc; + HNI"                # ~37 min
 
@@ -24,7 +25,7 @@ from typing import Any
 
 from hqclip.data.atomic import write_text
 from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
-from hqclip.quickstart.report import _metrics
+from hqclip.quickstart.report import _cell, _metrics, _ms
 from hqclip.quickstart.run import make_sidecars, make_world, train_model
 
 ROWS: dict[str, dict[str, Any]] = {
@@ -147,13 +148,15 @@ PROBES = {"image": "Description preferred over its one-sentence negative, given 
                        "half of the pairs, scored on the other half (accuracy %, n per kind)"}
 
 
-def _markdown(rows: dict[str, dict], probes: dict[str, dict[str, dict]], plan: Plan) -> str:
+def _markdown(rows: dict[str, dict[str, list]], probes: dict[str, dict[str, dict]], plan: Plan) -> str:
+    seeds = ", ".join(map(str, plan.seeds))
     head = (f"Tuning world (seed {plan.world_seed}), {plan.model}, {plan.steps} steps × {plan.batch_size}, "
-            f"captioner error {plan.error:g}, seed {plan.seeds[0]}.\n\n")
+            f"captioner error {plan.error:g}, "
+            + (f"seed {seeds}.\n\n" if len(plan.seeds) == 1
+               else f"seeds {seeds} (mean ± std; probes on seed {plan.seeds[0]}).\n\n"))
     lines = ["| row | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for name, m in rows.items():
-        lines.append(f"| {name} | " + " | ".join(f"{100 * m[c]:.1f}" if m.get(c) is not None else "–"
-                                                 for c in COLUMNS) + " |")
+        lines.append(f"| {name} | " + " | ".join(_cell(m[c]) for c in COLUMNS) + " |")
     kinds = ["all", *KINDS]
     for which, title in PROBES.items():
         lines += ["", f"{title}:", "", "| row | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
@@ -187,24 +190,34 @@ def _plot(path: Path, probes: dict[str, dict[str, dict]]) -> None:
 def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS,
           probe_rows: tuple[str, ...] = ("+ long desc", "+ HNI", "+ HNI, every sentence negated",
                                          FINAL)) -> str:
+    """Train every row for every seed of the plan, evaluate, report mean ± std over seeds; the
+    probes use the first seed's models."""
     from hqclip.eval import evaluate
 
     if plan.world_seed == Plan().world_seed:
         raise ValueError("the study tunes settings: run it on the tuning world, not the reported one")
     world = make_world(plan, out)
     sidecars = make_sidecars(plan, world, out, plan.error)
-    seed = plan.seeds[0]
-    ckpts = {name: train_model(plan, world, sidecars, out, name, seed, plan.error, overrides)
-             for name, overrides in rows.items()}
-    results = evaluate([f"{name}={plan.model}:{ck}" for name, ck in ckpts.items()], world,
+    label = {(name, seed): name if len(plan.seeds) == 1 else f"{name} (seed {seed})"
+             for name in rows for seed in plan.seeds}
+    ckpts = {key: train_model(plan, world, sidecars, out, key[0], key[1], plan.error, rows[key[0]])
+             for key in label}
+    results = evaluate([f"{label[k]}={plan.model}:{ck}" for k, ck in ckpts.items()], world,
                        out / "report" / "eval", cache_dir=out / "cache")
-    metrics = {name: _metrics(results["models"][name]) for name in rows}
+    per_seed = {k: _metrics(results["models"][lab]) for k, lab in label.items()}
+    values = {name: {c: [v for s in plan.seeds if (v := per_seed[name, s][c]) is not None]
+                     for c in COLUMNS} for name in rows}
     samples, index = annotated_samples(sorted((world / "train").glob("*.tar"))[-1:], sidecars)
-    both = {name: probe(f"{name}={plan.model}:{ckpts[name]}", samples, index)
-            for name in probe_rows if name in ckpts}
+    first = plan.seeds[0]
+    both = {name: probe(f"{name}={plan.model}:{ckpts[name, first]}", samples, index)
+            for name in probe_rows if name in rows}
     probes = {which: {name: p[i] for name, p in both.items()} for i, which in enumerate(PROBES)}
-    text = _markdown(metrics, probes, plan)
-    write_text(out / "report" / "study.json", json.dumps({"metrics": metrics, "probe": probes}, indent=2))
+    text = _markdown(values, probes, plan)
+    report = {"seeds": list(plan.seeds),
+              "metrics": {n: {c: _ms(v)[0] if v else None for c, v in m.items()} for n, m in values.items()},
+              "std": {n: {c: _ms(v)[1] if v else None for c, v in m.items()} for n, m in values.items()},
+              "probe": probes}
+    write_text(out / "report" / "study.json", json.dumps(report, indent=2))
     write_text(out / "report" / "study.md", text)
     _plot(out / "report" / "probe.png", probes)
     return text
@@ -214,7 +227,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("runs/study"))
     ap.add_argument("--world-seed", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2")
     ap.add_argument("--steps", type=int, default=Plan().steps, help="training steps of every row")
     ap.add_argument("--rows", default="; ".join(ROWS),
                     help=f"';'-separated subset of (names hold commas): {'; '.join(ROWS)}")
@@ -223,7 +236,8 @@ def main() -> None:
     if unknown := [r for r in names if r not in ROWS]:
         ap.error(f"--rows: unknown {unknown}; choose from {list(ROWS)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(study(Plan(world_seed=a.world_seed, seeds=(a.seed,), steps=a.steps), a.out,
+    seeds = tuple(int(x) for x in a.seeds.split(",") if x.strip())
+    print(study(Plan(world_seed=a.world_seed, seeds=seeds, steps=a.steps), a.out,
                 rows={r: ROWS[r] for r in names}))
 
 

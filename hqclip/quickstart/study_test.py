@@ -40,11 +40,13 @@ def test_study_refuses_the_reported_world(tmp_path):
 @pytest.mark.slow
 def test_study_trains_its_rows_and_probes(tmp_path):
     plan = Plan(world_seed=1000, train_samples=128, steps=2, batch_size=32, warmup=1,
-                model="hqclip-micro", workers=0)
+                model="hqclip-micro", workers=0, seeds=(0, 1))
     rows = {r: ROWS[r] for r in ("+ HNI", "+ long desc + STC text head")}
     text = study(plan, tmp_path, rows=rows, probe_rows=("+ HNI",))
     report = json.loads((tmp_path / "report" / "study.json").read_text())
-    assert set(report["metrics"]) == set(rows) and all(f"| {r} |" in text for r in rows)
+    assert set(report["metrics"]) == set(report["std"]) == set(rows) and report["seeds"] == [0, 1]
+    assert all(f"| {r} |" in text for r in rows) and "seeds 0, 1 (mean ± std" in text
+    assert len(list((tmp_path / "models").iterdir())) == 4  # every row for every seed
     assert list(report["probe"]) == ["image", "text only"]
     for which in report["probe"].values():
         assert list(which) == ["+ HNI"]
