@@ -2,13 +2,13 @@
 reported one. It trains the ablation's four rows plus the alternatives each setting was chosen
 over (the STC text head; HNI at weight 0.5 and 2, and with every sentence negated; half of the
 positives alt-text, with HNI's negatives for them from the description or in their own form),
-and probes what HNI learns: how often a model prefers an image's own
-description to the same description with one sentence swapped for its negative, by kind of edit,
-with the image and from the texts alone.
+and probes what HNI learns: how often a model prefers an image's own description to the same
+description with one sentence swapped for its negative, by kind of edit, with the image and from
+the texts alone. With several seeds it reports mean ± std per row.
 
     python -m hqclip.quickstart.study --out runs/study        # ~50 min on two cores
     python -m hqclip.quickstart.study --out runs/study-1440 --steps 1440 \
-        --rows "alt-text CLIP; + long desc; + HNI"                # ~37 min
+        --rows "alt-text CLIP; + long desc; + HNI" --seeds 0,1,2  # ~2 h
 
 Writes study.json, study.md and probe.png under OUT/report.
 """
@@ -206,7 +206,7 @@ def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS,
                        out / "report" / "eval", cache_dir=out / "cache")
     per_seed = {k: _metrics(results["models"][lab]) for k, lab in label.items()}
     values = {name: {c: [v for s in plan.seeds if (v := per_seed[name, s][c]) is not None]
-                     for c in COLUMNS} for name in rows}
+                     for c in per_seed[name, plan.seeds[0]]} for name in rows}
     samples, index = annotated_samples(sorted((world / "train").glob("*.tar"))[-1:], sidecars)
     first = plan.seeds[0]
     both = {name: probe(f"{name}={plan.model}:{ckpts[name, first]}", samples, index)
