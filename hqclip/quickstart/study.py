@@ -25,7 +25,7 @@ from typing import Any
 
 from hqclip.data.atomic import write_text
 from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
-from hqclip.quickstart.report import _cell, _metrics, _ms
+from hqclip.quickstart.report import _cell, _ms, aggregate
 from hqclip.quickstart.run import make_sidecars, make_world, train_model
 
 ROWS: dict[str, dict[str, Any]] = {
@@ -156,7 +156,7 @@ def _markdown(rows: dict[str, dict[str, list]], probes: dict[str, dict[str, dict
                else f"seeds {seeds} (mean ± std; probes on seed {plan.seeds[0]}).\n\n"))
     lines = ["| row | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for name, m in rows.items():
-        lines.append(f"| {name} | " + " | ".join(_cell(m[c]) for c in COLUMNS) + " |")
+        lines.append(f"| {name} | " + " | ".join(_cell(m.get(c)) for c in COLUMNS) + " |")
     kinds = ["all", *KINDS]
     for which, title in PROBES.items():
         lines += ["", f"{title}:", "", "| row | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
@@ -204,18 +204,18 @@ def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS,
              for key in label}
     results = evaluate([f"{label[k]}={plan.model}:{ck}" for k, ck in ckpts.items()], world,
                        out / "report" / "eval", cache_dir=out / "cache")
-    per_seed = {k: _metrics(results["models"][lab]) for k, lab in label.items()}
-    values = {name: {c: [v for s in plan.seeds if (v := per_seed[name, s][c]) is not None]
-                     for c in per_seed[name, plan.seeds[0]]} for name in rows}
+    groups = aggregate([{"label": lab, "variant": name, "error": plan.error}
+                        for (name, _), lab in label.items()], results)
+    values = {name: groups[name, plan.error] for name in rows}
     samples, index = annotated_samples(sorted((world / "train").glob("*.tar"))[-1:], sidecars)
-    first = plan.seeds[0]
-    both = {name: probe(f"{name}={plan.model}:{ckpts[name, first]}", samples, index)
+    both = {name: probe(f"{name}={plan.model}:{ckpts[name, plan.seeds[0]]}", samples, index)
             for name in probe_rows if name in rows}
     probes = {which: {name: p[i] for name, p in both.items()} for i, which in enumerate(PROBES)}
     text = _markdown(values, probes, plan)
+    stats = {n: {c: _ms(v) for c, v in m.items()} for n, m in values.items()}
     report = {"seeds": list(plan.seeds),
-              "metrics": {n: {c: _ms(v)[0] if v else None for c, v in m.items()} for n, m in values.items()},
-              "std": {n: {c: _ms(v)[1] if v else None for c, v in m.items()} for n, m in values.items()},
+              "metrics": {n: {c: ms[0] for c, ms in m.items()} for n, m in stats.items()},
+              "std": {n: {c: ms[1] for c, ms in m.items()} for n, m in stats.items()},
               "probe": probes}
     write_text(out / "report" / "study.json", json.dumps(report, indent=2))
     write_text(out / "report" / "study.md", text)
