@@ -17,7 +17,7 @@ from typing import Any
 
 from hqclip.schema import FIELDS, RECORD_JSON_SCHEMA
 
-PROMPT_VERSION = "v1"
+PROMPT_VERSION = "v2"
 MAX_ALT_CHARS = 1000  # web alt-text can be a whole page; the model needs only its head
 
 

@@ -26,3 +26,25 @@ def test_decode_schema_only_tightens():
     assert s["properties"]["tags"]["maxItems"] == 2
     assert s["properties"]["desc"]["items"]["maxLength"] == 10
     assert decode_schema() == RECORD_JSON_SCHEMA
+
+
+def test_the_prompt_asks_for_the_kinds_of_negative_the_world_oracle_writes():
+    """The refine prompt and the simulated LVLM say the same thing: the kinds of edit the prompt
+    lists are exactly those the oracle's negatives make (named by a word diff)."""
+    import json
+    import random
+    import re
+
+    from hqclip.world import oracle
+    from hqclip.world.build import train_sample
+    from hqclip.world.config import WorldConfig
+    from hqclip.world.kinds import PROMPT_KIND, edit_kind
+
+    cfg = WorldConfig()
+    written = set()
+    for i in range(500):
+        rec = json.loads(oracle.simulate(train_sample(cfg, i)["json"]["scene"], random.Random(i)))
+        written |= {PROMPT_KIND[edit_kind(p, n)] for p, n in zip(rec["desc"], rec["neg_desc"])}
+    for text_only in (False, True):
+        named = set(re.findall(r"^  - (\w+): ", load_prompt(text_only=text_only).template, re.M))
+        assert named == written == set(PROMPT_KIND.values())

@@ -26,7 +26,7 @@ from hqclip.world.render import png_bytes, render
 from hqclip.world.scene import sample_scene, train_pairs
 
 MANIFEST = "world.json"
-FORMAT_VERSION = 2  # bumped whenever the same config would give different files
+FORMAT_VERSION = 3  # bumped whenever the same config would give different files
 
 
 def _rng(cfg: WorldConfig, *parts: Any) -> random.Random:

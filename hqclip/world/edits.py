@@ -1,7 +1,8 @@
-"""Minimal counterfactual edits of a scene's facts: one attribute, object, count or relation
-changed so that the edited statement is false of the scene. The oracle's negatives and the
-compositional benchmark's negative captions both come from here. `pairs` bounds the colour–shape
-compositions an edit may produce: the oracle passes the train pairs, the benchmarks all of them."""
+"""Minimal counterfactual edits of a scene's objects: one attribute or object changed, or two
+objects' colours swapped, so that the edited statement is false of the scene. The oracle's
+negatives and the compositional benchmark's negative captions both come from here. `pairs` bounds
+the colour–shape compositions an edit may produce (the oracle and the benchmark pass the train
+pairs); an edit that has no admissible result returns None."""
 
 from __future__ import annotations
 
@@ -26,19 +27,41 @@ def absent_pairs(scene: Scene, pairs: Collection[Pair] | None = None) -> list[Pa
     return [(c, s) for c in COLORS for s in SHAPES if (c, s) not in have and (c, s) in ok]
 
 
-def recolor(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict:
+def recolor(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict | None:
     """The object with a colour that no object of its shape has in the scene."""
-    free = {c for c, s in absent_pairs(scene, pairs) if s == obj["shape"]}
-    return {**obj, "color": rng.choice([c for c in COLORS if c in free])}
+    free = [c for c, s in absent_pairs(scene, pairs) if s == obj["shape"]]
+    return {**obj, "color": rng.choice(free)} if free else None
 
 
-def reshape(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict:
-    free = {s for c, s in absent_pairs(scene, pairs) if c == obj["color"]}
-    return {**obj, "shape": rng.choice([s for s in SHAPES if s in free])}
+def reshape(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict | None:
+    free = [s for c, s in absent_pairs(scene, pairs) if c == obj["color"]]
+    return {**obj, "shape": rng.choice(free)} if free else None
+
+
+def replace(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict | None:
+    """Another object in its place: a composition absent from the scene that shares neither the
+    colour nor the shape."""
+    free = [(c, s) for c, s in absent_pairs(scene, pairs) if c != obj["color"] and s != obj["shape"]]
+    if not free:
+        return None
+    c, s = rng.choice(free)
+    return {**obj, "color": c, "shape": s}
 
 
 def resize(obj: dict) -> dict:
     return {**obj, "size": next(s for s in SIZES if s != obj["size"])}
+
+
+def swap_colors(a: dict, b: dict, scene: Scene,
+                pairs: Collection[Pair] | None = None) -> tuple[dict, dict] | None:
+    """The two objects with their colours exchanged (attribute binding), when both new
+    compositions are admissible and absent from the scene."""
+    ok = set(absent_pairs(scene, pairs))
+    if a["color"] == b["color"] or a["shape"] == b["shape"]:
+        return None
+    if (b["color"], a["shape"]) not in ok or (a["color"], b["shape"]) not in ok:
+        return None
+    return {**a, "color": b["color"]}, {**b, "color": a["color"]}
 
 
 def move(obj: dict, scene: Scene, rng: random.Random) -> dict:
@@ -46,7 +69,3 @@ def move(obj: dict, scene: Scene, rng: random.Random) -> dict:
     free = [(r, c) for r in range(GRID) for c in range(GRID) if (r, c) not in taken]
     r, c = rng.choice(free)
     return {**obj, "row": r, "col": c}
-
-
-def other_count(n: int, rng: random.Random) -> int:
-    return rng.choice([k for k in range(1, 5) if k != n])

@@ -1,11 +1,15 @@
 """The simulated LVLM: writes the annotation record for a scene as raw text, the way a real
 model would answer the refine prompt, with knobs for its typical failures.
 
-- omission: each object (its sentence, relations and tags) is left out with this probability;
+- omission: each object (its phrase, relation and tags) is left out with this probability;
 - hallucination: per object, a wrong colour is stated; per record, an absent object is invented;
 - malformed: the answer is unusable (not JSON, truncated, misaligned, empty, a refusal, ...).
-The negatives are minimal edits that are false of the true scene (hqclip.world.edits), and like
-everything it writes they name only train compositions (hqclip.world.scene.train_pairs)."""
+Each description sentence gets one negative, a minimal edit of one of the kinds the refine prompt
+asks for (hqclip.world.kinds): colour or size (attribute), shape or the whole object (object), the
+relation flipped (relation), the two objects' colours swapped (binding), drawn with KIND_WEIGHTS
+among those the sentence admits. Negatives are false of the true scene (hqclip.world.edits), state
+a possible scene (the blind test, hqclip.world.blind), and like everything the oracle writes name
+only train compositions (hqclip.world.scene.train_pairs)."""
 
 from __future__ import annotations
 
@@ -14,71 +18,89 @@ import random
 
 from hqclip.world import describe as d
 from hqclip.world import edits
-from hqclip.world.scene import Scene, train_pairs
+from hqclip.world.config import SHAPES, SIZES
+from hqclip.world.kinds import KINDS
+from hqclip.world.scene import Scene, relation, train_pairs
 
-VERSION = 2  # bumped whenever the same scene and seed would give a different answer
+VERSION = 3  # bumped whenever the same scene and seed would give a different answer
 TRAIN = frozenset(train_pairs())
 
 MALFORMED_KINDS = ("not_json", "truncated", "misaligned", "empty", "refusal", "neg_equals_pos",
                    "runaway")
 
 
-def _object_pair(obj: dict, scene: Scene, rng: random.Random) -> tuple[str, str]:
-    edit = rng.choice(("color", "shape", "size", "position"))
-    if edit == "color":
-        neg = edits.recolor(obj, scene, rng, TRAIN)
-    elif edit == "shape":
-        neg = edits.reshape(obj, scene, rng, TRAIN)
-    elif edit == "size":
-        neg = edits.resize(obj)
+# how often each kind of negative is written, among the kinds a sentence admits (a one-object
+# sentence admits no relation or binding edit; an edit with no admissible result is not drawn).
+# Binding is admissible in ~40 % of two-object sentences (both swapped compositions must be train
+# pairs absent from the scene), hence its higher weight.
+KIND_WEIGHTS = {"color": 1.0, "size": 1.0, "shape": 1.0, "object": 1.0, "relation": 1.0, "binding": 3.0}
+
+
+def _edits(objs: list[dict], ctx: Scene, rng: random.Random) -> dict[str, list[dict]]:
+    """Every admissible edit of one sentence's objects, by kind: the edited object list (its
+    relation flipped for `relation`). Edits stay inside the train pairs and off every composition
+    of `ctx` (the true scene and what the model believes it saw), so the negative is false of the
+    scene and never names a second copy of an object."""
+    out: dict[str, list[dict]] = {}
+    i = rng.randrange(len(objs))
+    for kind, fn in (("color", edits.recolor), ("shape", edits.reshape), ("object", edits.replace)):
+        if (new := fn(objs[i], ctx, rng, TRAIN)) is not None:
+            out[kind] = [new if j == i else o for j, o in enumerate(objs)]
+    out["size"] = [edits.resize(o) if j == i else o for j, o in enumerate(objs)]
+    if len(objs) == 2:
+        out["relation"] = objs
+        if (swapped := edits.swap_colors(*objs, ctx, TRAIN)) is not None:
+            out["binding"] = list(swapped)
+    return out
+
+
+def _pair(objs: list[dict], ctx: Scene, rng: random.Random, kinds: tuple[str, ...]) -> tuple[str, str] | None:
+    """(sentence, negative) for one group of objects, the negative's kind drawn by KIND_WEIGHTS
+    among those allowed and admissible; None when none is."""
+    options = {k: v for k, v in _edits(objs, ctx, rng).items() if k in kinds}
+    if not options:
+        return None
+    names = sorted(options)
+    kind = rng.choices(names, weights=[KIND_WEIGHTS[k] for k in names])[0]
+    if kind == "relation":
+        a, b = objs
+        return d.sentence(objs), d.sentence(objs, rel=edits.FLIP[relation(a, b)])
+    return d.sentence(objs), d.sentence(options[kind])
+
+
+def _tag_pairs(obj: dict, ctx: Scene, rng: random.Random) -> list[tuple[str, str]]:
+    """(colour shape, its negative) and (size shape, its negative), each negative in its tag's own
+    form, so that the form never tells the positive tag from the negative one."""
+    edits_ = (edits.recolor, edits.reshape) if rng.random() < 0.5 else (edits.reshape, edits.recolor)
+    other = next(o for fn in (*edits_, edits.replace) if (o := fn(obj, ctx, rng, TRAIN)) is not None)
+    taken = {(o["size"], o["shape"]) for o in ctx["objects"]}
+    size = edits.resize(obj)["size"]
+    if (size, obj["shape"]) in taken:  # both sizes of this shape are there: change the shape instead
+        size, shape = obj["size"], rng.choice([s for s in SHAPES if (obj["size"], s) not in taken])
     else:
-        neg = edits.move(obj, scene, rng)
-    return d.object_sentence(obj), d.object_sentence(neg)
+        shape = obj["shape"]
+    return list(zip(d.tags(obj), (d.name(other), f"{size} {shape}")))
 
 
-def _relation_pair(subj: dict, rel: str, obj: dict, rng: random.Random) -> tuple[str, str]:
-    if rng.random() < 0.5:
-        return d.relation_sentence(subj, rel, obj), d.relation_sentence(subj, edits.FLIP[rel], obj)
-    return d.relation_sentence(subj, rel, obj), d.relation_sentence(obj, rel, subj)
-
-
-def _tag_pairs(obj: dict, scene: Scene, rng: random.Random) -> list[tuple[str, str]]:
-    shapes_sizes = {(o["size"], o["shape"]) for o in scene["objects"]}
-    flipped = edits.resize(obj)
-    neg_size = (f"{flipped['size']} {obj['shape']}"
-                if (flipped["size"], obj["shape"]) not in shapes_sizes
-                else d.name(edits.reshape(obj, scene, rng, TRAIN)))
-    neg_name = d.name(edits.recolor(obj, scene, rng, TRAIN) if rng.random() < 0.5
-                      else edits.reshape(obj, scene, rng, TRAIN))
-    return list(zip(d.tags(obj), (neg_name, neg_size)))
-
-
-def _rel(scene: Scene, a: int, b: int) -> str:
-    return next(r["relation"] for r in scene["relations"] if (r["subject"], r["object"]) == (a, b))
-
-
-def record(scene: Scene, rng: random.Random, omission: float = 0.0,
-           hallucination: float = 0.0) -> dict:
-    """The four aligned lists for a scene, as the simulated LVLM perceives it."""
+def record(scene: Scene, rng: random.Random, omission: float = 0.0, hallucination: float = 0.0,
+           kinds: tuple[str, ...] = KINDS) -> dict:
+    """The four aligned lists for a scene, as the simulated LVLM perceives it. `kinds` restricts
+    the negatives (the learnability controls): a sentence that admits none of them is left out."""
     objs = scene["objects"]
     kept = [i for i in range(len(objs)) if rng.random() >= omission] or [rng.randrange(len(objs))]
-    seen = [dict(o) for o in objs]
-    for i in kept:  # hallucinated attribute: stated as fact, negatives built from the mistake
+    seen = [dict(objs[i]) for i in kept]
+    for i, o in enumerate(seen):  # hallucinated attribute: stated as fact, negatives built from the mistake
         if rng.random() < hallucination:
-            seen[i] = edits.recolor(seen[i], {"objects": seen}, rng, TRAIN)
-    view = {"objects": seen, "relations": scene["relations"]}
-    pairs = [_object_pair(seen[i], view, rng) for i in kept]
-    # the chain of relations among the objects the model kept: each to the next kept one
-    pairs += [_relation_pair(seen[a], _rel(scene, a, b), seen[b], rng) for a, b in zip(kept, kept[1:])]
-    tag_pairs = [p for i in kept for p in _tag_pairs(seen[i], view, rng)]
-    if rng.random() < hallucination:
-        c, s = rng.choice(sorted(set(edits.absent_pairs(scene, TRAIN)) & set(edits.absent_pairs(view))))
-        ghost = {"shape": s, "color": c, "size": "small", "row": 0, "col": 0}
-        ghost = edits.move(ghost, scene, rng)
-        pairs.append(_object_pair(ghost, {"objects": [*seen, ghost], "relations": []}, rng))
-    pairs.append((d.count_sentence(len(kept)), d.count_sentence(edits.other_count(len(kept), rng))))
+            seen[i] = edits.recolor(o, {"objects": [*objs, *seen]}, rng, TRAIN) or o
+    if rng.random() < hallucination:  # a hallucinated object, somewhere free
+        ctx = {"objects": [*objs, *seen]}
+        c, s = rng.choice(edits.absent_pairs(ctx, TRAIN))
+        seen.append(edits.move({"shape": s, "color": c, "size": rng.choice(list(SIZES)), "row": 0,
+                                "col": 0}, scene, rng))
+    ctx = {"objects": [*objs, *seen]}
+    pairs = [p for g in d.groups(seen) if (p := _pair(g, ctx, rng, kinds)) is not None]
     unique_tags: dict[str, tuple[str, str]] = {}
-    for t, n in tag_pairs:
+    for t, n in (p for o in seen for p in _tag_pairs(o, ctx, rng)):
         unique_tags.setdefault(t.casefold(), (t, n))
     return {"desc": [p for p, _ in pairs], "neg_desc": [n for _, n in pairs],
             "tags": [t for t, _ in unique_tags.values()],
@@ -93,7 +115,8 @@ def _malformed(rec: dict, rng: random.Random) -> str:
     if kind == "truncated":
         return text[: rng.randrange(1, len(text) - 1)]
     if kind == "misaligned":
-        return json.dumps({**rec, "neg_desc": rec["neg_desc"][:-1]})
+        neg = rec["neg_desc"]
+        return json.dumps({**rec, "neg_desc": neg[:-1] if len(neg) > 1 else neg * 2})
     if kind == "empty":
         return ""
     if kind == "refusal":
@@ -104,9 +127,9 @@ def _malformed(rec: dict, rng: random.Random) -> str:
 
 
 def simulate(scene: Scene, rng: random.Random, omission: float = 0.0, hallucination: float = 0.0,
-             malformed: float = 0.0) -> str:
+             malformed: float = 0.0, kinds: tuple[str, ...] = KINDS) -> str:
     """The raw text the simulated LVLM answers for one scene."""
-    rec = record(scene, rng, omission, hallucination)
+    rec = record(scene, rng, omission, hallucination, kinds)
     if rng.random() < malformed:
         return _malformed(rec, rng)
     return json.dumps(rec)

@@ -1,9 +1,12 @@
+import collections
 import json
 import random
 import re
 
 from hqclip.schema import normalize, validate
 from hqclip.world import oracle
+from hqclip.world.describe import describe, holds
+from hqclip.world.kinds import KINDS, edit_kind
 from hqclip.world.build import train_sample
 from hqclip.world.config import WorldConfig
 
@@ -26,19 +29,31 @@ def test_perfect_oracle_is_always_valid_and_complete():
     for i, scene in enumerate(_scenes()):
         rec = json.loads(oracle.simulate(scene, random.Random(i)))
         assert validate(rec) is None
-        n = len(scene["objects"])
-        assert len(rec["desc"]) == 1 + n + (n - 1)
+        assert rec["desc"] == describe(scene)
+        assert all(holds(scene, s) is True for s in rec["desc"])
+        assert all(holds(scene, s) is False for s in rec["neg_desc"])  # every negative is false
         for o in scene["objects"]:
             assert f"{o['color']} {o['shape']}" in rec["tags"]
             assert f"{o['color']} {o['shape']}" not in rec["neg_tags"]
 
 
-def test_negative_tags_name_nothing_in_the_scene():
-    for i, scene in enumerate(_scenes()):
-        rec = json.loads(oracle.simulate(scene, random.Random(i)))
-        have = {f"{o['color']} {o['shape']}" for o in scene["objects"]}
-        have |= {f"{o['size']} {o['shape']}" for o in scene["objects"]}
-        assert not set(rec["neg_tags"]) & have
+def test_each_negative_is_one_edit_and_every_kind_is_written():
+    kinds = collections.Counter()
+    for i, scene in enumerate(_scenes(2000)):
+        rec = json.loads(oracle.simulate(scene, random.Random(i), omission=0.1, hallucination=0.1))
+        kinds.update(edit_kind(p, n) for p, n in zip(rec["desc"], rec["neg_desc"]))
+    assert None not in kinds and set(kinds) == set(KINDS)
+    share = {k: v / sum(kinds.values()) for k, v in kinds.items()}
+    assert all(0.08 < v < 0.3 for v in share.values()), share
+
+
+def test_kinds_knob_writes_only_that_kind_and_leaves_out_what_cannot_take_it():
+    for kind in KINDS:
+        for i, scene in enumerate(_scenes(100)):
+            rec = oracle.record(scene, random.Random(i), kinds=(kind,))
+            assert all(edit_kind(p, n) == kind for p, n in zip(rec["desc"], rec["neg_desc"]))
+            if kind in ("relation", "binding") and len(scene["objects"]) == 1:
+                assert rec["desc"] == []
 
 
 def test_malformed_rate_gives_invalid_outputs_of_every_kind():

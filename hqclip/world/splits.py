@@ -5,8 +5,10 @@
 - sugarcrepe/<subset>.json {"id": {"filename", "caption", "negative_caption"}} (SugarCrepe's format)
 - winoground/examples.json [{"id", "image_0", "image_1", "caption_0", "caption_1"}]
 
-Every scene except the zero-shot ones carries a held-out colour–shape composition (never in
-train); zero-shot covers all compositions, held-out ones included, one object per image."""
+Every scene except the zero-shot ones carries one held-out colour–shape composition (never in
+train) among train-pair objects; zero-shot covers all compositions, held-out ones included, one
+object per image. Each compositional subset is one kind of edit (hqclip.world.kinds.SUBSET_KIND)
+and passes the blind test (hqclip.world.blind)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from typing import Iterator
 from hqclip.world import describe as d
 from hqclip.world import edits
 from hqclip.world.config import COLORS, SHAPES, WorldConfig, heldout_pairs
-from hqclip.world.scene import Scene, all_pairs, sample_scene, with_relations
+from hqclip.world.scene import Scene, all_pairs, relation, sample_scene, train_pairs, with_relations
+
+TRAIN = frozenset(train_pairs())
 
 TEMPLATES = ["a photo of a {}.", "a {}.", "an image of a {}.", "a drawing of a {}.",
              "a {} on a plain background."]
@@ -40,66 +44,73 @@ def zeroshot(cfg: WorldConfig, rng: random.Random) -> Iterator[Item]:
 
 
 def _heldout_scene(rng: random.Random, cfg: WorldConfig, min_objects: int = 1) -> Scene:
+    """A scene whose first object is a held-out composition and whose others are train pairs, so
+    every caption and negative below names exactly one held-out composition: a text-only model
+    cannot pick the true caption by which compositions it names (the blind test)."""
     n = rng.randint(min_objects, cfg.max_objects)
-    return sample_scene(rng, all_pairs(), n, first=rng.choice(heldout_pairs()))
+    return sample_scene(rng, train_pairs(), n, first=rng.choice(heldout_pairs()))
 
 
 def retrieval(cfg: WorldConfig, rng: random.Random) -> Iterator[Item]:
-    for i in range(cfg.retrieval_samples):
-        scene = _heldout_scene(rng, cfg)
+    """Scenes of two or more objects, no two with the same objects (so that every caption has one
+    right image)."""
+    seen: set[tuple[str, ...]] = set()
+    i = 0
+    while i < cfg.retrieval_samples:
+        scene = _heldout_scene(rng, cfg, min_objects=2)
+        key = tuple(sorted(d.phrase(o) for o in scene["objects"]))
+        if key in seen:
+            continue
+        seen.add(key)
         yield f"ret-{i:06d}", scene, {"captions": [d.short_caption(scene), " ".join(d.describe(scene))]}
+        i += 1
 
 
 def _pair_caption(a: tuple[str, str], b: tuple[str, str]) -> str:
     return f"{d.article(' '.join(a))} and {d.article(' '.join(b))}"
 
 
-def _sugarcrepe_pair(subset: str, scene: Scene, rng: random.Random) -> tuple[str, str]:
+def _sugarcrepe_pair(subset: str, scene: Scene, rng: random.Random) -> tuple[str, str] | None:
+    """(caption, negative caption), or None when the scene admits no negative of the subset. Edits
+    touch only the train-pair objects (never the planted held-out one) and produce train pairs."""
     objs = scene["objects"]
-    target = rng.randrange(len(objs))
+    t = rng.randrange(1, len(objs))
     if subset in ("replace_att", "replace_obj"):
-        edit = edits.recolor if subset == "replace_att" else edits.reshape
-        neg = {"objects": [edit(o, scene, rng) if i == target else o for i, o in enumerate(objs)]}
-        return d.short_caption(scene), d.short_caption(neg)
+        new = (edits.recolor if subset == "replace_att" else edits.reshape)(objs[t], scene, rng, TRAIN)
+        if new is None:
+            return None
+        return d.short_caption(scene), d.short_caption({"objects": [new if i == t else o for i, o in enumerate(objs)]})
     if subset == "replace_rel":
-        r = rng.choice(scene["relations"])
-        subj, obj = objs[r["subject"]], objs[r["object"]]
-        return (d.relation_sentence(subj, r["relation"], obj),
-                d.relation_sentence(subj, edits.FLIP[r["relation"]], obj))
+        a, b = rng.sample(range(len(objs)), 2)
+        rel = relation(objs[a], objs[b])
+        return d.relation_sentence(objs[a], rel, objs[b]), d.relation_sentence(objs[a], edits.FLIP[rel], objs[b])
     if subset == "swap_att":
-        have = edits.present(scene)
-        options = [(a, b) for a in objs for b in objs
-                   if a["color"] != b["color"] and a["shape"] != b["shape"]
-                   and (b["color"], a["shape"]) not in have and (a["color"], b["shape"]) not in have]
-        a, b = rng.choice(options)
-        return (_pair_caption((a["color"], a["shape"]), (b["color"], b["shape"])),
-                _pair_caption((b["color"], a["shape"]), (a["color"], b["shape"])))
+        a, b = rng.sample(range(1, len(objs)), 2)
+        swapped = edits.swap_colors(objs[a], objs[b], scene, TRAIN)
+        if swapped is None:
+            return None
+        return (_pair_caption((objs[a]["color"], objs[a]["shape"]), (objs[b]["color"], objs[b]["shape"])),
+                _pair_caption(*((o["color"], o["shape"]) for o in swapped)))
     if subset == "add_obj":
         # both captions name the same number of objects: the other objects, then the target
         # (true) or an absent one (added), so caption length cannot give the answer away
-        others = [(o["color"], o["shape"]) for i, o in enumerate(objs) if i != target]
-        head = ", ".join(d.article(" ".join(p)) for p in others)
-        true, extra = (objs[target]["color"], objs[target]["shape"]), rng.choice(edits.absent_pairs(scene))
-        return (f"{head} and {d.article(' '.join(true))}", f"{head} and {d.article(' '.join(extra))}")
+        extra = edits.replace(objs[t], scene, rng, TRAIN)
+        if extra is None:
+            return None
+        head = ", ".join(d.article(d.name(o)) for i, o in enumerate(objs) if i != t)
+        return f"{head} and {d.article(d.name(objs[t]))}", f"{head} and {d.article(d.name(extra))}"
     raise ValueError(subset)
 
 
-def _swappable(scene: Scene) -> bool:
-    have = edits.present(scene)
-    return any(a["color"] != b["color"] and a["shape"] != b["shape"]
-               and (b["color"], a["shape"]) not in have and (a["color"], b["shape"]) not in have
-               for a in scene["objects"] for b in scene["objects"])
-
-
 def sugarcrepe(subset: str, cfg: WorldConfig, rng: random.Random) -> Iterator[Item]:
-    min_objects = 2 if subset in ("replace_rel", "swap_att", "add_obj") else 1
+    min_objects = 3 if subset == "swap_att" else 2
     i = 0
     while i < cfg.sugarcrepe_per_subset:
         scene = _heldout_scene(rng, cfg, min_objects)
-        if subset == "swap_att" and not _swappable(scene):
+        pair = _sugarcrepe_pair(subset, scene, rng)
+        if pair is None:
             continue
-        caption, negative = _sugarcrepe_pair(subset, scene, rng)
-        yield f"sc-{subset}-{i:06d}", scene, {"caption": caption, "negative_caption": negative}
+        yield f"sc-{subset}-{i:06d}", scene, {"caption": pair[0], "negative_caption": pair[1]}
         i += 1
 
 

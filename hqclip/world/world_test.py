@@ -6,9 +6,10 @@ import pytest
 import webdataset as wds
 
 from hqclip.data.shards import list_shards
-from hqclip.world import splits
+from hqclip.world import describe, splits
 from hqclip.world.build import build_world, train_sample
 from hqclip.world.config import COLORS, SHAPES, WorldConfig, heldout_pairs
+from hqclip.world.kinds import SUBSET_KIND, edit_kind
 
 TINY = WorldConfig(seed=3, train_samples=300, shard_size=100, zeroshot_per_class=2,
                    retrieval_samples=20, sugarcrepe_per_subset=12, winoground_samples=6)
@@ -79,12 +80,15 @@ def _pairs(text):
 
 
 @pytest.mark.parametrize("subset", splits.SUBSETS)
-def test_sugarcrepe_caption_true_and_negative_false(subset):
-    rng = random.Random(0)
-    for _, scene, e in splits.sugarcrepe(subset, TINY, rng):
+def test_sugarcrepe_caption_true_negative_false_one_edit_of_its_kind(subset):
+    heldout = set(heldout_pairs())
+    for _, scene, e in splits.sugarcrepe(subset, TINY, random.Random(0)):
         have = {(o["color"], o["shape"]) for o in scene["objects"]}
         objs = {(o["color"], o["shape"]): o for o in scene["objects"]}
         assert _pairs(e["caption"]) <= have
+        assert edit_kind(e["caption"], e["negative_caption"]) == SUBSET_KIND[subset]
+        # both name the same number of held-out compositions: which ones a caption names is no clue
+        assert len(_pairs(e["caption"]) & heldout) == len(_pairs(e["negative_caption"]) & heldout)
         if subset == "replace_rel":
             m = re.match(r"the (\w+ \w+) is (left of|right of|above|below) the (\w+ \w+)\.",
                          e["negative_caption"])
@@ -95,6 +99,15 @@ def test_sugarcrepe_caption_true_and_negative_false(subset):
             assert not _pairs(e["negative_caption"]) <= have
         if subset == "add_obj":
             assert len(_pairs(e["caption"])) == len(_pairs(e["negative_caption"])) >= 2
+
+
+def test_retrieval_scenes_are_distinct_and_captioned_both_ways():
+    items = list(splits.retrieval(TINY, random.Random(0)))
+    keys = {tuple(sorted(describe.phrase(o) for o in sc["objects"])) for _, sc, _ in items}
+    assert len(keys) == len(items) == TINY.retrieval_samples
+    for _, scene, e in items:
+        assert e["captions"][1] == " ".join(describe.describe(scene))
+        assert len(scene["objects"]) >= 2
 
 
 def test_winoground_sets_are_2x2():
