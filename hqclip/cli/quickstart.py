@@ -10,7 +10,8 @@ from hqclip.cli.app import app
 @app.command()
 def quickstart(
     out: Path = typer.Option(Path("runs/quickstart"), help="world, sidecars, models and report go here"),
-    full: bool = typer.Option(False, help="several seeds (mean ± std) and the captioner-error study"),
+    full: bool = typer.Option(False, help="several seeds (mean ± std), the learnability controls "
+                              "and the captioner-error study"),
     seeds: int = typer.Option(3, help="--full: seeds per variant"),
     train_samples: int = typer.Option(None, help="world training samples (default: the plan's)"),
     steps: int = typer.Option(None, help="training steps per model (default: the plan's)"),
@@ -27,5 +28,5 @@ def quickstart(
                  "world_seed": world_seed}
     plan = plan.replace(**{k: v for k, v in overrides.items() if v is not None})
     if full:
-        plan = plan.replace(seeds=tuple(range(seeds)), error_study=True)
+        plan = plan.replace(seeds=tuple(range(seeds)), error_study=True, controls=True)
     typer.echo(run(plan, out))

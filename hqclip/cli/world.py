@@ -26,14 +26,10 @@ def world(
     from hqclip.world.build import build_world
     from hqclip.world.config import AltTextNoise, WorldConfig
 
-    base = WorldConfig()
     cfg = WorldConfig(
         seed=seed, image_size=image_size, train_samples=train_samples, shard_size=shard_size,
-        zeroshot_per_class=max(1, round(base.zeroshot_per_class * eval_scale)),
-        retrieval_samples=max(1, round(base.retrieval_samples * eval_scale)),
-        sugarcrepe_per_subset=max(1, round(base.sugarcrepe_per_subset * eval_scale)),
-        winoground_samples=max(1, round(base.winoground_samples * eval_scale)),
-        alt_text=AltTextNoise(mention_rate, wrong_attr_rate, irrelevant_rate, empty_rate))
+        alt_text=AltTextNoise(mention_rate, wrong_attr_rate, irrelevant_rate, empty_rate),
+    ).with_eval_scale(eval_scale)
     m = build_world(out, cfg, workers=workers or None, reuse=not force)
     if m["cached"]:
         typer.echo(f"{out}: complete world with this config already there (use --force to redo)")

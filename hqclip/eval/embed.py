@@ -105,16 +105,25 @@ class Embedder:
         return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
 
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Tokenised once, encoded in batches of similar length, each trimmed to its longest
+        sequence (`hqclip.train.text_encode`: exact for causal towers, full context otherwise)."""
         import torch
 
-        rows = []
+        from hqclip.train.text_encode import encode_text
+
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        device = device_of(self.m.model)
+        tokens = self.m.tokenizer(texts)
+        order = torch.argsort((tokens != 0).sum(dim=1), stable=True)
+        out = np.empty((len(texts), self.dim), np.float32)
+        step = max(self.batch_size, 512)
         with torch.no_grad():
-            for i in tqdm(range(0, len(texts), self.batch_size), desc=f"{self.m.label}: texts",
-                          unit="batch"):
-                tok = self.m.tokenizer(texts[i:i + self.batch_size]).to(device_of(self.m.model))
-                emb = self.m.model.encode_text(tok)
-                rows.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
-        return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
+            for i in tqdm(range(0, len(texts), step), desc=f"{self.m.label}: texts", unit="batch"):
+                idx = order[i:i + step]
+                emb = encode_text(self.m.model, tokens[idx].to(device), normalize=True)
+                out[idx.numpy()] = emb.float().cpu().numpy()
+        return out
 
     @functools.cached_property
     def dim(self) -> int:

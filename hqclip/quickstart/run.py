@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hqclip.data.atomic import write_text
-from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
+from hqclip.quickstart.plan import CONTROL_VARIANT, CONTROLS, FINAL, VARIANTS, Plan
 from hqclip.quickstart.report import write_quickstart_report
 
 log = logging.getLogger("hqclip.quickstart")
@@ -26,8 +26,9 @@ def make_world(plan: Plan, out: Path) -> Path:
     from hqclip.world.build import build_world
     from hqclip.world.config import WorldConfig
 
-    m = build_world(out / "world", WorldConfig(seed=plan.world_seed, train_samples=plan.train_samples,
-                                                image_size=plan.image_size))
+    cfg = WorldConfig(seed=plan.world_seed, train_samples=plan.train_samples,
+                      image_size=plan.image_size).with_eval_scale(plan.eval_scale)
+    m = build_world(out / "world", cfg)
     if not m["cached"]:  # a new world: sidecars, models and embeddings made from the old one are stale
         for stale in ("sidecars", "models", "cache"):
             shutil.rmtree(out / stale, ignore_errors=True)
@@ -36,15 +37,20 @@ def make_world(plan: Plan, out: Path) -> Path:
     return out / "world"
 
 
-def make_sidecars(plan: Plan, world: Path, out: Path, error: float) -> Path:
+def make_sidecars(plan: Plan, world: Path, out: Path, error: float,
+                  kinds: tuple[str, ...] | None = None) -> Path:
+    """Oracle sidecars at `error`; `kinds` restricts the negatives (the learnability controls)."""
     from hqclip.refine.config import RefineConfig
     from hqclip.refine.runners import run_refine
 
-    cfg = RefineConfig(backend="oracle", seed=0, options={
-        "omission": error, "hallucination": error, "malformed": error * plan.malformed_fraction})
-    dest = out / "sidecars" / f"error-{error:g}"
+    options: dict[str, Any] = {"omission": error, "hallucination": error,
+                               "malformed": error * plan.malformed_fraction}
+    if kinds:
+        options["kinds"] = list(kinds)
+    cfg = RefineConfig(backend="oracle", seed=0, options=options)
+    dest = out / "sidecars" / (f"error-{error:g}" + (f"-{'+'.join(kinds)}" if kinds else ""))
     stats = run_refine(cfg, world / "train", dest, progress=True)
-    log.info("refine (error %g): %s valid", error, f"{stats['total']['valid_pct']:.1f}%")
+    log.info("refine %s: %s valid", dest.name, f"{stats['total']['valid_pct']:.1f}%")
     return dest
 
 
@@ -56,32 +62,34 @@ def _same_config(recorded: dict[str, Any], cfg: Any) -> bool:
     return all(recorded.get(k, defaults.get(k)) == v for k, v in cfg.to_dict().items())
 
 
-def train_model(plan: Plan, world: Path, sidecars: Path, out: Path, variant: str, seed: int,
-                error: float, overrides: dict[str, Any] | None = None) -> Path:
-    """Train one variant (`overrides` default to VARIANTS[variant]), or reuse a finished run of the
-    same config; returns its checkpoint."""
+def train_model(plan: Plan, world: Path, sidecars: Path, out: Path, name: str, seed: int,
+                overrides: dict[str, Any], points: int = 1) -> list[Path]:
+    """Train one row (or reuse a finished run of the same config) with `points` evenly spaced
+    checkpoints; returns them, the last one last."""
     from hqclip.train import TrainConfig, run
 
-    run_dir = out / "models" / f"{_slug(variant)}-err{error:g}-seed{seed}"
+    run_dir = out / "models" / f"{_slug(name)}-seed{seed}"
     cfg = TrainConfig(train_data=str(world), sidecars=str(sidecars), output=str(run_dir),
                       model=plan.model, batch_size=plan.batch_size, steps=plan.steps, lr=plan.lr,
                       warmup=plan.warmup, workers=plan.workers, seed=seed,
-                      save_every=plan.steps,
-                      **{**plan.train, **(VARIANTS[variant] if overrides is None else overrides)})
+                      save_every=max(1, plan.steps // points), **{**plan.train, **overrides})
     done = run_dir / "done.json"
-    if done.exists() and _same_config(json.loads(done.read_text())["config"], cfg):
-        return Path(json.loads(done.read_text())["checkpoint"])
-    t = time.perf_counter()
-    res = run(cfg)
-    write_text(done, json.dumps({"config": cfg.to_dict(), "checkpoint": res["checkpoint"],
-                                 "seconds": round(time.perf_counter() - t, 1), "last": res["last"]}))
-    log.info("trained %s (seed %d, error %g) in %.0f s: %s", variant, seed, error,
-             time.perf_counter() - t, res["last"])
-    return Path(res["checkpoint"])
+    if not (done.exists() and _same_config(json.loads(done.read_text())["config"], cfg)):
+        t = time.perf_counter()
+        res = run(cfg)
+        write_text(done, json.dumps({"config": cfg.to_dict(), "checkpoint": res["checkpoint"],
+                                     "seconds": round(time.perf_counter() - t, 1), "last": res["last"]}))
+        log.info("trained %s (seed %d) in %.0f s: %s", name, seed, time.perf_counter() - t, res["last"])
+    return sorted((run_dir / "checkpoints").glob("step_*.pt"))
 
 
-def run(plan: Plan, out: Path) -> str:
-    """Every stage of the plan; returns the Markdown summary that was also written to disk."""
+def step_of(ckpt: Path) -> int:
+    return int(ckpt.stem.split("_")[1])
+
+
+def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> str:
+    """Every stage of the plan; returns the Markdown summary that was also written to disk.
+    `rows` are the ablation's rows (the study adds alternatives to them)."""
     from hqclip.eval import evaluate
 
     start = time.perf_counter()
@@ -91,25 +99,56 @@ def run(plan: Plan, out: Path) -> str:
     errors = sorted({plan.error, *(plan.error_rates if plan.error_study else ())})
     t = time.perf_counter()
     sidecars = {e: make_sidecars(plan, world, out, e) for e in errors}
+    control_sidecars = {name: make_sidecars(plan, world, out, 0.0, (kind,))
+                        for name, kind in CONTROLS.items()} if plan.controls else {}
     timings["refine"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    runs: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []  # one per trained model: its row, seed, error and checkpoints
     for seed in plan.seeds:
-        for variant in VARIANTS:
-            runs.append({"variant": variant, "seed": seed, "error": plan.error,
-                         "ckpt": train_model(plan, world, sidecars[plan.error], out, variant, seed, plan.error)})
+        for variant, overrides in rows.items():
+            runs.append({"variant": variant, "seed": seed, "error": plan.error, "ckpts": train_model(
+                plan, world, sidecars[plan.error], out, f"{variant}-err{plan.error:g}", seed, overrides,
+                plan.curve_points)})
         for e in errors if plan.error_study else ():
             if e != plan.error:
-                runs.append({"variant": FINAL, "seed": seed, "error": e,
-                             "ckpt": train_model(plan, world, sidecars[e], out, FINAL, seed, e)})
+                runs.append({"variant": FINAL, "seed": seed, "error": e, "ckpts": train_model(
+                    plan, world, sidecars[e], out, f"{FINAL}-err{e:g}", seed, VARIANTS[FINAL])})
+        for name, dest in control_sidecars.items():
+            runs.append({"variant": name, "seed": seed, "error": 0.0, "ckpts": train_model(
+                plan, world, dest, out, name, seed, VARIANTS[CONTROL_VARIANT])})
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
     for r in runs:
         r["label"] = f"{r['variant']} | err {r['error']:g} | seed {r['seed']}"
-    specs = [f"{r['label']}={plan.model}:{r['ckpt']}" for r in runs]
-    results = evaluate(specs, world, out / "report" / "eval", cache_dir=out / "cache")
+    final = [f"{r['label']}={plan.model}:{r['ckpts'][-1]}" for r in runs]
+    results = evaluate(final, world, out / "report" / "eval", cache_dir=out / "cache")
+    curve_specs = [f"{r['label']} | step {step_of(c)}={plan.model}:{c}"
+                   for r in runs for c in r["ckpts"][:-1]]
+    curves = evaluate(curve_specs, world, None, cache_dir=out / "cache") if curve_specs else {"models": {}}
     timings["eval"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    # the text tower of HQ-CLIP (or of the last row trained) is the blind test's second classifier
+    probe = next((r for r in runs if r["variant"] == FINAL and r["error"] == plan.error), runs[-1])
+    blind = blind_report(world, sidecars[plan.error], probe, plan)
+    timings["blind test"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
-    return write_quickstart_report(plan, runs, results, timings, out / "report")
+    return write_quickstart_report(plan, runs, results, curves, blind, timings, out / "report", list(rows))
+
+
+def blind_report(world: Path, sidecars: Path, model_run: dict[str, Any], plan: Plan,
+                 records: int = 5000) -> dict:
+    """The blind test on the first `records` training annotations and on the benchmark, by bag of
+    n-grams and by the text tower of `model_run`'s final checkpoint."""
+    from itertools import islice
+
+    from hqclip.data.sidecar import list_sidecars, read_sidecar, row_record
+    from hqclip.eval.models import ModelSpec, load
+    from hqclip.world.blind import blind_test
+
+    recs = list(islice((rec for p in list_sidecars(sidecars) for row in read_sidecar(p)
+                        if (rec := row_record(row)) is not None), records))
+    m = load(ModelSpec.parse(f"{plan.model}:{model_run['ckpts'][-1]}"))
+    return blind_test(recs, world / "eval", (m.model, m.tokenizer))

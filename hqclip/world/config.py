@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 SHAPES = ("circle", "square", "triangle", "diamond", "star", "cross")
 COLORS = {
@@ -59,3 +59,8 @@ class WorldConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def with_eval_scale(self, scale: float) -> "WorldConfig":
+        """Every eval split's size × `scale` (at least one item each)."""
+        return replace(self, **{k: max(1, round(getattr(self, k) * scale)) for k in (
+            "zeroshot_per_class", "retrieval_samples", "sugarcrepe_per_subset", "winoground_samples")})
