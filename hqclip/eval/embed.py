@@ -51,6 +51,22 @@ def _collate(batch):
     return (torch.stack(ok) if ok else None), [x is not None for x in batch]
 
 
+# Work that does not depend on the weights (decoded, preprocessed images; token ids) is remembered in
+# this process for the next model with the same transform or tokenizer, so evaluating many checkpoints
+# of one architecture (learning curves, seeds) pays for it once. Inputs over MEMO_BYTES are not kept;
+# the MEMO_ENTRIES most recent sets are.
+MEMO_BYTES = 1 << 30
+MEMO_ENTRIES = 4
+_memo: dict[str, object] = {}
+
+
+def _remember(key: str, value: object) -> None:
+    _memo.pop(key, None)
+    _memo[key] = value
+    while len(_memo) > MEMO_ENTRIES:
+        del _memo[next(iter(_memo))]
+
+
 class Embedder:
     """L2-normalised embeddings of one model. Rows of unreadable images are NaN."""
 
@@ -79,23 +95,42 @@ class Embedder:
         h = hashlib.sha256(b"images")
         for p in paths:
             h.update(hashlib.sha256(p.read_bytes()).digest())
-        return self._cached("images", h, lambda: self._encode_images(paths))
+        memo_key = f"images:{h.hexdigest()}:{self.m.preprocess!r}"
+        return self._cached("images", h, lambda: self._encode_images(paths, memo_key))
 
     def texts(self, texts: list[str]) -> np.ndarray:
         h = hashlib.sha256(b"texts")
         for t in texts:
             h.update(t.encode() + b"\0")
-        return self._cached("texts", h, lambda: self._encode_texts(texts))
+        tok = self.m.tokenizer
+        memo_key = (f"tokens:{h.hexdigest()}:{type(tok).__name__}:{getattr(tok, 'context_length', '')}:"
+                    f"{getattr(getattr(tok, 'tokenizer', None), 'name_or_path', '')}")
+        return self._cached("texts", h, lambda: self._encode_texts(texts, memo_key))
 
-    def _encode_images(self, paths: list[Path]) -> np.ndarray:
-        import torch
+    def _batches(self, paths: list[Path], memo_key: str):
+        """(preprocessed batch or None, readable mask) per batch; remembered for the next model
+        with the same transform when the whole set fits in MEMO_BYTES."""
         from torch.utils.data import DataLoader
 
-        loader = DataLoader(_Images(paths, self.m.preprocess), batch_size=self.batch_size,
-                            num_workers=self.workers, collate_fn=_collate)
+        if memo_key in _memo:
+            yield from _memo[memo_key]
+            return
+        kept, size = [], 0
+        for x, ok in DataLoader(_Images(paths, self.m.preprocess), batch_size=self.batch_size,
+                                num_workers=self.workers, collate_fn=_collate):
+            size += 0 if x is None else x.numel() * x.element_size()
+            if kept is not None:
+                kept = kept + [(x, ok)] if size <= MEMO_BYTES else None
+            yield x, ok
+        if kept is not None:
+            _remember(memo_key, kept)
+
+    def _encode_images(self, paths: list[Path], memo_key: str) -> np.ndarray:
+        import torch
+
         rows = []
         with torch.no_grad(), tqdm(total=len(paths), desc=f"{self.m.label}: images", unit="img") as bar:
-            for x, ok in loader:
+            for x, ok in self._batches(paths, memo_key):
                 out = np.full((len(ok), self.dim), np.nan, dtype=np.float32)
                 if x is not None:
                     emb = self.m.model.encode_image(x.to(device_of(self.m.model)))
@@ -104,7 +139,7 @@ class Embedder:
                 bar.update(len(ok))
         return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
 
-    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+    def _encode_texts(self, texts: list[str], memo_key: str) -> np.ndarray:
         """Tokenised once, encoded in batches of similar length, each trimmed to its longest
         sequence (`hqclip.train.text_encode`: exact for causal towers, full context otherwise)."""
         import torch
@@ -114,7 +149,9 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         device = device_of(self.m.model)
-        tokens = self.m.tokenizer(texts)
+        if memo_key not in _memo:
+            _remember(memo_key, self.m.tokenizer(texts))
+        tokens = _memo[memo_key]
         order = torch.argsort((tokens != 0).sum(dim=1), stable=True)
         out = np.empty((len(texts), self.dim), np.float32)
         step = max(self.batch_size, 512)

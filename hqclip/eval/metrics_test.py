@@ -95,10 +95,10 @@ class Synthetic(Recording):
         g = torch.Generator().manual_seed(int(hashlib.sha256(key.encode()).hexdigest()[:8], 16))
         return torch.randn(16, generator=g)
 
-    def _encode_texts(self, texts):
+    def _encode_texts(self, texts, *_):
         return torch.nn.functional.normalize(torch.stack([self._vec(t) for t in texts]), dim=-1).numpy()
 
-    def _encode_images(self, paths):
+    def _encode_images(self, paths, *_):
         rows = [torch.stack([self._vec(t) for t in self.owners[p]]).mean(0) + self.noise * self._vec(_rel(p))
                 for p in paths]
         return torch.nn.functional.normalize(torch.stack(rows), dim=-1).numpy()
