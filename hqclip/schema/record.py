@@ -5,8 +5,9 @@ A record is a plain dict, the same shape as the released VLM-150M / VLM-1B JSON 
     {"desc": [...], "neg_desc": [...], "tags": [...], "neg_tags": [...]}
 
 `neg_desc[i]` is a minimal counterfactual edit of `desc[i]`; likewise `neg_tags[i]` of `tags[i]`.
-`normalize` and `validate` are the only place these rules live: refine, import, the loader and the
-tests all call them.
+`normalize` and `check` (with `validate`, its verdict alone) are the only place these rules live:
+refine, import, the loader and the tests all call them. Each rule on an item or an aligned pair is
+written once and used both to reject an answer and to salvage one (drop only the failing pairs).
 """
 
 from __future__ import annotations
@@ -94,13 +95,10 @@ def _has_control(s: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in s)
 
 
-def validate(obj: Any) -> str | None:
-    """Return None for a valid (normalised) record, else a short reason naming what is wrong.
-
-    Reasons (stable strings, counted in stats): `not_an_object`, `missing_field:F`,
-    `unknown_field:F`, `wrong_type:F`, `empty_list:F`, `too_many_items:F`, `empty_item:F`,
-    `too_long:F`, `control_chars:F`, `misaligned:F/G`, `neg_equals_pos:F`, `duplicate_tag`.
-    """
+def _shape_problem(obj: Any) -> str | None:
+    """What makes the answer unusable as a whole (never salvaged): not an object, a missing,
+    unknown or ill-typed field, an empty or overlong list, or lists of different lengths (which
+    item belongs to which is then unknown, so nothing is guessed)."""
     if not isinstance(obj, dict):
         return "not_an_object"
     for f in FIELDS:
@@ -115,21 +113,82 @@ def validate(obj: Any) -> str | None:
             return f"wrong_type:{f}"
         if not items:
             return f"empty_list:{f}"
-        lim = LIMITS[f]
-        if len(items) > lim["max_items"]:
+        if len(items) > LIMITS[f]["max_items"]:
             return f"too_many_items:{f}"
-        for s in items:
-            if not s.strip():
-                return f"empty_item:{f}"
-            if len(s) > lim["max_chars"]:
-                return f"too_long:{f}"
-            if _has_control(s):
-                return f"control_chars:{f}"
     for pos, neg in PAIRS:
         if len(obj[pos]) != len(obj[neg]):
             return f"misaligned:{pos}/{neg}"
-        if any(_key(p) == _key(n) for p, n in zip(obj[pos], obj[neg])):
-            return f"neg_equals_pos:{neg}"
-    if len({_key(t) for t in obj["tags"]}) != len(obj["tags"]):
-        return "duplicate_tag"
     return None
+
+
+def _item_problem(field: str, s: str) -> str | None:
+    if not s.strip():
+        return f"empty_item:{field}"
+    if len(s) > LIMITS[field]["max_chars"]:
+        return f"too_long:{field}"
+    if _has_control(s):
+        return f"control_chars:{field}"
+    return None
+
+
+def _pair_problem(pos: str, neg: str, p: str, n: str, seen: set[str]) -> str | None:
+    """The first rule that the aligned pair (p in list `pos`, n in list `neg`) breaks. `seen`
+    holds the keys of the earlier good tags (a repeated tag is a duplicate); a good tag is added."""
+    problem = _item_problem(pos, p) or _item_problem(neg, n)
+    if problem:
+        return problem
+    key = _key(p)
+    if key == _key(n):
+        return f"neg_equals_pos:{neg}"
+    if pos == "tags":
+        if key in seen:
+            return "duplicate_tag"
+        seen.add(key)
+    return None
+
+
+def check(obj: Any, salvage: bool = False) -> tuple[Any, str | None, list[str]]:
+    """Judge an answer: `(record, None, dropped)` when it is (or, with `salvage`, after dropping
+    some aligned pairs becomes) a valid record, else `(obj, reason, dropped)`.
+
+    `dropped` names each pair that broke a rule as `"<reason>@<i>"`, i its index in the answer's
+    list (e.g. `neg_equals_pos:neg_desc@2`, `too_long:tags@0`, `duplicate_tag@3`). Without
+    salvage the first such pair makes the answer invalid (nothing is dropped); with it the pair is
+    dropped from both lists, and the answer stays valid only if each pair of lists keeps at least
+    one pair (else its reason is the first dropped pair's of the emptied lists). A valid answer
+    with nothing dropped comes back as the same object."""
+    shape = _shape_problem(obj)
+    if shape:
+        return obj, shape, []
+    dropped: list[str] = []
+    kept = {}
+    for pos, neg in PAIRS:
+        seen: set[str] = set()
+        good, first = [], None
+        for i, (p, n) in enumerate(zip(obj[pos], obj[neg])):
+            problem = _pair_problem(pos, neg, p, n, seen)
+            if problem is None:
+                good.append(i)
+            elif not salvage:
+                return obj, problem, []
+            else:
+                first = first or problem
+                dropped.append(f"{problem}@{i}")
+        if not good:
+            return obj, first, dropped
+        kept[pos] = good
+    if not dropped:
+        return obj, None, []
+    return ({f: [obj[f][i] for i in kept[pos]] for pos, neg in PAIRS for f in (pos, neg)},
+            None, dropped)
+
+
+def validate(obj: Any) -> str | None:
+    """Return None for a valid (normalised) record, else a short reason naming what is wrong.
+
+    Reasons (stable strings, counted in stats): `not_an_object`, `missing_field:F`,
+    `unknown_field:F`, `wrong_type:F`, `empty_list:F`, `too_many_items:F`, `misaligned:F/G`,
+    then per aligned pair `empty_item:F`, `too_long:F`, `control_chars:F`, `neg_equals_pos:F`,
+    `duplicate_tag`.
+    """
+    return check(obj)[1]
