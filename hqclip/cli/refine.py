@@ -15,7 +15,8 @@ def refine(
     input: str = typer.Option(..., "--input", help="world folder, folder of tars or caption tables, "
                               "one tar/table, or a brace pattern shard-{000000..000009}.tar"),
     output: Path = typer.Option(..., "--output", help="sidecar folder (one parquet per shard)"),
-    backend: str = typer.Option("oracle", help="oracle | transformers | openai | vllm"),
+    backend: str = typer.Option("auto", help="auto (the oracle on a world, else asks you to "
+                                "choose) | oracle | transformers | openai | vllm"),
     model: Optional[str] = typer.Option(None, help="HF name/path (transformers, vllm) or served "
                                         "model name (openai)"),
     no_image: bool = typer.Option(False, "--no-image", help="text-only: rewrite the alt-text "
@@ -28,6 +29,10 @@ def refine(
     max_items: Optional[int] = typer.Option(None, help="tighter maxItems for constrained decoding"),
     max_chars: Optional[int] = typer.Option(None, help="tighter string maxLength for constrained "
                                             "decoding"),
+    pairs: Optional[int] = typer.Option(None, help="every list exactly this long in constrained "
+                                        "decoding, so a weak model's pairs stay aligned"),
+    salvage: bool = typer.Option(True, help="keep the valid aligned pairs of a partly invalid "
+                                 "answer (the dropped ones are named in the `dropped` column)"),
     temperature: float = typer.Option(0.2),
     top_p: float = typer.Option(1.0),
     max_tokens: int = typer.Option(1024, help="generation limit; hitting it is a failed attempt"),
@@ -64,6 +69,7 @@ def refine(
     import logging
 
     from hqclip.refine.config import RefineConfig
+    from hqclip.refine.preflight import Refused
     from hqclip.refine.runners import run_refine
 
     options = {
@@ -73,13 +79,14 @@ def refine(
         "vllm": {"dtype": dtype},
         "openai": {"endpoints": endpoint, "api_key_env": api_key_env, "concurrency": concurrency,
                    "timeout": request_timeout, "retries": request_retries},
-    }.get(backend, {})
+    }.get("oracle" if backend == "auto" else backend, {})  # auto can only become the oracle
     cfg = RefineConfig(
         backend=backend, model=model, options=options, temperature=temperature, top_p=top_p,
         max_tokens=max_tokens, seed=seed, no_image=no_image,
         prompt_file=str(prompt) if prompt else None,
         examples_file=str(examples) if examples else None, few_shot=few_shot,
-        max_items=max_items, max_chars=max_chars, max_retries=max_retries,
+        max_items=max_items, max_chars=max_chars, pairs=pairs, salvage=salvage,
+        max_retries=max_retries,
         batch_size=max(batch_size, concurrency if backend == "openai" else 1),
         max_pixels=max_pixels)
     ray_opts = {"address": ray_address, "num_cpus": ray_cpus, "num_gpus": ray_gpus,
@@ -87,12 +94,16 @@ def refine(
     try:
         stats = run_refine(cfg, input, output, runner=runner, overwrite=overwrite,
                            ray_opts=ray_opts, progress=progress, workers=workers)
-    except (RuntimeError, FileNotFoundError, ValueError, ImportError) as e:  # incl. backend down
+    except (Refused, FileNotFoundError) as e:  # before any work: nothing to keep or resume
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except (RuntimeError, ValueError, ImportError) as e:  # incl. backend down
         logging.getLogger("hqclip.refine").error(
             "%s — finished shards are kept in %s; rerun the same command to resume", e, output)
         raise typer.Exit(1) from None
     tot, run = stats["total"], stats["this_run"]
     typer.echo(json.dumps({"samples": tot["samples"], "ok": tot["ok"], "invalid": tot["invalid"],
                            "valid_pct": tot["valid_pct"], "reasons": tot["reasons"],
+                           "salvaged": tot["salvaged"], "dropped": tot["dropped"],
                            "this_run_samples_per_s": run["samples_per_s"],
                            "stats": str(output / "refine-stats.json")}))

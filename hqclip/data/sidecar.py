@@ -36,6 +36,7 @@ SIDECAR_SCHEMA = pa.schema([
     ("latency_s", pa.float32()),
     ("raw", pa.string()),           # the model's last output (clipped) for invalid rows
     ("extra", pa.string()),         # JSON of source-record fields beyond the four (import/export)
+    ("dropped", _str_list),         # pairs salvage removed from an ok answer: "<reason>@<i>"
 ])
 COLUMNS = SIDECAR_SCHEMA.names
 SUFFIX = ".parquet"
@@ -62,6 +63,7 @@ def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]],
 
 
 def read_sidecar(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows as dicts; a column that an older sidecar lacks (e.g. `dropped`) is absent."""
     return pq.read_table(path).to_pylist()
 
 

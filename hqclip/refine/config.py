@@ -16,7 +16,7 @@ from hqclip.refine.prompt import Prompt, decode_schema, load_prompt
 
 @dataclass
 class RefineConfig:
-    backend: str = "oracle"
+    backend: str = "auto"  # "auto": the oracle on world input, else refused (`preflight`)
     model: str | None = None
     # backend-specific: endpoints, api_key_env, concurrency, device, dtype, oracle knobs, ...
     options: dict[str, Any] = field(default_factory=dict)
@@ -32,6 +32,8 @@ class RefineConfig:
     few_shot: int = 2
     max_items: int | None = None
     max_chars: int | None = None
+    pairs: int | None = None  # every list exactly this long: decoding keeps the pairs aligned
+    salvage: bool = True  # keep an answer's valid aligned pairs, drop (and record) the others
     # pipeline
     max_retries: int = 2
     batch_size: int = 16
@@ -43,7 +45,7 @@ class RefineConfig:
                            examples_path=self.examples_file)
 
     def schema(self) -> dict[str, Any]:
-        return decode_schema(self.max_items, self.max_chars)
+        return decode_schema(self.max_items, self.max_chars, self.pairs)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

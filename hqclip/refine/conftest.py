@@ -45,11 +45,15 @@ def world(tmp_path_factory) -> Path:
 
 class FakeEndpoint:
     """Speaks /v1/models and /v1/chat/completions. `script` holds HTTP statuses to return before
-    answering normally (popped one per request; 0 = answer only after `slow_s` seconds); `down` makes every request a 503, and so does
-    every request after the first `fail_after`."""
+    answering normally (popped one per request; 0 = answer only after `slow_s` seconds); `down`
+    makes every request a 503, and so does every request after the first `fail_after`.
+    A request without `response_format` (refine's preflight probe) is answered apart, in
+    `probes`; `text_only` rejects any request carrying an image as llama.cpp's server does."""
 
     def __init__(self):
         self.script: list[int] = []
+        self.probes: list[dict] = []
+        self.text_only = False
         self.down = False
         self.fail_after: int | None = None
         self.slow_s = 2.0
@@ -77,6 +81,13 @@ class FakeEndpoint:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                content = body["messages"][0]["content"]
+                if ep.text_only and any(c.get("type") == "image_url" for c in content):
+                    return self._send(500, {"error": {"code": 500, "type": "server_error",
+                                                      "message": "image input is not supported"}})
+                if "response_format" not in body:
+                    ep.probes.append(body)
+                    return self._send(200, self._answer(body, "red"))
                 with ep.lock:
                     ep.requests.append(body)
                     ep.auth.append(self.headers.get("Authorization", ""))
@@ -87,11 +98,14 @@ class FakeEndpoint:
                     time.sleep(ep.slow_s)
                 elif code != 200:
                     return self._send(code, {"error": {"message": "scripted", "code": code}})
-                self._send(200, {
+                self._send(200, self._answer(body, ep.answer))
+
+            def _answer(self, body: dict, text: str) -> dict:
+                return {
                     "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                     "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": ep.answer}}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}})
+                                 "message": {"role": "assistant", "content": text}}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"

@@ -9,12 +9,12 @@ GOOD = json.dumps(VALID)
 
 
 def test_valid_answer_parses_and_normalises():
-    rec, reason = parse("```json\n" + GOOD.replace("red circle", "red   circle") + "\n```")
-    assert reason is None and rec["tags"] == ["red circle"]
+    rec, reason, dropped = parse("```json\n" + GOOD.replace("red circle", "red   circle") + "\n```")
+    assert reason is None and rec["tags"] == ["red circle"] and dropped == []
 
 
 def test_trailing_chatter_after_the_object_is_ignored():
-    assert parse("Here you go: " + GOOD + "\nHope this helps!") == (VALID, None)
+    assert parse("Here you go: " + GOOD + "\nHope this helps!") == (VALID, None, [])
 
 
 @pytest.mark.parametrize("raw,finish,reason", [
@@ -38,9 +38,17 @@ def test_trailing_chatter_after_the_object_is_ignored():
     (json.dumps(VALID).replace("red circle", "red\x00circle", 1), None, "control_chars:desc"),
 ])
 def test_malformed_output_gets_its_reason(raw, finish, reason):
-    assert parse(raw, finish) == (None, reason)
+    assert parse(raw, finish) == (None, reason, [])
+    assert parse(raw, finish, salvage=True)[:2] == (None, reason)  # one-pair lists: nothing left
 
 
 def test_the_first_object_in_the_text_is_the_answer():
-    assert parse(json.dumps([VALID])) == (VALID, None)
+    assert parse(json.dumps([VALID])) == (VALID, None, [])
     assert parse(json.dumps({"answer": VALID}))[1] == "missing_field:desc"
+
+
+def test_salvage_keeps_the_good_pairs_of_a_partly_bad_answer():
+    two = {**VALID, "desc": VALID["desc"] + ["a square above it"],
+           "neg_desc": VALID["neg_desc"] + ["A square  above it"]}
+    assert parse(json.dumps(two)) == (None, "neg_equals_pos:neg_desc", [])
+    assert parse(json.dumps(two), salvage=True) == (VALID, None, ["neg_equals_pos:neg_desc@1"])

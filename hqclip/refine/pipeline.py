@@ -98,12 +98,15 @@ def _run_batch(ctx: _Ctx, reqs: list[Request]) -> list[dict[str, Any]]:
             tok_in[i] += resp.tokens_in or 0
             tok_out[i] += resp.tokens_out or 0
             lat[i] += resp.latency_s
-            rec, reason = (None, resp.error) if resp.error else parse(resp.text, resp.finish_reason)
+            rec, reason, dropped = ((None, resp.error, []) if resp.error else
+                                    parse(resp.text, resp.finish_reason, ctx.cfg.salvage))
             if rec is None:
                 last[i] = (reason or "unknown", resp.text)
                 failed.append(i)
-            else:
-                rows[i] = _row(reqs[i], ctx, **rec, status="ok", reason=None, attempts=attempt)
+            else:  # a salvaged answer keeps its raw text beside the names of the dropped pairs
+                rows[i] = _row(reqs[i], ctx, **rec, status="ok", reason=None, attempts=attempt,
+                               dropped=dropped or None,
+                               raw=(resp.text or "")[:ctx.cfg.raw_chars] if dropped else None)
         pending = failed
         if not pending:
             break

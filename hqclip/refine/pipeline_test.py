@@ -1,3 +1,4 @@
+import collections
 import io
 import json
 import shutil
@@ -7,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hqclip.cli.main import app
-from hqclip.data.shards import list_shards, write_shards
+from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import COLUMNS, read_metadata, read_sidecar
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.resume import ConfigMismatch
@@ -44,7 +45,7 @@ def test_cli_oracle_zero_error_is_one_valid_row_per_sample(world, tmp_path):
 @pytest.mark.parametrize("malformed,retries,expected", [(0.3, 0, 0.3), (0.5, 2, 0.125)])
 def test_invalid_fraction_matches_the_simulated_error_rate(world, tmp_path, malformed, retries,
                                                            expected):
-    cfg = RefineConfig(options={"malformed": malformed}, max_retries=retries)
+    cfg = RefineConfig(options={"malformed": malformed}, max_retries=retries, salvage=False)
     stats = run_refine(cfg, world, tmp_path / "out", progress=False)["total"]
     assert stats["samples"] == 200
     assert abs(stats["invalid"] / 200 - expected) < 0.08
@@ -55,6 +56,30 @@ def test_invalid_fraction_matches_the_simulated_error_rate(world, tmp_path, malf
                                      "misaligned:desc/neg_desc", "neg_equals_pos:neg_desc",
                                      "too_long:desc"}
     assert any(r["raw"] for r in bad)  # the last answer is kept for debugging
+
+
+def test_salvage_keeps_what_a_partly_bad_answer_got_right(world, tmp_path):
+    """Same seeds, same answers: with salvage, exactly the answers whose only faults were in some
+    pairs become ok (minus those pairs, named in `dropped`); everything else is unchanged."""
+    runs = {}
+    for salvage in (False, True):
+        cfg = RefineConfig(options={"malformed": 0.5}, max_retries=0, salvage=salvage)
+        runs[salvage] = run_refine(cfg, world, tmp_path / str(salvage), progress=False)["total"]
+    plain, saved = runs[False], runs[True]
+    rows = {r["uid"]: r for r in rows_of(tmp_path / "True")}
+    before = {r["uid"]: r for r in rows_of(tmp_path / "False")}
+    salvaged = [r for r in rows.values() if r["dropped"]]
+    assert saved["salvaged"] == len(salvaged) > 5 and plain["salvaged"] == 0
+    assert saved["ok"] == plain["ok"] + len(salvaged)
+    for r in salvaged:
+        was = before[r["uid"]]
+        assert r["status"] == "ok" and was["status"] == "invalid" and r["raw"] == was["raw"]
+        assert was["reason"] in ("neg_equals_pos:neg_desc", "too_long:desc")
+        assert r["dropped"] == [was["reason"] + "@0"]      # the oracle spoils the first pair
+        full = json.loads(was["raw"])
+        assert r["desc"] == full["desc"][1:] and r["tags"] == full["tags"]
+    assert saved["dropped"] == dict(collections.Counter(r["dropped"][0][:-2] for r in salvaged))
+    assert all(rows[u]["status"] == b["status"] for u, b in before.items() if b["status"] == "ok")
 
 
 def test_corrupt_image_is_an_invalid_row_and_the_shard_completes(tmp_path, make_png):
@@ -156,13 +181,16 @@ def test_export_vlm150m_writes_one_json_per_ok_row(world, tmp_path):
 def test_vllm_backend_without_the_extra_says_how_to_get_it(world, tmp_path):
     res = CliRunner().invoke(app, ["refine", "--input", str(world), "--output", str(tmp_path),
                                    "--backend", "vllm", "--model", "m", "--no-progress"])
-    assert res.exit_code == 1
+    assert res.exit_code == 2 and "pip install 'hqclip[vllm]'" in res.output
 
 
-def test_backend_errors_become_invalid_rows_after_retries(tmp_path, make_png):
-    samples = [{"__key__": f"{i}", "png": make_png(), "txt": "", "json": {"uid": f"{i:032x}"}}
-               for i in range(3)]  # no scene graph: the oracle cannot answer
+def test_backend_errors_become_invalid_rows_after_retries(world, tmp_path, make_png):
+    first = next(iter_shard(list_shards(world / "train")[0], decode=False))
+    samples = [{"__key__": first.key, "png": first.image_bytes, "txt": first.text,
+                "json": first.meta}]  # a world sample first, so preflight lets the oracle run
+    samples += [{"__key__": f"{i}", "png": make_png(), "txt": "", "json": {"uid": f"{i:032x}"}}
+                for i in range(3)]  # then samples without a scene graph: the oracle cannot answer
     shards = write_shards(samples, tmp_path / "in")
     stats = run_refine(RefineConfig(max_retries=1), shards[0], tmp_path / "out", progress=False)
     assert stats["total"]["reasons"] == {"oracle_needs_scene": 3}
-    assert stats["total"]["attempts"] == {"2": 3}
+    assert stats["total"]["attempts"] == {"1": 1, "2": 3}

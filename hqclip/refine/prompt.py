@@ -72,13 +72,19 @@ def load_prompt(path: str | Path | None = None, text_only: bool = False, few_sho
     return Prompt(template=template, examples=_examples_block(examples), name=name)
 
 
-def decode_schema(max_items: int | None = None, max_chars: int | None = None) -> dict[str, Any]:
+def decode_schema(max_items: int | None = None, max_chars: int | None = None,
+                  pairs: int | None = None) -> dict[str, Any]:
     """RECORD_JSON_SCHEMA, optionally tightened (fewer items, shorter strings) for constrained
-    decoding: shorter answers for small models and tests. A tightened answer is still valid."""
+    decoding: shorter answers for small models and tests. A tightened answer is still valid.
+    `pairs` fixes every list at that many items: a JSON schema cannot say "as long as desc", so
+    this is how constrained decoding keeps a weak model's lists aligned (salvage then drops the
+    bad pairs; misaligned lists could only be thrown away)."""
     schema = copy.deepcopy(RECORD_JSON_SCHEMA)
     for prop in schema["properties"].values():
         if max_items is not None:
             prop["maxItems"] = min(prop["maxItems"], max_items)
+        if pairs is not None:
+            prop["minItems"] = prop["maxItems"] = min(prop["maxItems"], pairs)
         if max_chars is not None:
             prop["items"]["maxLength"] = min(prop["items"]["maxLength"], max_chars)
     return schema

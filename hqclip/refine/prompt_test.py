@@ -48,3 +48,9 @@ def test_the_prompt_asks_for_the_kinds_of_negative_the_world_oracle_writes():
     for text_only in (False, True):
         named = set(re.findall(r"^  - (\w+): ", load_prompt(text_only=text_only).template, re.M))
         assert named == written == set(PROMPT_KIND.values())
+
+
+def test_pairs_fixes_every_list_length_so_decoded_lists_stay_aligned():
+    s = decode_schema(max_chars=10, pairs=3)
+    assert all(p["minItems"] == p["maxItems"] == 3 for p in s["properties"].values())
+    assert decode_schema(max_items=2, pairs=3)["properties"]["desc"]["minItems"] == 2

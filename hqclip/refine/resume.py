@@ -5,7 +5,7 @@ marker's fingerprint equals this run's and its input stamp (size, mtime) the inp
 else — no sidecar, a sidecar without a marker (killed between the two writes), an input rewritten
 since, leftover temp files — is redone from scratch, and the atomic rename makes a redo replace,
 never append. The fingerprint covers what decides the rows: backend and model identity, prompt
-hash, decode schema, sampling and retry settings.
+hash, decode schema, sampling, retry and salvage settings.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def fingerprint_parts(cfg: RefineConfig) -> dict[str, Any]:
         "retries": cfg.max_retries,
         "image": not cfg.no_image,
         "max_pixels": cfg.max_pixels,
+        "salvage": cfg.salvage,
     }
 
 

@@ -22,7 +22,7 @@ from hqclip.data.atomic import write_text
 from hqclip.data.shards import list_shards
 from hqclip.data.sidecar import sidecar_path
 from hqclip.data.tables import TABLE_SUFFIXES
-from hqclip.refine import resume
+from hqclip.refine import preflight, resume
 from hqclip.refine.backends import Backend, backend_class
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.pipeline import refine_shard
@@ -164,10 +164,12 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
                progress: bool = True, stats_path: str | Path | None = None,
                workers: int = 1) -> dict[str, Any]:
     """Refine every shard of `inputs` into sidecars under `out_dir`, skipping shards already done
-    under the same configuration. Writes and returns the stats JSON; on failure the stats of the
+    under the same configuration. A configuration that cannot serve the input raises
+    `preflight.Refused` first. Writes and returns the stats JSON; on failure the stats of the
     finished shards are still written before the error propagates."""
     out = Path(out_dir)
     units = resolve_inputs(inputs)
+    cfg = preflight.check(cfg, units, out)  # refuses, before any work, what cannot succeed
     fp = resume.prepare(out, cfg, overwrite)
     todo, done = resume.plan(units, out, fp, overwrite)
     log.info("%d shards: %d already done, %d to refine (fingerprint %s)",

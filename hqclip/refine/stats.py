@@ -5,18 +5,23 @@ from __future__ import annotations
 import collections
 from typing import Any, Iterable
 
-_COUNTS = ("samples", "ok", "invalid", "tokens_in", "tokens_out")
+_COUNTS = ("samples", "ok", "invalid", "salvaged", "tokens_in", "tokens_out")
+_COUNTERS = ("reasons", "dropped", "attempts", "unreadable")
 
 
 def shard_stats(rows: list[dict[str, Any]], skips: dict[str, int], wall_s: float) -> dict[str, Any]:
-    """Counts for one shard's rows. `skips` are samples the reader could not read at all (no row)."""
+    """Counts for one shard's rows. `skips` are samples the reader could not read at all (no row).
+    `salvaged`: ok rows that lost some pairs; `dropped`: those pairs, counted per reason."""
     reasons = collections.Counter(r["reason"] for r in rows if r["status"] != "ok")
+    dropped = collections.Counter(d.rpartition("@")[0] for r in rows for d in r.get("dropped") or ())
     attempts = collections.Counter(str(r["attempts"]) for r in rows)
     return {
         "samples": len(rows),
         "ok": sum(r["status"] == "ok" for r in rows),
         "invalid": sum(r["status"] != "ok" for r in rows),
+        "salvaged": sum(bool(r.get("dropped")) for r in rows),
         "reasons": dict(reasons),
+        "dropped": dict(dropped),
         "attempts": dict(attempts),
         "unreadable": dict(skips),
         "tokens_in": sum(r.get("tokens_in") or 0 for r in rows),
@@ -28,7 +33,7 @@ def shard_stats(rows: list[dict[str, Any]], skips: dict[str, int], wall_s: float
 
 def merge(stats: Iterable[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {k: 0 for k in _COUNTS}
-    counters = {k: collections.Counter() for k in ("reasons", "attempts", "unreadable")}
+    counters = {k: collections.Counter() for k in _COUNTERS}
     model_s = 0.0
     for s in stats:
         for k in _COUNTS:

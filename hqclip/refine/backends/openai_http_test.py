@@ -45,7 +45,7 @@ def test_rows_retries_balance_and_secret_key(world, tmp_path, endpoint, endpoint
 
 def test_a_timed_out_request_is_retried(world, tmp_path, endpoint):
     endpoint.script = [0]
-    cfg = cfg_for(endpoint, model="m")
+    cfg = cfg_for(endpoint, model="fake-vlm")
     cfg.options["timeout"] = 0.5
     stats = run_refine(cfg, list_shards(world / "train")[0], tmp_path / "out", progress=False)
     assert stats["total"]["ok"] == 50 and len(endpoint.requests) == 51
@@ -53,13 +53,13 @@ def test_a_timed_out_request_is_retried(world, tmp_path, endpoint):
 
 def test_client_error_fails_only_that_sample(world, tmp_path, endpoint):
     endpoint.script = [400]
-    cfg = cfg_for(endpoint, max_retries=0, model="m")
+    cfg = cfg_for(endpoint, max_retries=0, model="fake-vlm")
     stats = run_refine(cfg, list_shards(world / "train")[0], tmp_path / "out", progress=False)
     assert stats["total"]["invalid"] == 1 and stats["total"]["reasons"] == {"http_400": 1}
 
 
 def test_text_only_sends_no_image(world, tmp_path, endpoint):
-    cfg = cfg_for(endpoint, no_image=True, model="m")
+    cfg = cfg_for(endpoint, no_image=True, model="fake-vlm")
     run_refine(cfg, list_shards(world / "train")[0], tmp_path / "out", progress=False)
     content = endpoint.requests[0]["messages"][0]["content"]
     assert [c["type"] for c in content] == ["text"]
@@ -72,7 +72,7 @@ def test_endpoint_down_stops_the_run_and_keeps_finished_shards(world, tmp_path, 
     for s in list_shards(world / "train")[:3]:
         shutil.copy(s, shards)
     endpoint.fail_after = 50  # the first shard's 50 answers, then the server fails
-    cfg = cfg_for(endpoint, model="m")
+    cfg = cfg_for(endpoint, model="fake-vlm")
     with pytest.raises(BackendUnavailable, match="is the server up"):
         run_refine(cfg, shards, tmp_path / "out", progress=False)
     done = sorted(p.name for p in (tmp_path / "out").glob("*.parquet"))
@@ -92,7 +92,7 @@ def test_caption_table_input(tmp_path, endpoint, make_png):
         (tmp_path / "img" / f"{i}.png").write_bytes(make_png() if i != 1 else b"broken")
         lines.append(f"img/{i}.png,photo {i}")
     (tmp_path / "captions.csv").write_text("\n".join(lines) + "\n")
-    stats = run_refine(cfg_for(endpoint, model="m"), tmp_path / "captions.csv", tmp_path / "out",
+    stats = run_refine(cfg_for(endpoint, model="fake-vlm"), tmp_path / "captions.csv", tmp_path / "out",
                        progress=False)
     assert stats["total"]["samples"] == 3 and stats["total"]["ok"] == 2
     assert stats["total"]["reasons"] == {"input:undecodable_image": 1}
