@@ -1,6 +1,6 @@
 """The whole cycle on real files that no one here wrote, the way a user runs it: Debian's
-openclipart-png drawings (RGBA, LA and palette PNGs from 97 px to 1500 px, a few symlinks that
-point nowhere) with their file names as noisy titles, served over loopback HTTP and fetched by the
+openclipart-png drawings (RGBA, LA and palette PNGs from 107 to 1123 px, symlinks that point
+nowhere) with their file names as noisy titles, served over loopback HTTP and fetched by the
 real img2dataset into WebDataset shards with a uid column; `hqclip refine` of a small subset by a
 real llama.cpp server (text-only SmolLM2-135M); `hqclip train` for a few steps on all shards with
 those sidecars; `hqclip eval` zero-shot over the drawings' own categories, in hqclip's folder
