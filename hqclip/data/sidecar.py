@@ -34,7 +34,7 @@ SIDECAR_SCHEMA = pa.schema([
     ("tokens_in", pa.int32()),
     ("tokens_out", pa.int32()),
     ("latency_s", pa.float32()),
-    ("raw", pa.string()),           # the model's last output (clipped) for invalid rows
+    ("raw", pa.string()),           # the model's last output (clipped): invalid and salvaged rows
     ("extra", pa.string()),         # JSON of source-record fields beyond the four (import/export)
     ("dropped", _str_list),         # pairs salvage removed from an ok answer: "<reason>@<i>"
 ])
