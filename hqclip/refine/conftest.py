@@ -48,12 +48,14 @@ class FakeEndpoint:
     answering normally (popped one per request; 0 = answer only after `slow_s` seconds); `down`
     makes every request a 503, and so does every request after the first `fail_after`.
     A request without `response_format` (refine's preflight probe) is answered apart, in
-    `probes`; `text_only` rejects any request carrying an image as llama.cpp's server does."""
+    `probes`; `text_only` rejects any request carrying an image as llama.cpp's server does;
+    with `key` set, a request without that bearer key gets a 401."""
 
     def __init__(self):
         self.script: list[int] = []
         self.probes: list[dict] = []
         self.text_only = False
+        self.key: str | None = None
         self.down = False
         self.fail_after: int | None = None
         self.slow_s = 2.0
@@ -75,12 +77,22 @@ class FakeEndpoint:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _refused(self) -> bool:
+                if ep.key and self.headers.get("Authorization") != f"Bearer {ep.key}":
+                    self._send(401, {"error": {"message": "invalid api key", "code": 401}})
+                    return True
+                return False
+
             def do_GET(self):
+                if self._refused():
+                    return
                 self._send(200, {"object": "list", "data": [{"id": "fake-vlm", "object": "model",
                                                              "created": 0, "owned_by": "test"}]})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self._refused():
+                    return
                 content = body["messages"][0]["content"]
                 if ep.text_only and any(c.get("type") == "image_url" for c in content):
                     return self._send(500, {"error": {"code": 500, "type": "server_error",

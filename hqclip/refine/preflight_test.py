@@ -96,6 +96,15 @@ def test_an_endpoint_that_does_not_serve_the_model(photos, tmp_path, endpoint):
     assert "fake-vlm" in line and not endpoint.requests
 
 
+def test_an_endpoint_that_refuses_the_key(photos, tmp_path, endpoint, monkeypatch):
+    endpoint.key = "sk-right"
+    monkeypatch.setenv("HQCLIP_TEST_KEY", "sk-wrong")
+    line = refused("--input", str(photos), "--output", str(tmp_path / "out"), "--backend",
+                   "openai", "--endpoint", endpoint.url, "--api-key-env", "HQCLIP_TEST_KEY")
+    assert endpoint.url in line and "refused the API key (HTTP 401)" in line
+    assert "HQCLIP_TEST_KEY" in line and "sk-wrong" not in line
+
+
 def test_a_text_only_model_needs_no_image(photos, tmp_path, endpoint):
     endpoint.text_only = True
     args = ["--input", str(photos), "--backend", "openai", "--endpoint", endpoint.url]
