@@ -47,7 +47,8 @@ def fingerprint_parts(cfg: RefineConfig) -> dict[str, Any]:
         "retries": cfg.max_retries,
         "image": not cfg.no_image,
         "max_pixels": cfg.max_pixels,
-        "salvage": cfg.salvage,
+        # absent means off, as in every output made before salvage existed: those still resume
+        **({"salvage": True} if cfg.salvage else {}),
     }
 
 
