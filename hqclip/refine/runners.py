@@ -22,6 +22,7 @@ from hqclip.data.atomic import write_text
 from hqclip.data.shards import list_shards
 from hqclip.data.sidecar import sidecar_path
 from hqclip.data.tables import TABLE_SUFFIXES
+from hqclip.data.vocab import write_vocab
 from hqclip.refine import resume
 from hqclip.refine.backends import Backend, backend_class
 from hqclip.refine.config import RefineConfig
@@ -191,5 +192,7 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
                      shards_total=len(units))
         write_text(Path(stats_path) if stats_path else out / STATS,
                    json.dumps(stats, indent=1, sort_keys=True))
+    if len(finished) == len(units):  # every shard refined: the linear STC head's vocabulary
+        write_vocab(out, workers=workers, progress=progress)
     return stats
 
