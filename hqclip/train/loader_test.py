@@ -90,7 +90,7 @@ def test_shards_without_sidecar_fall_back_to_alt_text(dataset, micro):
 
 def test_fresh_run_batches_equal_those_of_the_pre_change_loader(tmp_path, micro):
     """`testdata/fresh_run.json` holds the uids of 14 batches (two epochs) that the loader before
-    per-shard annotations and resumable positions (main at dd363f4) gave on this world: same
+    per-shard annotations and resumable positions (main at 922a41d) gave on this world: same
     shard order, same shuffle buffer, same samples per batch."""
     world = make_world(tmp_path / "world", n=192, shard_size=32)
     shards = list_shards(world)

@@ -91,7 +91,7 @@ def test_cli_trains_with_the_linear_head_and_grad_checkpointing(dataset, tmp_pat
 @pytest.mark.slow
 def test_fresh_run_losses_equal_those_of_the_pre_change_loop(tmp_path):
     """Per-step losses of two short runs on a world (linear STC head over 2 workers; text head,
-    resampled, 1 worker) equal those recorded from main at dd363f4, before per-shard annotations,
+    resampled, 1 worker) equal those recorded from main at 922a41d, before per-shard annotations,
     vocab.json and resumable positions: fresh runs train exactly as before."""
     world = make_world(tmp_path / "world", n=192, shard_size=32)
     for name, want in json.loads(FRESH.read_text()).items():
