@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import braceexpand
-import webdataset as wds
-from webdataset.tariterators import base_plus_ext, meta_prefix, meta_suffix
 
 from hqclip.data.atomic import commit, tmp_name
 from hqclip.data.samples import (
@@ -41,6 +39,8 @@ def write_shards(samples: Iterable[dict[str, Any]], out_dir: str | os.PathLike,
     """Write webdataset samples (`{"__key__", "png": bytes, "txt": str, "json": dict}`) into
     numbered shards. Each shard appears under its final name only when complete; tar member
     times are fixed so the same samples give byte-identical shards."""
+    import webdataset as wds  # here, not at import: webdataset imports torch (seconds)
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -104,6 +104,8 @@ _SKIP_META = re.compile(r"__[^/]*__($|/)")  # webdataset's default `skip_meta`
 def _members(f, start: int) -> Iterator[tuple[int, int, str, bytes]]:
     """(header offset, offset after the data, name, data) of each regular file member from
     `start` on; webdataset's filter (its metadata members are skipped)."""
+    from webdataset.tariterators import meta_prefix, meta_suffix
+
     f.seek(start)
     stream = tarfile.open(fileobj=f, mode="r|")
     for info in stream:
@@ -119,6 +121,8 @@ def _members(f, start: int) -> Iterator[tuple[int, int, str, bytes]]:
 def _grouped(members: Iterator[tuple[int, int, str, bytes]]) -> Iterator[dict[str, Any]]:
     """Consecutive members with one key form a sample (webdataset's `group_by_keys`), with the
     byte range `__offset__`..`__end__` it spans."""
+    from webdataset.tariterators import base_plus_ext
+
     cur: dict[str, Any] | None = None
     for offset, end, name, data in members:
         prefix, suffix = base_plus_ext(name)

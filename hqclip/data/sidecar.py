@@ -48,13 +48,17 @@ def sidecar_path(shard: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     return Path(out_dir) / (Path(shard).name.removesuffix(".tar") + SUFFIX)
 
 
-def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]],
+def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]] | pa.Table,
                   metadata: dict[str, Any] | None = None) -> Path:
-    """Write rows atomically. Missing columns are null; `metadata` (e.g. the run fingerprint)
-    is stored JSON-encoded in the parquet key-value metadata under `hqclip`."""
-    rows = list(rows)
-    table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows],
-                                 schema=SIDECAR_SCHEMA)
+    """Write rows (dicts, or an Arrow table with sidecar columns) atomically. Missing columns are
+    null; `metadata` (e.g. the run fingerprint) is stored JSON-encoded in the parquet key-value
+    metadata under `hqclip`."""
+    if isinstance(rows, pa.Table):
+        table = pa.table({c: rows[c] if c in rows.column_names else pa.nulls(len(rows))
+                          for c in COLUMNS}).cast(SIDECAR_SCHEMA)
+    else:
+        table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows],
+                                     schema=SIDECAR_SCHEMA)
     if metadata:
         table = table.replace_schema_metadata({"hqclip": json.dumps(metadata, sort_keys=True)})
     path = Path(path)

@@ -5,8 +5,9 @@ from hqclip.schema.record import (
     LIMITS,
     RECORD_JSON_SCHEMA,
     Record,
+    item_key,
     normalize,
     validate,
 )
 
-__all__ = ["FIELDS", "LIMITS", "RECORD_JSON_SCHEMA", "Record", "normalize", "validate"]
+__all__ = ["FIELDS", "LIMITS", "RECORD_JSON_SCHEMA", "Record", "item_key", "normalize", "validate"]

@@ -14,8 +14,7 @@ from typing import Any, Callable
 import torch
 
 from hqclip.data.samples import Sample
-from hqclip.data.vocab import tag_key
-from hqclip.schema import Record
+from hqclip.schema import Record, item_key
 from hqclip.train.texts import sample_texts
 
 
@@ -71,8 +70,9 @@ def collate(samples: list[Sample], recs: list[Record | None], spec: TextSpec,
         target = torch.zeros(len(samples), len(vocab))
         for i, rec in enumerate(recs):
             for t in (rec["tags"] if rec else []):
-                if tag_key(t) in vocab:
-                    target[i, vocab[tag_key(t)]] = 1.0
+                j = vocab.get(item_key(t))
+                if j is not None:
+                    target[i, j] = 1.0
         out["lin_target"] = target
         out["lin_mask"] = torch.tensor([r is not None for r in recs])
     out["counts"] = counts
