@@ -27,6 +27,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -184,8 +185,9 @@ class TreeRSS:
         return self.peak
 
 
-def run(cmd: list[str], until: Path | None = None) -> tuple[float, int, float | None]:
-    """(wall s, peak tree RSS, seconds until `until` has a line) of a command."""
+def run(cmd: list[str], until: Path | None = None) -> tuple[float, int, float | None, float]:
+    """(wall s, peak tree RSS, seconds until `until` has a line, CPU s of the whole tree)."""
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rss = TreeRSS(proc.pid)
@@ -198,7 +200,9 @@ def run(cmd: list[str], until: Path | None = None) -> tuple[float, int, float | 
     wall, peak = time.perf_counter() - t, rss.close()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-3000:]}")
-    return wall, peak, first
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+    return wall, peak, first, cpu
 
 
 def import_cmd(root: Path, out: Path, workers: int) -> list[str]:
@@ -224,7 +228,14 @@ print(len(index), time.perf_counter() - t)
 """
 
 
-def measure(root: Path, n: int, workers: list[int], keep: bool) -> dict:
+def available() -> int:
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def measure(root: Path, n: int, workers: list[int], keep: bool, old_per_record: float) -> dict:
     t = time.perf_counter()
     make_release(root, n)
     make_shards(root, n)
@@ -232,10 +243,10 @@ def measure(root: Path, n: int, workers: list[int], keep: bool) -> dict:
     for w in workers:
         out = root / f"sidecars-w{w}"
         shutil.rmtree(out, ignore_errors=True)
-        wall, peak, _ = run(import_cmd(root, out, w))
+        wall, peak, _, cpu = run(import_cmd(root, out, w))
         stats = json.loads((out / "import-stats.json").read_text())
-        res[f"import_w{w}"] = {"wall_s": wall, "records_per_s": n / wall,
-                               "per_core": n / wall / w, "peak_rss": peak,
+        res[f"import_w{w}"] = {"wall_s": wall, "records_per_s": n / wall, "cpu_s": cpu,
+                               "per_cpu_s": n / cpu, "peak_rss": peak,
                                "rows_written": stats["rows_written"],
                                "records_without_image": stats["records_without_image"],
                                "images_without_record": stats["images_without_record"]}
@@ -249,11 +260,14 @@ def measure(root: Path, n: int, workers: list[int], keep: bool) -> dict:
              str(sidecars), "--output", str(run_dir), "--model", "hqclip-micro", "--batch-size", "32",
              "--steps", "2", "--workers", "2", "--log-every", "1", "--shuffle-buffer", "256",
              "--train-num-samples", str(TRAIN_SHARDS * TRAIN_IMAGES)]
-    wall, peak, first = run(train, until=run_dir / "metrics.jsonl")
+    wall, peak, first, _ = run(train, until=run_dir / "metrics.jsonl")
     res["train"] = {"startup_s": first, "wall_s": wall, "peak_rss": peak}
-    t = time.perf_counter()
-    wall, peak, _ = run([PY, "-c", OLD_INDEX, str(sidecars)])
-    res["old_index"] = {"wall_s": wall, "peak_rss": peak}
+    need = old_per_record * n * 1.5 if old_per_record else 0
+    if need < available():
+        wall, peak, _, _ = run([PY, "-c", OLD_INDEX, str(sidecars)])
+        res["old_index"] = {"wall_s": wall, "peak_rss": peak, "measured": True}
+    else:  # it would not fit beside the other work on this machine: the slope of the smaller N
+        res["old_index"] = {"wall_s": None, "peak_rss": old_per_record * n, "measured": False}
     if not keep:
         for w in workers:
             shutil.rmtree(root / f"sidecars-w{w}", ignore_errors=True)
@@ -274,29 +288,38 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     for i, n in enumerate(sizes):
-        results.append(measure(Path(args.root) / f"n{n}", n, [1, 2] if i == 0 else [2], args.keep))
+        slope = results[0]["old_index"]["peak_rss"] / results[0]["n"] if results else 0.0
+        results.append(measure(Path(args.root) / f"n{n}", n, [1, 2] if i == 0 else [2], args.keep,
+                               slope))
         print(json.dumps(results[-1]), flush=True)
     small, big = results[0], results[-1]
-    print(f"\nimport (records/s; per core = /workers), peak RSS summed over the import's processes:")
+    print("\nimport: records/s (wall), records per CPU-second of its process tree (= records/s per "
+          "core on idle cores), peak RSS summed over its processes:")
     for r in results:
         for w in (1, 2):
             if f"import_w{w}" in r:
                 m = r[f"import_w{w}"]
-                print(f"  N={r['n']:>9,}  {w} worker(s): {m['records_per_s']:>8,.0f} records/s "
-                      f"({m['per_core']:,.0f} per core), {m['wall_s']:.1f} s, peak RSS {mib(m['peak_rss'])}")
+                print(f"  N={r['n']:>9,}  {w} worker(s): {m['records_per_s']:>8,.0f} records/s, "
+                      f"{m['per_cpu_s']:,.0f} records/CPU-s, {m['wall_s']:.1f} s, peak RSS "
+                      f"{mib(m['peak_rss'])}")
     print("training start-up (launch to first logged step) and loader peak RSS (main + 2 workers):")
     for r in results:
+        old = r["old_index"]
+        how = f"{old['wall_s']:.1f} s" if old["measured"] else "not run: would not fit in memory " \
+            "beside other work; the smaller N's bytes/record x N"
         print(f"  N={r['n']:>9,}  start-up {r['train']['startup_s']:.1f} s, peak RSS "
-              f"{mib(r['train']['peak_rss'])};  old in-memory index: {mib(r['old_index']['peak_rss'])}, "
-              f"{r['old_index']['wall_s']:.1f} s")
+              f"{mib(r['train']['peak_rss'])};  old in-memory index: {mib(old['peak_rss'])} ({how})")
     ratio_rss = big["train"]["peak_rss"] / small["train"]["peak_rss"]
     ratio_up = big["train"]["startup_s"] / small["train"]["startup_s"]
     print(f"ratios {big['n']:,} / {small['n']:,}: loader peak RSS {ratio_rss:.2f}x (target <= 1.2), "
           f"start-up {ratio_up:.2f}x (target <= 2); old index RSS "
           f"{big['old_index']['peak_rss'] / small['old_index']['peak_rss']:.1f}x, at {big['n']:,} "
           f"{big['old_index']['peak_rss'] / big['train']['peak_rss']:.1f}x the new loader's")
-    per_rec_old = (big["old_index"]["peak_rss"] - small["old_index"]["peak_rss"]) / (big["n"] - small["n"])
-    rate = big["import_w2"]["per_core"]
+    measured = [r for r in results if r["old_index"]["measured"]]
+    per_rec_old = (measured[-1]["old_index"]["peak_rss"] - measured[0]["old_index"]["peak_rss"]) / \
+        max(1, measured[-1]["n"] - measured[0]["n"]) if len(measured) > 1 else \
+        measured[0]["old_index"]["peak_rss"] / measured[0]["n"]
+    rate = big["import_w2"]["per_cpu_s"]
     side = big["sidecar_bytes"] / big["n"]
     rel = big["release_bytes"] / big["n"]
     print("extrapolation (per record figures from the largest N):")
