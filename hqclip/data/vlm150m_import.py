@@ -361,11 +361,11 @@ def _phase(name: str, units: list[str], work: Path, job, fp: str, run_opts: dict
     folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
     resume.clean_leftovers(folder)
-    todo, done = resume.plan([Path(u) for u in units], lambda u: folder / f"{u}.json", fp)
+    todo, done = resume.plan([folder / u for u in units], lambda p: p.with_name(p.name + ".json"), fp)
     bar = _bar(f"import: {name}", count or "unit", None if count else len(units), progress)
     bar.update(0 if count else len(done))
     try:
-        run_units([str(u) for u in todo], job, on_done=lambda u, s: bar.update(s.get(count, 1)
+        run_units([p.name for p in todo], job, on_done=lambda u, s: bar.update(s.get(count, 1)
                   if count else 1), **run_opts)
     finally:
         bar.close()

@@ -160,3 +160,16 @@ def test_usage_errors_name_what_to_pass(tmp_path, args, needle):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ImportUsageError, match=needle):
         import_vlm150m(tmp_path / args[0], tmp_path / args[1], tmp_path / "sc", progress=False)
+
+
+@pytest.mark.slow
+def test_ray_runner_gives_the_local_sidecars(tmp_path):
+    pytest.importorskip("ray")
+    released(tmp_path / "rel", {uid(i): rec(i) for i in range(40)}, per_folder=5)
+    shards_for(tmp_path / "img", [[uid(i) for i in range(s, s + 10)] for s in (0, 10, 20, 35)])
+    local = import_vlm150m(tmp_path / "rel", tmp_path / "img", tmp_path / "a", buckets=4, progress=False)
+    ray = import_vlm150m(tmp_path / "rel", tmp_path / "img", tmp_path / "b", buckets=4, progress=False,
+                         runner="ray", ray_opts={"num_cpus": 1})
+    assert rows_by_uid(tmp_path / "a") == rows_by_uid(tmp_path / "b")
+    assert {k: v for k, v in local.items() if k != "this_run"} == \
+        {k: v for k, v in ray.items() if k != "this_run"}
