@@ -113,7 +113,7 @@ def make_shards(root: Path, n: int) -> Path:
         return out
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    uids = (uid_of(i) if i % 100 else hashlib.md5(f"orphan-{i}".encode()).hexdigest()
+    uids = (uid_of(i) if i % 100 != 1 else hashlib.md5(f"orphan-{i}".encode()).hexdigest()
             for i in range(n) if i % 20)
     shard, rows = 0, []
 

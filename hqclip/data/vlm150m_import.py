@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -236,33 +237,29 @@ def _join(unit: str, work: str, fp: str, memory_limit: str, threads: int) -> dic
     parts = list((work_p / "parts" / f"b={b}").glob("*.parquet"))
     images = list((work_p / "uids-by-bucket" / f"b={b}").glob("*.parquet"))
     con = _duckdb(work_p, memory_limit, threads)
-    empty_ann = "SELECT NULL::VARCHAR AS uid WHERE false"
-    if parts:
-        con.execute(f"CREATE TEMP TABLE ann AS SELECT * FROM read_parquet({_sql_list(map(str, parts))}, "
-                    "hive_partitioning=false) QUALIFY row_number() OVER (PARTITION BY uid "
-                    "ORDER BY unit, pos) = 1")
-        n_parts = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list(map(str, parts))}, "
-                              "hive_partitioning=false)").fetchone()[0]
-    else:
-        con.execute(f"CREATE TEMP TABLE ann AS {empty_ann}")
-        n_parts = 0
-    if images:
-        con.execute(f"CREATE TEMP TABLE img AS SELECT * FROM read_parquet("
-                    f"{_sql_list(map(str, images))}, hive_partitioning=false)")
-    else:
-        con.execute("CREATE TEMP TABLE img AS SELECT NULL::VARCHAR AS uid WHERE false")
-    n_ann = con.execute("SELECT count(*) FROM ann").fetchone()[0]
-    no_image = con.execute("SELECT count(*) FROM ann ANTI JOIN img USING (uid)").fetchone()[0]
-    no_record = con.execute("SELECT count(*) FROM img ANTI JOIN ann USING (uid)").fetchone()[0]
+    # keys only (parquet reads no text for them): the first of each uid, and the bucket's images
+    parts_sql = f"read_parquet({_sql_list(map(str, parts))}, hive_partitioning=false)"
+    none = "SELECT NULL::VARCHAR AS uid, NULL::INTEGER AS unit, NULL::BIGINT AS pos WHERE false"
+    con.execute("CREATE TEMP TABLE keep AS " + (
+        f"SELECT uid, unit, pos FROM {parts_sql} QUALIFY row_number() OVER (PARTITION BY uid "
+        "ORDER BY unit, pos) = 1" if parts else none))
+    con.execute("CREATE TEMP TABLE img AS " + (
+        f"SELECT * FROM read_parquet({_sql_list(map(str, images))}, hive_partitioning=false)"
+        if images else "SELECT NULL::VARCHAR AS uid WHERE false"))
+    n_parts = con.execute(f"SELECT count(*) FROM {parts_sql}").fetchone()[0] if parts else 0
+    n_ann = con.execute("SELECT count(*) FROM keep").fetchone()[0]
+    no_image = con.execute("SELECT count(*) FROM keep ANTI JOIN img USING (uid)").fetchone()[0]
+    no_record = con.execute("SELECT count(*) FROM img ANTI JOIN keep USING (uid)").fetchone()[0]
     matched = 0
-    if parts and images:
+    if parts and images:  # the payload, read once: kept records joined to their images
         tmp = work_p / f"joined.tmp-{unit}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        matched = con.execute("SELECT count(*) FROM ann JOIN img USING (uid)").fetchone()[0]
-        con.execute("COPY (SELECT i.r, i.shard, i.key, i.image_uid AS uid, a.text, a.reason, a.raw, "
-                    "a.extra FROM ann a JOIN img i USING (uid)) "
-                    f"TO '{tmp}' (FORMAT parquet, PARTITION_BY (r), FILENAME_PATTERN 'b{b}_{{i}}', "
-                    "COMPRESSION zstd)")
+        matched = con.execute(
+            "COPY (SELECT i.r, i.shard, i.key, i.image_uid AS uid, a.text, a.reason, a.raw, a.extra "
+            f"FROM {parts_sql} a SEMI JOIN keep k ON a.uid = k.uid AND a.unit = k.unit AND "
+            "a.pos = k.pos JOIN img i ON a.uid = i.uid) "
+            f"TO '{tmp}' (FORMAT parquet, PARTITION_BY (r), FILENAME_PATTERN 'b{b}_{{i}}', "
+            "COMPRESSION zstd)").fetchone()[0]
         for f in tmp.glob("r=*/*.parquet"):
             dest = work_p / "joined" / f.parent.name / f.name
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -298,8 +295,9 @@ def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: s
                 .append_column("model", pa.array([SOURCE_MODEL] * n))) if n else []
         path = sidecar_path(shards[shard], out)
         write_sidecar(path, rows, meta)
-        write_counts(table.column("tags").combine_chunks().flatten().to_pylist() if n else [],
-                     work_p / "tag-counts" / f"{shard}.parquet")
+        tags = pc.value_counts(table.column("tags").combine_chunks().flatten()) if n else None
+        write_counts(dict(zip(tags.field("values").to_pylist(), tags.field("counts").to_pylist()))
+                     if n else {}, work_p / "tag-counts" / f"{shard}.parquet")
         resume.mark_done(path, fp, {"records": n}, resume.input_stamp(Path(shards[shard])))
         written["sidecars"] += 1
         written["rows"] += n

@@ -18,7 +18,7 @@ import os
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,9 +39,11 @@ class VocabError(ValueError):
     """vocab.json is missing or too small for the asked size; the message says what to run."""
 
 
-def write_counts(tags: Iterable[str], path: str | os.PathLike) -> None:
-    """The count of each tag key among `tags`, as parquet (tag, n), written atomically."""
-    counts = Counter(map(item_key, tags))
+def write_counts(tags: Mapping[str, int], path: str | os.PathLike) -> None:
+    """`tags` (tag → occurrences) summed per tag key, as parquet (tag, n), written atomically."""
+    counts: Counter = Counter()
+    for tag, n in tags.items():
+        counts[item_key(tag)] += n
     with atomic_open(path, "wb") as f:
         pq.write_table(pa.table({"tag": pa.array(list(counts), pa.string()),
                                  "n": pa.array(list(counts.values()), pa.int64())}), f)
@@ -76,7 +78,7 @@ def _count(job: tuple[str, str]) -> tuple[int, dict[str, int]]:
     sidecar, out = job
     skips = SkipLog()
     recs = read_annotations(sidecar, skips)
-    write_counts((t for rec in recs.values() for t in rec["tags"]), out)
+    write_counts(Counter(t for rec in recs.values() for t in rec["tags"]), out)
     return len(recs), skips.as_dict()
 
 
@@ -99,7 +101,7 @@ def write_vocab(sidecar_dir: str | os.PathLike, size: int = DEFAULT_SIZE, worker
             bar.update(1)
         bar.close()
         if not jobs:
-            write_counts([], f"{tmp}/empty.parquet")
+            write_counts({}, f"{tmp}/empty.parquet")
         return store_vocab(sidecar_dir, f"{tmp}/*.parquet", size,
                            {"records": records, "sidecars": len(sidecars),
                             "skipped": dict(sorted(skips.items()))})
