@@ -218,7 +218,8 @@ import pyarrow.parquet as pq
 from hqclip.schema import FIELDS, normalize, validate
 t = time.perf_counter()
 index = {}
-for path in sorted(Path(sys.argv[1]).glob("*.parquet")):   # load_index as it was: every sidecar
+paths = sorted(Path(sys.argv[1]).glob("*.parquet"))[:int(sys.argv[2])]
+for path in paths:   # load_index as it was: every sidecar of the folder into one dict
     for row in pq.read_table(path, columns=["uid", "status", *FIELDS]).to_pylist():
         if row["status"] == "ok":
             rec = normalize({f: list(row[f]) for f in FIELDS})
@@ -233,6 +234,21 @@ def available() -> int:
         if line.startswith("MemAvailable:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def old_index(sidecars: Path, n: int, slope: float) -> dict:
+    """Peak RSS of the old index over the whole folder; where that would take more than a third of
+    this (shared) machine's free memory, over the first sidecars holding as many records as fit,
+    extrapolated linearly to N with the bytes per record between the two measured sizes."""
+    files = sorted(sidecars.glob("*.parquet"))
+    records = [pq.read_metadata(p).num_rows for p in files]
+    budget = available() / 3
+    k = len(files)
+    while slope and k > 1 and slope * sum(records[:k]) > budget:
+        k //= 2
+    wall, peak, _, _ = run([PY, "-c", OLD_INDEX, str(sidecars), str(k)])
+    return {"records": sum(records[:k]), "wall_s": wall, "peak_rss": peak,
+            "measured_whole": k == len(files)}
 
 
 def measure(root: Path, n: int, workers: list[int], keep: bool, old_per_record: float) -> dict:
@@ -252,6 +268,7 @@ def measure(root: Path, n: int, workers: list[int], keep: bool, old_per_record: 
                                "images_without_record": stats["images_without_record"]}
     sidecars = root / f"sidecars-w{workers[-1]}"
     res["sidecar_bytes"] = sum(p.stat().st_size for p in sidecars.glob("*.parquet"))
+    res["rows_written"] = res[f"import_w{workers[-1]}"]["rows_written"]
     res["release_bytes"] = sum(p.stat().st_size for p in (root / "release").rglob("*") if p.is_file())
     run_dir = root / "train"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -262,12 +279,7 @@ def measure(root: Path, n: int, workers: list[int], keep: bool, old_per_record: 
              "--train-num-samples", str(TRAIN_SHARDS * TRAIN_IMAGES)]
     wall, peak, first, _ = run(train, until=run_dir / "metrics.jsonl")
     res["train"] = {"startup_s": first, "wall_s": wall, "peak_rss": peak}
-    need = old_per_record * n * 1.5 if old_per_record else 0
-    if need < available():
-        wall, peak, _, _ = run([PY, "-c", OLD_INDEX, str(sidecars)])
-        res["old_index"] = {"wall_s": wall, "peak_rss": peak, "measured": True}
-    else:  # it would not fit beside the other work on this machine: the slope of the smaller N
-        res["old_index"] = {"wall_s": None, "peak_rss": old_per_record * n, "measured": False}
+    res["old_index"] = old_index(sidecars, n, old_per_record)
     if not keep:
         for w in workers:
             shutil.rmtree(root / f"sidecars-w{w}", ignore_errors=True)
@@ -288,7 +300,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     for i, n in enumerate(sizes):
-        slope = results[0]["old_index"]["peak_rss"] / results[0]["n"] if results else 0.0
+        slope = results[0]["old_index"]["peak_rss"] / results[0]["old_index"]["records"] if results else 0.0
         results.append(measure(Path(args.root) / f"n{n}", n, [1, 2] if i == 0 else [2], args.keep,
                                slope))
         print(json.dumps(results[-1]), flush=True)
@@ -302,23 +314,29 @@ def main() -> None:
                 print(f"  N={r['n']:>9,}  {w} worker(s): {m['records_per_s']:>8,.0f} records/s, "
                       f"{m['per_cpu_s']:,.0f} records/CPU-s, {m['wall_s']:.1f} s, peak RSS "
                       f"{mib(m['peak_rss'])}")
-    print("training start-up (launch to first logged step) and loader peak RSS (main + 2 workers):")
+    print("training start-up (launch to first logged step) and loader peak RSS (main + 2 workers);"
+          " the old in-memory index over the same sidecars:")
+    a, b = small["old_index"], big["old_index"]
+    per_rec_old = (b["peak_rss"] - a["peak_rss"]) / (b["records"] - a["records"])
     for r in results:
         old = r["old_index"]
-        how = f"{old['wall_s']:.1f} s" if old["measured"] else "not run: would not fit in memory " \
-            "beside other work; the smaller N's bytes/record x N"
+        if old["measured_whole"]:
+            how = f"{mib(old['peak_rss'])} ({old['wall_s']:.1f} s)"
+        else:
+            est = old["peak_rss"] + per_rec_old * (r["rows_written"] - old["records"])
+            how = (f"{mib(est)}, extrapolated: measured {mib(old['peak_rss'])} over its first "
+                   f"{old['records']:,} records ({old['wall_s']:.1f} s) + {per_rec_old:,.0f} B/record "
+                   f"(the slope between the two measured sizes) x the other {r['rows_written'] - old['records']:,}; "
+                   "the whole would not fit beside the other work on this shared machine")
+            old["estimated_rss"] = est
         print(f"  N={r['n']:>9,}  start-up {r['train']['startup_s']:.1f} s, peak RSS "
-              f"{mib(r['train']['peak_rss'])};  old in-memory index: {mib(old['peak_rss'])} ({how})")
+              f"{mib(r['train']['peak_rss'])};  old index: {how}")
     ratio_rss = big["train"]["peak_rss"] / small["train"]["peak_rss"]
     ratio_up = big["train"]["startup_s"] / small["train"]["startup_s"]
+    big_old = b.get("estimated_rss", b["peak_rss"])
     print(f"ratios {big['n']:,} / {small['n']:,}: loader peak RSS {ratio_rss:.2f}x (target <= 1.2), "
-          f"start-up {ratio_up:.2f}x (target <= 2); old index RSS "
-          f"{big['old_index']['peak_rss'] / small['old_index']['peak_rss']:.1f}x, at {big['n']:,} "
-          f"{big['old_index']['peak_rss'] / big['train']['peak_rss']:.1f}x the new loader's")
-    measured = [r for r in results if r["old_index"]["measured"]]
-    per_rec_old = (measured[-1]["old_index"]["peak_rss"] - measured[0]["old_index"]["peak_rss"]) / \
-        max(1, measured[-1]["n"] - measured[0]["n"]) if len(measured) > 1 else \
-        measured[0]["old_index"]["peak_rss"] / measured[0]["n"]
+          f"start-up {ratio_up:.2f}x (target <= 2); old index RSS {big_old / a['peak_rss']:.1f}x, "
+          f"at {big['n']:,} {big_old / big['train']['peak_rss']:.1f}x the new loader's")
     rate = big["import_w2"]["per_cpu_s"]
     side = big["sidecar_bytes"] / big["n"]
     rel = big["release_bytes"] / big["n"]
@@ -326,7 +344,7 @@ def main() -> None:
     for name, n in (("VLM-150M", 147_000_000), ("VLM-1B", 1_370_000_000)):
         print(f"  {name} ({n / 1e6:,.0f} M records): old index {per_rec_old:,.0f} B/record x {n:,} = "
               f"{per_rec_old * n / 2 ** 30:,.0f} GiB per rank, new loader as measured (flat); "
-              f"import {n:,} / ({rate:,.0f} records/s/core x 16 cores) = "
+              f"import {n:,} / ({rate:,.0f} records per CPU-second x 16 cores) = "
               f"{n / (rate * 16) / 3600:.1f} h on 16 cores; sidecars {side:,.0f} B/record x {n:,} = "
               f"{side * n / 2 ** 30:,.0f} GiB (+ about 2x that while the import's intermediates "
               f"exist); release as read here {rel:,.0f} B/record = {rel * n / 2 ** 30:,.0f} GiB")
