@@ -303,24 +303,23 @@ def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: s
         written["rows"] += n
 
     con = _duckdb(work_p, memory_limit, threads)
-    pending: dict[int, list[pa.RecordBatch]] = {}
-    if files:
+    if files:  # rows arrive ordered by shard: each shard's pieces are emitted as the next begins
         reader = con.sql(
             f"SELECT shard, key, uid, {_RECORD}, reason, raw, extra FROM (SELECT *, from_json(text, "
             f"{_JSON}) AS j FROM read_parquet({_sql_list(map(str, files))}, hive_partitioning=false)) "
             "ORDER BY shard, key").to_arrow_reader(8192)
-        current = None
+        current, pieces = None, []
         for batch in reader:
             ids = batch.column("shard").to_numpy()
             starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
             for start, end in zip(starts, [*starts[1:], len(ids)]):
-                shard = int(ids[start])
-                if current is not None and shard != current:
-                    emit(current, pending.pop(current))
-                current = shard
-                pending.setdefault(shard, []).append(batch.slice(start, end - start))
+                if current is not None and int(ids[start]) != current:
+                    emit(current, pieces)
+                    pieces = []
+                current = int(ids[start])
+                pieces.append(batch.slice(start, end - start))
         if current is not None:
-            emit(current, pending.pop(current))
+            emit(current, pieces)
     con.close()
     for shard in mine:  # a shard no record matched gets an empty sidecar: "imported, none"
         if shard not in emitted:
@@ -338,9 +337,10 @@ def _group(units: list[Path], root: Path) -> dict[str, list[str]]:
     folders = [u for u in units if u.is_dir() and u != root]
     per_folder = sum(1 for e in os.scandir(folders[0]) if e.name.endswith(".json")) if folders else 1
     step = max(1, min(RECORDS_PER_UNIT // max(per_folder, 1), math.ceil(len(folders) / MIN_UNITS)))
+    is_folder = set(folders)
     groups: list[list[Path]] = []
     for u in units:
-        if u in folders and groups and groups[-1][0] in folders and len(groups[-1]) < step:
+        if u in is_folder and groups and groups[-1][0] in is_folder and len(groups[-1]) < step:
             groups[-1].append(u)
         else:
             groups.append([u])
