@@ -46,7 +46,7 @@ def step_times(world: Path, args) -> tuple[float, float, float]:
 
     from hqclip.data.samples import SkipLog
     from hqclip.data.shards import iter_shards, list_shards
-    from hqclip.train.annotations import load_index
+    from hqclip.data.sidecar import read_annotations, sidecar_path
     from hqclip.train.batch import TextSpec, collate
     from hqclip.train.loss import HQCLIPLoss
     from hqclip.train.models import create, model_config
@@ -56,14 +56,14 @@ def step_times(world: Path, args) -> tuple[float, float, float]:
 
     dev = torch.device(args.device)
     shards = list_shards(world / "train")
-    index = load_index(shards, world / "sidecars", SkipLog())
+    index = {u: r for p in shards for u, r in read_annotations(sidecar_path(p, world / "sidecars"), SkipLog()).items()}
     torch.manual_seed(0)
     clip, transform, _, tok = create(args.model, device=str(dev))
     module = HQCLIPModule(clip, "text", model_config(args.model)["embed_dim"]).to(dev)
     bare = HQCLIPModule(clip, None, model_config(args.model)["embed_dim"]).to(dev)
     opt = adamw(module, TrainConfig(train_data="", output=""))
     samples = [s for _, s in zip(range(args.batch_size), iter_shards(shards))]
-    batch = collate(samples, index, TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, True),
+    batch = collate(samples, [index.get(s.uid) for s in samples], TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, True),
                     transform, tok, None, 0, 0)
     batch.pop("counts"), batch.pop("uids")
     batch = {k: v.to(dev) for k, v in batch.items()}

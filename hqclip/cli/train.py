@@ -50,9 +50,17 @@ def train(
     import os
 
     from hqclip.train import TrainConfig, run
+    from hqclip.train.preflight import UsageError
     from hqclip.train.texts import parse_text_mix
 
-    cfg = TrainConfig(**{**params, "output": str(output), "text_mix": parse_text_mix(text_mix)})
-    result = run(cfg)
+    try:
+        try:
+            mix = parse_text_mix(text_mix)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        result = run(TrainConfig(**{**params, "output": str(output), "text_mix": mix}))
+    except UsageError as e:
+        typer.echo(f"hqclip train: {e}", err=True)
+        raise typer.Exit(2) from None
     if os.environ.get("RANK", "0") == "0":
         typer.echo(json.dumps(result, indent=2))

@@ -1,7 +1,9 @@
-"""`hqclip import-vlm150m` / `export-vlm150m`: the released VLM-150M / VLM-1B per-uid JSON layout
-to sidecars (to train on the released annotations) and back (to publish your own)."""
+"""`hqclip import-vlm150m` / `export-vlm150m` / `vocab`: the released VLM-150M / VLM-1B per-uid JSON
+layout to sidecars beside your image shards (to train on the released annotations) and back (to
+publish your own), and the linear STC head's tag vocabulary of a sidecar folder."""
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -10,16 +12,53 @@ from hqclip.cli.app import app
 
 @app.command("import-vlm150m")
 def import_vlm150m(
-    src: Path = typer.Option(..., "--src", help="released folder: <NNNNN>/<uid>.json"),
-    sidecars: Path = typer.Option(..., "--sidecars", help="output: one <NNNNN>.parquet per folder"),
+    annotations: Path = typer.Option(..., "--annotations", help="the release: <NNNNN>/<uid>.json "
+                                     "folders and/or .tar/.tar.gz archives of them"),
+    shards: str = typer.Option(..., "--shards", help="your img2dataset shards: a folder of tars "
+                               "(with their <shard>.parquet), a world folder or a brace pattern"),
+    output: Path = typer.Option(..., "--output", help="sidecar folder: one <shard>.parquet per "
+                                "image shard, vocab.json, import-stats.json"),
+    workers: int = typer.Option(1, help="local worker processes"),
+    runner: str = typer.Option("local", help="local | ray (every node must see the same paths)"),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local one)"),
+    buckets: Optional[int] = typer.Option(None, help="uid hash buckets, a power of two (default: "
+                                          "one per 64 shards, at most 256)"),
+    memory_limit: str = typer.Option("1GB", help="DuckDB memory per worker before it spills to disk"),
+    overwrite: bool = typer.Option(False, help="redo an --output made from other inputs"),
+    progress: bool = typer.Option(True, help="progress bars"),
 ) -> None:
-    """Turn released annotations into sidecars that `hqclip train --sidecars` joins by uid."""
-    from hqclip.data.samples import SkipLog
-    from hqclip.data.vlm150m import import_vlm150m as do_import
+    """Join released annotations to image shards by uid: one sidecar per shard, which
+    `hqclip train --sidecars` reads. Resumable: rerun the same command after a crash."""
+    import json
 
-    skips = SkipLog()
-    counts = do_import(src, sidecars, skips)
-    typer.echo({**counts, "unreadable_files": skips.total})
+    from hqclip.data.vlm150m_import import ImportUsageError, import_vlm150m as do_import
+    from hqclip.refine.resume import ConfigMismatch
+
+    try:
+        stats = do_import(annotations, shards, output, workers=workers, runner=runner,
+                          ray_opts={"address": ray_address}, buckets=buckets, overwrite=overwrite,
+                          progress=progress, memory_limit=memory_limit)
+    except (ImportUsageError, ConfigMismatch) as e:
+        typer.echo(f"hqclip import-vlm150m: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(stats, indent=1))
+
+
+@app.command("vocab")
+def vocab(
+    sidecars: Path = typer.Option(..., "--sidecars", help="sidecar folder (refine's or imported)"),
+    size: int = typer.Option(10_000, help="most frequent tags kept (training uses the first "
+                             "--vocab-size of them)"),
+    workers: int = typer.Option(1, help="worker processes reading sidecars"),
+) -> None:
+    """Count the tags of every sidecar once and store the linear STC head's vocab.json beside
+    them (`hqclip refine` and `import-vlm150m` do this when they finish)."""
+    from hqclip.data.vocab import write_vocab
+
+    if not sidecars.is_dir():
+        typer.echo(f"hqclip vocab: --sidecars {sidecars}: no such folder", err=True)
+        raise typer.Exit(2)
+    typer.echo(str(write_vocab(sidecars, size, workers)))
 
 
 @app.command("export-vlm150m")

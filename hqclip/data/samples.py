@@ -27,6 +27,7 @@ HINTS = {
     "decompression_bomb": "the image exceeds max_pixels; raise --max-pixels if you trust it",
     "non_utf8_text": "the caption is not UTF-8; re-encode it",
     "bad_json": "the sample's json is not a JSON object",
+    "duplicate_member": "the tar holds two members with one name in a row; the rest of it is unread",
     "truncated_shard": "the tar ends mid-member; samples before the cut were read",
     "unreadable_shard": "the file is not a tar archive",
 }
@@ -34,7 +35,8 @@ HINTS = {
 
 @dataclass
 class Sample:
-    """An image-text pair. `image` is decoded RGB when the reader decodes, else None."""
+    """An image-text pair. `image` is decoded RGB when the reader decodes, else None. A sample read
+    from a tar spans bytes `offset`..`end` of it (a reader can restart at either)."""
 
     key: str
     uid: str
@@ -44,6 +46,8 @@ class Sample:
     meta: dict[str, Any]
     source: str
     image: Image.Image | None = None
+    offset: int = 0
+    end: int = 0
 
 
 class BadSample(Exception):

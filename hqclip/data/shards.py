@@ -1,20 +1,22 @@
 """WebDataset tar shards in the img2dataset / DataComp layout: write once, read robustly.
 
 Layout per sample: `<key>.jpg|png|webp`, `<key>.txt` (alt-text), `<key>.json` (with `uid`).
-Reading goes through webdataset's own tar iterators; a bad sample is skipped and named, a
-truncated shard yields what precedes the cut.
+Reading follows webdataset's tar iterators (same member filter, same key split) and also tells each
+sample's byte range in the tar, so a reader can stop and later seek back to any sample boundary
+(training's resume) instead of reading the shard from its start. A bad sample is skipped and named,
+a truncated shard yields what precedes the cut. Positions are offsets in the tar file: shards are
+plain (uncompressed) tars, as img2dataset and webdataset write them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tarfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import braceexpand
-import webdataset as wds
-from webdataset.tariterators import group_by_keys, tar_file_iterator
 
 from hqclip.data.atomic import commit, tmp_name
 from hqclip.data.samples import (
@@ -37,6 +39,8 @@ def write_shards(samples: Iterable[dict[str, Any]], out_dir: str | os.PathLike,
     """Write webdataset samples (`{"__key__", "png": bytes, "txt": str, "json": dict}`) into
     numbered shards. Each shard appears under its final name only when complete; tar member
     times are fixed so the same samples give byte-identical shards."""
+    import webdataset as wds  # here, not at import: webdataset imports torch (seconds)
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -91,26 +95,71 @@ def _to_sample(raw: dict[str, Any], source: str, decode: bool, max_pixels: int) 
     uid = str(meta.get("uid") or derived_uid(Path(source).name, key))
     image = decode_image(raw[ext], max_pixels) if decode else None
     return Sample(key=key, uid=uid, text=text, image_bytes=raw[ext], ext=ext, meta=meta,
-                  source=source, image=image)
+                  source=source, image=image, offset=raw["__offset__"], end=raw["__end__"])
+
+
+_SKIP_META = re.compile(r"__[^/]*__($|/)")  # webdataset's default `skip_meta`
+
+
+def _members(f, start: int) -> Iterator[tuple[int, int, str, bytes]]:
+    """(header offset, offset after the data, name, data) of each regular file member from
+    `start` on; webdataset's filter (its metadata members are skipped)."""
+    from webdataset.tariterators import meta_prefix, meta_suffix
+
+    f.seek(start)
+    stream = tarfile.open(fileobj=f, mode="r|")
+    for info in stream:
+        name = info.name
+        if not info.isreg() or name is None or _SKIP_META.match(name) or (
+                "/" not in name and name.startswith(meta_prefix) and name.endswith(meta_suffix)):
+            continue
+        data = stream.extractfile(info).read()
+        yield start + info.offset, start + info.offset_data + -(-info.size // 512) * 512, name, data
+        stream.members = []
+
+
+def _grouped(members: Iterator[tuple[int, int, str, bytes]]) -> Iterator[dict[str, Any]]:
+    """Consecutive members with one key form a sample (webdataset's `group_by_keys`), with the
+    byte range `__offset__`..`__end__` it spans."""
+    from webdataset.tariterators import base_plus_ext
+
+    cur: dict[str, Any] | None = None
+    for offset, end, name, data in members:
+        prefix, suffix = base_plus_ext(name)
+        if prefix is None:
+            continue
+        suffix = suffix.lower()
+        if cur is None or prefix != cur["__key__"]:
+            if cur is not None:
+                yield cur
+            cur = {"__key__": prefix, "__offset__": offset}
+        if suffix in cur:
+            raise BadSample("duplicate_member", f"{name} appears twice in a row")
+        cur[suffix] = data
+        cur["__end__"] = end
+    if cur is not None:
+        yield cur
 
 
 def iter_shard(path: str | os.PathLike, skips: SkipLog | None = None, decode: bool = True,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Sample]:
-    """Yield the good samples of one shard in order; skip and count the bad ones."""
+               max_pixels: int = DEFAULT_MAX_PIXELS, start: int = 0) -> Iterator[Sample]:
+    """Yield the good samples of one shard in order, from byte `start` (a sample's `offset` or
+    `end`); skip and count the bad ones."""
     skips = skips if skips is not None else SkipLog()
     source = str(path)
     key = "<start>"
     try:
         with open(path, "rb") as f:
-            files = ({**m, "__url__": source} for m in tar_file_iterator(f))
-            for raw in group_by_keys(files):
+            for raw in _grouped(_members(f, start)):
                 key = raw["__key__"]
                 try:
                     yield _to_sample(raw, source, decode, max_pixels)
                 except BadSample as e:
                     skips.skip(source, key, e.reason, e.detail)
+    except BadSample as e:
+        skips.skip(source, f"after {key}", e.reason, e.detail)
     except tarfile.ReadError as e:
-        reason = "unreadable_shard" if key == "<start>" else "truncated_shard"
+        reason = "unreadable_shard" if key == "<start>" and start == 0 else "truncated_shard"
         skips.skip(source, f"after {key}", reason, str(e))
     except (EOFError, OSError) as e:
         skips.skip(source, f"after {key}", "truncated_shard", str(e))

@@ -87,3 +87,15 @@ def test_json_meta_survives(tmp_path):
     (got,) = iter_shard(path, decode=False)
     assert got.meta == {"uid": "ab" * 16, "scene": {"objects": []}} and got.image is None
     assert json.loads(json.dumps(got.meta))
+
+
+def test_reading_from_a_sample_boundary_gives_the_rest_of_the_shard(tmp_path):
+    (path,) = write_shards((good(i) for i in range(12)), tmp_path)
+    every = list(iter_shard(path, decode=False))
+    assert every[0].offset == 0 and all(a.end == b.offset for a, b in zip(every, every[1:]))
+    assert every[-1].end < path.stat().st_size  # the tar's end-of-archive blocks follow
+    for i in (1, 5, 11):
+        rest = list(iter_shard(path, decode=False, start=every[i].offset))
+        assert [s.key for s in rest] == [s.key for s in every[i:]]
+        assert [s.end for s in rest] == [s.end for s in every[i:]]
+    assert list(iter_shard(path, start=every[-1].end)) == []

@@ -1,7 +1,8 @@
 """Sidecar store: one parquet file per input shard holding the refined annotation of each sample.
 
 Tars are never rewritten. A sidecar row is keyed by (uid, key) and carries the record plus the
-provenance of how it was made. Training joins sidecars to shards by uid.
+provenance of how it was made. Training joins each shard to its own sidecar by uid, as the loader
+opens the shard (`read_annotations`), so nothing ever holds the annotations of the whole dataset.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hqclip.data.atomic import atomic_open
-from hqclip.schema import FIELDS, Record
+from hqclip.data.samples import SkipLog
+from hqclip.schema import FIELDS, Record, normalize, validate
 
 _str_list = pa.list_(pa.string())
 
@@ -47,13 +49,17 @@ def sidecar_path(shard: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     return Path(out_dir) / (Path(shard).name.removesuffix(".tar") + SUFFIX)
 
 
-def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]],
+def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]] | pa.Table,
                   metadata: dict[str, Any] | None = None) -> Path:
-    """Write rows atomically. Missing columns are null; `metadata` (e.g. the run fingerprint)
-    is stored JSON-encoded in the parquet key-value metadata under `hqclip`."""
-    rows = list(rows)
-    table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows],
-                                 schema=SIDECAR_SCHEMA)
+    """Write rows (dicts, or an Arrow table with sidecar columns) atomically. Missing columns are
+    null; `metadata` (e.g. the run fingerprint) is stored JSON-encoded in the parquet key-value
+    metadata under `hqclip`."""
+    if isinstance(rows, pa.Table):
+        table = pa.table({c: rows[c] if c in rows.column_names else pa.nulls(len(rows))
+                          for c in COLUMNS}).cast(SIDECAR_SCHEMA)
+    else:
+        table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows],
+                                     schema=SIDECAR_SCHEMA)
     if metadata:
         table = table.replace_schema_metadata({"hqclip": json.dumps(metadata, sort_keys=True)})
     path = Path(path)
@@ -85,13 +91,24 @@ def list_sidecars(path: str | os.PathLike) -> list[Path]:
     return sorted(p.glob(f"*{SUFFIX}")) if p.is_dir() else [p]
 
 
-def load_annotations(paths: Iterable[str | os.PathLike]) -> dict[str, Record]:
-    """uid → record for every `ok` row of the given sidecars (later files win on duplicates)."""
+def read_annotations(path: str | os.PathLike, skips: SkipLog) -> dict[str, Record]:
+    """uid → valid, normalised record of one sidecar's `ok` rows (a later row of a uid wins): the
+    records training uses. A missing sidecar gives {}; a damaged one and each record failing
+    `validate` are skipped and counted, never fatal."""
+    try:
+        rows = pq.read_table(path, columns=["uid", "status", *FIELDS]).to_pylist()
+    except FileNotFoundError:
+        return {}
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        skips.skip(str(path), "*", "unreadable_sidecar", f"{type(e).__name__}: {e}")
+        return {}
+    latest = {row["uid"]: rec for row in rows if (rec := row_record(row)) is not None}
     out: dict[str, Record] = {}
-    cols = ["uid", "status", *FIELDS]
-    for p in paths:
-        for row in pq.read_table(p, columns=cols).to_pylist():
-            rec = row_record(row)
-            if rec is not None:
-                out[row["uid"]] = rec
+    for uid, rec in latest.items():
+        rec = normalize(rec)
+        reason = validate(rec)
+        if reason:
+            skips.skip(str(path), uid, f"invalid_record:{reason}")
+        else:
+            out[uid] = rec
     return out

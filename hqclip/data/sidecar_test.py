@@ -1,5 +1,6 @@
+from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import (
-    list_sidecars, load_annotations, read_metadata, read_sidecar, sidecar_path, write_sidecar)
+    list_sidecars, read_annotations, read_metadata, read_sidecar, sidecar_path, write_sidecar)
 
 REC = {"desc": ["a red circle"], "neg_desc": ["a blue circle"], "tags": ["red circle"],
        "neg_tags": ["blue circle"]}
@@ -16,5 +17,22 @@ def test_round_trip_join_and_metadata(tmp_path):
     assert back[0]["desc"] == REC["desc"] and back[1]["reason"] == "misaligned:desc/neg_desc"
     assert back[1]["desc"] is None and back[0]["model"] is None
     assert read_metadata(path) == {"fingerprint": "abc"}
-    assert load_annotations(list_sidecars(tmp_path)) == {"a": REC}
+    assert list_sidecars(tmp_path) == [path]
+    assert read_annotations(path, SkipLog()) == {"a": REC}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shard-000003.parquet"]
+
+
+def test_read_annotations_normalises_validates_and_counts(tmp_path):
+    path = tmp_path / "s.parquet"
+    messy = {**REC, "tags": ["Red  circle", "red circle"], "neg_tags": ["blue circle", "green circle"]}
+    rows = [{"uid": "a", "status": "ok", **messy},
+            {"uid": "b", "status": "ok", **REC, "neg_desc": REC["desc"]},  # negative equals positive
+            {"uid": "c", "status": "invalid"}]
+    write_sidecar(path, rows)
+    skips = SkipLog()
+    assert read_annotations(path, skips) == {"a": {**REC, "tags": ["Red circle"], "neg_tags": ["blue circle"]}}
+    assert skips.as_dict() == {"invalid_record:neg_equals_pos:neg_desc": 1}
+    assert read_annotations(tmp_path / "missing.parquet", skips) == {}
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    assert read_annotations(tmp_path / "bad.parquet", skips) == {}
+    assert skips.counts["unreadable_sidecar"] == 1

@@ -1,68 +1,99 @@
-"""Import and export of the released VLM-150M / VLM-1B annotation layout: one `<uid>.json` per
-sample in numbered folders (`00000/…`, `00001/…`). One folder ↔ one sidecar, so a round trip
-gives back the same folders, files and JSON values."""
+"""The released VLM-150M / VLM-1B annotation layout: one `<uid>.json` per sample in numbered folders
+(`00000/…`, `00001/…`), or tar / tar.gz archives of such folders. Reading it record by record
+(`release_units`, `iter_release`, `parse_record`) for the import (`hqclip.data.vlm150m_import`),
+and writing it from sidecars (`export_vlm150m`) to publish your own."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import tarfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from tqdm import tqdm
 
-from hqclip.data.sidecar import list_sidecars, read_sidecar, write_sidecar
 from hqclip.data.samples import SkipLog
+from hqclip.data.sidecar import list_sidecars, read_sidecar
 from hqclip.schema import FIELDS, normalize, validate
 
 SOURCE_MODEL = "vlm150m-import"
+ARCHIVES = (".tar", ".tar.gz", ".tgz")
+_UID = re.compile(r"[0-9a-fA-F]{32}")
 
 
-def _row(uid: str, obj: Any, text: str) -> dict[str, Any]:
-    """A sidecar row: valid records kept verbatim; ones that only need normalising normalised
-    (reason `normalized`, original in `raw`); the rest invalid with the validator's reason."""
-    base = {"uid": uid, "key": uid, "attempts": 0, "model": SOURCE_MODEL}
+def is_archive(path: Path) -> bool:
+    return path.is_file() and path.name.endswith(ARCHIVES)
+
+
+def release_units(root: str | os.PathLike) -> list[Path]:
+    """The release's parts in release order (sorted by name): numbered folders, archives, and
+    `root` itself when JSON files lie right in it."""
+    root = Path(root)
+    units = sorted((p for p in root.iterdir() if p.is_dir() or is_archive(p)), key=lambda p: p.name)
+    if any(root.glob("*.json")):
+        units.append(root)
+    return units
+
+
+def iter_release(unit: Path, skips: SkipLog) -> Iterator[tuple[str, bytes]]:
+    """(file stem, bytes) of each `.json` of a folder (sorted; not recursive) or archive (in its
+    order; read as a stream, no extraction). An unreadable member is skipped and counted; a
+    damaged archive ends where the damage starts."""
+    if unit.is_dir():
+        for name in sorted(e.name for e in os.scandir(unit) if e.name.endswith(".json")):
+            try:
+                with open(os.path.join(unit, name), "rb") as f:
+                    yield name[:-5], f.read()
+            except OSError as e:
+                skips.skip(str(unit / name), name[:-5], "unreadable_member", str(e))
+        return
+    name = "<start>"
+    try:
+        with tarfile.open(unit, "r|*") as tf:
+            for m in tf:
+                name = m.name
+                if not (m.isreg() and name.endswith(".json")):
+                    continue
+                try:
+                    data = tf.extractfile(m).read()
+                except (tarfile.TarError, OSError, EOFError) as e:
+                    skips.skip(str(unit), name, "unreadable_member", str(e))
+                    return
+                yield Path(name).stem, data
+                tf.members = []
+    except (tarfile.TarError, OSError, EOFError, ValueError) as e:  # gzip/zlib damage included
+        skips.skip(str(unit), f"after {name}", "unreadable_member", f"{type(e).__name__}: {e}")
+
+
+def parse_record(stem: str, data: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """(row, None) for a usable record, else (None, skip reason). The row: lower-case `uid`, the
+    record as JSON `text` (a valid record's own text; one that only needed normalising is stored
+    normalised, with reason `normalized` and the original in `raw`), fields beyond the four as
+    JSON in `extra`. Keeping the text instead of Python lists spares the import its costliest
+    conversion: DuckDB turns the text into the sidecar's list columns."""
+    if not _UID.fullmatch(stem):
+        return None, "bad_uid"
+    try:
+        text = data.decode("utf-8")
+        obj = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return None, "bad_json"
     if not isinstance(obj, dict):
-        return {**base, "status": "invalid", "reason": validate(obj), "raw": text}
-    extra = {k: v for k, v in obj.items() if k not in FIELDS}
+        return None, "not_an_object"
     rec = {k: v for k, v in obj.items() if k in FIELDS}
-    base["extra"] = json.dumps(extra, ensure_ascii=False) if extra else None
+    extra = {k: v for k, v in obj.items() if k not in FIELDS}
+    row: dict[str, Any] = {"uid": stem.lower(), "text": text, "reason": None, "raw": None,
+                           "extra": json.dumps(extra, ensure_ascii=False) if extra else None}
     if validate(rec) is None:
-        return {**base, **rec, "status": "ok"}
+        return row, None
     fixed = normalize(rec)
     reason = validate(fixed)
-    if reason is None:
-        return {**base, **fixed, "status": "ok", "reason": "normalized", "raw": text}
-    return {**base, "status": "invalid", "reason": reason, "raw": text}
-
-
-def import_vlm150m(src: str | os.PathLike, sidecar_dir: str | os.PathLike,
-                   skips: SkipLog | None = None) -> dict[str, int]:
-    """Each numbered folder of `src` becomes `<sidecar_dir>/<folder>.parquet`; JSON files right
-    in `src` go to `root.parquet`. Returns counts per status."""
-    src, out = Path(src), Path(sidecar_dir)
-    skips = skips if skips is not None else SkipLog()
-    folders = sorted(p for p in src.iterdir() if p.is_dir())
-    if any(src.glob("*.json")):
-        folders.append(src)
-    counts = {"ok": 0, "normalized": 0, "invalid": 0}
-    for folder in tqdm(folders, desc="import vlm150m", unit="folder"):
-        rows = []
-        for f in sorted(folder.glob("*.json")):
-            try:
-                text = f.read_text(encoding="utf-8")
-                obj = json.loads(text)
-            except (UnicodeDecodeError, ValueError) as e:
-                skips.skip(str(f), f.stem, "bad_json", str(e))
-                counts["invalid"] += 1
-                continue
-            row = _row(f.stem, obj, text)
-            counts["normalized" if row.get("reason") == "normalized" else row["status"]] += 1
-            rows.append(row)
-        name = "root" if folder == src else folder.name
-        write_sidecar(out / f"{name}.parquet", rows, {"source": str(folder), "format": "vlm150m"})
-    return counts
+    if reason is not None:
+        return None, f"invalid_record:{reason}"
+    return {**row, "text": json.dumps(fixed, ensure_ascii=False), "reason": "normalized",
+            "raw": text}, None
 
 
 def _write(path: Path, text: str) -> None:
@@ -80,7 +111,8 @@ def _folder_name(sidecar: Path, index: int) -> str:
 
 
 def export_vlm150m(sidecar_dir: str | os.PathLike, out_dir: str | os.PathLike) -> dict[str, int]:
-    """Write `<out_dir>/<folder>/<uid>.json` for every `ok` row; returns counts."""
+    """Write `<out_dir>/<folder>/<uid>.json` for every `ok` row (an imported record that was
+    normalised is written as it was released, from `raw`); returns counts."""
     out = Path(out_dir)
     counts = {"written": 0, "skipped_invalid": 0}
     for i, sc in enumerate(tqdm(list_sidecars(sidecar_dir), desc="export vlm150m", unit="sidecar")):
@@ -92,6 +124,8 @@ def export_vlm150m(sidecar_dir: str | os.PathLike, out_dir: str | os.PathLike) -
             obj = {f: row[f] for f in FIELDS}
             if row.get("extra"):
                 obj.update(json.loads(row["extra"]))
-            _write(folder / f"{row['uid']}.json", json.dumps(obj, ensure_ascii=False))
+            text = row["raw"] if row.get("reason") == "normalized" and row.get("raw") else \
+                json.dumps(obj, ensure_ascii=False)
+            _write(folder / f"{row['uid']}.json", text)
             counts["written"] += 1
     return counts

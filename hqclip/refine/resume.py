@@ -1,11 +1,12 @@
-"""Exactly-once output: the run fingerprint, per-shard done markers, and the resume plan.
+"""Exactly-once output: the run fingerprint, per-unit done markers, and the resume plan.
 
-A shard is done when its sidecar (written atomically) and then its done marker exist, and the
-marker's fingerprint equals this run's and its input stamp (size, mtime) the input's. Anything
-else — no sidecar, a sidecar without a marker (killed between the two writes), an input rewritten
-since, leftover temp files — is redone from scratch, and the atomic rename makes a redo replace,
-never append. The fingerprint covers what decides the rows: backend and model identity, prompt
-hash, decode schema, sampling, retry and salvage settings.
+A unit (a shard for refine) is done when its output (written atomically) and then its done marker
+exist, and the marker's fingerprint equals this run's and its input stamp (size, mtime) the
+input's. Anything else — no output, an output without a marker (killed between the two writes), an
+input rewritten since, leftover temp files — is redone from scratch, and the atomic rename makes a
+redo replace, never append. Refine's fingerprint covers what decides the rows: backend and model
+identity, prompt hash, decode schema, sampling, retry and salvage settings; other users of the runner
+(`hqclip import-vlm150m`) pass their own parts.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hqclip.data.atomic import write_text
-from hqclip.data.sidecar import sidecar_path
 from hqclip.refine.backends import backend_class
 from hqclip.refine.config import RefineConfig
 
@@ -70,13 +70,16 @@ def mark_running(sidecar: Path) -> None:
         {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
 
 
-def input_stamp(unit: Path) -> dict[str, int]:
-    """What a rerun compares to notice that an input shard was rewritten (as make and rsync do)."""
+def input_stamp(unit: Path) -> dict[str, int] | None:
+    """What a rerun compares to notice that an input shard was rewritten (as make and rsync do);
+    None for a unit that is no file (e.g. a hash bucket of an import)."""
+    if not unit.exists():
+        return None
     st = unit.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], stamp: dict[str, int]) -> None:
+def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], stamp: dict[str, int] | None) -> None:
     """`stamp`: the input's `input_stamp`, taken before it was read."""
     write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats, "input": stamp},
                                               sort_keys=True))
@@ -95,48 +98,54 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
-def prepare(out_dir: Path, cfg: RefineConfig, overwrite: bool) -> str:
-    """Check the folder's manifest against this configuration, clean leftovers of killed runs,
-    write the manifest; returns the fingerprint."""
-    parts = fingerprint_parts(cfg)
+def clean_leftovers(folder: Path) -> None:
+    """Temp files and in-flight markers of a killed run (their units are redone)."""
+    for leftover in [*folder.glob(".*.tmp-*"), *folder.glob("*.running")]:
+        leftover.unlink(missing_ok=True)
+
+
+def prepare(out_dir: Path, parts: dict[str, Any], config: dict[str, Any], overwrite: bool,
+            manifest_name: str = MANIFEST) -> str:
+    """Check the folder's manifest against this configuration (`parts`: what decides the output),
+    clean leftovers of killed runs, write the manifest; returns the fingerprint."""
     fp = fingerprint(parts)
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = out_dir / MANIFEST
+    manifest = out_dir / manifest_name
     if manifest.exists() and not overwrite:
         old = json.loads(manifest.read_text())
         if old.get("fingerprint") != fp:
             raise ConfigMismatch(
-                f"{out_dir} was refined under a different configuration (changed: "
+                f"{out_dir} was made under a different configuration (changed: "
                 f"{', '.join(_diff(old.get('parts', {}), parts))}); rerun with --overwrite to redo "
                 f"its shards under the new one, or choose another --output")
-    for leftover in [*out_dir.glob(".*.tmp-*"), *out_dir.glob("*.running")]:
-        leftover.unlink(missing_ok=True)
-    write_text(manifest, json.dumps({"fingerprint": fp, "parts": parts, "config": cfg.to_dict()},
+    clean_leftovers(out_dir)
+    write_text(manifest, json.dumps({"fingerprint": fp, "parts": parts, "config": config},
                                     indent=1, sort_keys=True, default=str))
     return fp
 
 
-def plan(units: list[Path], out_dir: Path, fp: str,
+def plan(units: list[Path], output: Callable[[Path], Path], fp: str,
          overwrite: bool = False) -> tuple[list[Path], dict[Path, dict]]:
-    """(units to run, {unit: stats} of units already done under this fingerprint). A unit done
-    under another fingerprint is redone only with `overwrite` (its rows would be stale); a unit
-    whose input changed since it was refined is redone (markers older than the stamp are trusted)."""
+    """(units to run, {unit: stats} of units already done under this fingerprint); `output(unit)`
+    is the file whose done marker says so. A unit done under another fingerprint is redone only
+    with `overwrite` (its rows would be stale); a unit whose input changed since it was done is
+    redone (markers older than the stamp are trusted)."""
     todo, done, stale = [], {}, []
     for unit in units:
-        marker = read_done(sidecar_path(unit, out_dir))
+        marker = read_done(output(unit))
         if marker is not None and marker.get("fingerprint") == fp:
             stamp = input_stamp(unit)
             if marker.get("input", stamp) == stamp:
                 done[unit] = marker.get("stats", {})
             else:
-                log.warning("%s changed since it was refined; refining it again", unit)
+                log.warning("%s changed since it was done; doing it again", unit)
                 todo.append(unit)
         else:
             todo.append(unit)
             if marker is not None:
                 stale.append(unit)
     if stale and not overwrite:
-        raise ConfigMismatch(f"{sidecar_path(stale[0], out_dir)} (and {len(stale) - 1} more) "
-                             f"were refined under a different configuration; rerun with "
-                             f"--overwrite to redo them, or choose another --output")
+        raise ConfigMismatch(f"{output(stale[0])} (and {len(stale) - 1} more) were made under a "
+                             f"different configuration; rerun with --overwrite to redo them, or "
+                             f"choose another --output")
     return todo, done

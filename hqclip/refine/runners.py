@@ -1,8 +1,9 @@
-"""Run the per-shard function over many shards: in this process (`local`) or as Ray tasks (`ray`).
+"""Run a per-unit function over many units — refine's shards here, the VLM-150M import's phases
+too — in this process, in local worker processes (`local`), or as Ray tasks (`ray`): `run_units`.
 
 Ray gives scale-out and fault tolerance (a task whose worker dies is retried on another worker);
-exactly-once comes from the shard function itself (atomic sidecar + done marker), so a retried
-or rerun shard replaces its output instead of duplicating it. No home-made scheduler.
+exactly-once comes from the unit function itself (atomic output + done marker), so a retried
+or rerun unit replaces its output instead of duplicating it. No home-made scheduler.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import json
 import logging
 import multiprocessing
 import tarfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tqdm import tqdm
 
@@ -22,6 +24,7 @@ from hqclip.data.atomic import write_text
 from hqclip.data.shards import list_shards
 from hqclip.data.sidecar import sidecar_path
 from hqclip.data.tables import TABLE_SUFFIXES
+from hqclip.data.vocab import write_vocab
 from hqclip.refine import preflight, resume
 from hqclip.refine.backends import Backend, backend_class
 from hqclip.refine.config import RefineConfig
@@ -93,51 +96,58 @@ class _Bar:
         self.bar.close()
 
 
-def _run_local(todo, out_dir, cfg, fp, bar, workers: int) -> list[dict[str, Any]]:
-    """Shards in order in this process, or `workers` processes over shards for CPU-bound backends
-    (oracle, remote endpoints); a local GPU model wants one process that batches. Workers are
-    forked (no re-import of torch via webdataset: ~3 CPU-s each); the parent never builds a
-    backend when workers > 1, so no model or CUDA state is forked."""
-    if workers <= 1:
-        backend = _backend(cfg)
-        try:
-            return [refine_shard(unit, out_dir, cfg, backend, fp, progress=bar) for unit in todo]
-        finally:  # free the model / HTTP clients; a later run in this process builds a new one
-            _backends.clear()
-            backend.close()
+def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: str = "local",
+              workers: int = 1, ray_opts: dict[str, Any] | None = None,
+              on_done: Callable[[str, dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """`job(unit)` for every unit, each returning its stats; `on_done(unit, stats)` as each ends.
+
+    `local`: in this process in order (workers <= 1), or in `workers` forked processes (no
+    re-import of torch via webdataset: ~3 CPU-s each; the caller keeps models and CUDA state out
+    of the parent). `ray`: one Ray task per unit (`ray_opts`: address, num_cpus, num_gpus,
+    max_retries). Exactly-once is the job's: it writes its output atomically, then its done marker
+    (`hqclip.refine.resume`), so a retried or rerun unit replaces its output, never duplicates it.
+    `job` must pickle for processes and Ray (a module-level function or a partial of one)."""
+    on_done = on_done or (lambda unit, stats: None)
+    if runner == "ray":
+        return _run_ray(todo, job, ray_opts or {}, on_done)
+    if runner != "local":
+        raise ValueError(f"unknown runner {runner!r}; choose local or ray")
     results = []
+    if workers <= 1:
+        for unit in todo:
+            results.append(job(str(unit)))
+            on_done(str(unit), results[-1])
+        return results
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_shard_job, str(u), str(out_dir), cfg.to_dict(), fp) for u in todo]
+        futures = {pool.submit(job, str(u)): str(u) for u in todo}
         try:
             for fut in as_completed(futures):
-                stats = fut.result()
-                results.append(stats)
-                bar(stats["samples"], stats["ok"])
+                results.append(fut.result())
+                on_done(futures[fut], results[-1])
         finally:
             for fut in futures:
                 fut.cancel()
     return results
 
 
-def _shard_job(unit: str, out_dir: str, cfg: dict[str, Any], fp: str) -> dict[str, Any]:
-    cfg_obj = RefineConfig.from_dict(cfg)
-    return refine_shard(unit, out_dir, cfg_obj, _backend(cfg_obj), fp)
+def _call(job: Callable[[str], dict[str, Any]], unit: str) -> dict[str, Any]:
+    return job(unit)
 
 
-def _run_ray(todo, out_dir, cfg, fp, bar, ray_opts: dict[str, Any]) -> list[dict[str, Any]]:
+def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> list[dict[str, Any]]:
     import ray
 
     owns = not ray.is_initialized()
     if owns:
         # no address: a local cluster of this machine's cores, shut down when the run ends
         ray.init(address=ray_opts.get("address"), include_dashboard=False, log_to_driver=False)
-    task = ray.remote(_shard_job).options(
+    task = ray.remote(_call).options(
         max_retries=ray_opts.get("max_retries", 3), retry_exceptions=False,
         num_cpus=ray_opts.get("num_cpus", 1), num_gpus=ray_opts.get("num_gpus", 0))
-    cfg_dict = cfg.to_dict()
-    pending = {task.remote(str(u), str(out_dir), cfg_dict, fp): u for u in todo}
+    job_ref = ray.put(job)
+    pending = {task.remote(job_ref, str(u)): str(u) for u in todo}
     results = []
     try:
         while pending:
@@ -148,15 +158,20 @@ def _run_ray(todo, out_dir, cfg, fp, bar, ray_opts: dict[str, Any]) -> list[dict
             except ray.exceptions.RayTaskError as e:
                 raise e.cause if isinstance(e.cause, Exception) else e
             except ray.exceptions.RayError as e:
-                raise RuntimeError(f"{unit}: Ray gave up on this shard after its retries ({e})") from e
+                raise RuntimeError(f"{unit}: Ray gave up on this unit after its retries ({e})") from e
             results.append(stats)
-            bar(stats["samples"], stats["ok"])
+            on_done(unit, stats)
     finally:
         for ref in pending:
             ray.cancel(ref)
         if owns:
             ray.shutdown()
     return results
+
+
+def _shard_job(unit: str, out_dir: str, cfg: dict[str, Any], fp: str) -> dict[str, Any]:
+    cfg_obj = RefineConfig.from_dict(cfg)
+    return refine_shard(unit, out_dir, cfg_obj, _backend(cfg_obj), fp)
 
 
 def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runner: str = "local",
@@ -170,19 +185,24 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
     out = Path(out_dir)
     units = resolve_inputs(inputs)
     cfg = preflight.check(cfg, units, out)  # refuses, before any work, what cannot succeed
-    fp = resume.prepare(out, cfg, overwrite)
-    todo, done = resume.plan(units, out, fp, overwrite)
+    fp = resume.prepare(out, resume.fingerprint_parts(cfg), cfg.to_dict(), overwrite)
+    todo, done = resume.plan(units, partial(sidecar_path, out_dir=out), fp, overwrite)
     log.info("%d shards: %d already done, %d to refine (fingerprint %s)",
              len(units), len(done), len(todo), fp)
     bar = _Bar(_estimate_total(todo) if progress else None, progress)
     start = time.perf_counter()
     try:
-        if runner == "local":
-            _run_local(todo, out, cfg, fp, bar, workers)
-        elif runner == "ray":
-            _run_ray(todo, out, cfg, fp, bar, ray_opts or {})
-        else:
-            raise ValueError(f"unknown runner {runner!r}; choose local or ray")
+        if runner == "local" and workers <= 1:  # one model in this process, progress per batch
+            backend = _backend(cfg)
+            try:
+                run_units(todo, partial(refine_shard, out_dir=out, cfg=cfg, backend=backend,
+                                        fp=fp, progress=bar))
+            finally:  # free the model / HTTP clients; a later run in this process builds a new one
+                _backends.clear()
+                backend.close()
+        else:  # the parent never builds a backend, so no model or CUDA state is forked
+            run_units(todo, partial(_shard_job, out_dir=str(out), cfg=cfg.to_dict(), fp=fp),
+                      runner, workers, ray_opts, lambda unit, s: bar(s["samples"], s["ok"]))
     finally:
         bar.close()
         finished = {u: m["stats"] for u in units
@@ -193,5 +213,7 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
                      shards_total=len(units))
         write_text(Path(stats_path) if stats_path else out / STATS,
                    json.dumps(stats, indent=1, sort_keys=True))
+    if len(finished) == len(units):  # every shard refined: the linear STC head's vocabulary
+        write_vocab(out, workers=workers, progress=progress)
     return stats
 

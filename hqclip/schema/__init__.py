@@ -6,8 +6,10 @@ from hqclip.schema.record import (
     RECORD_JSON_SCHEMA,
     Record,
     check,
+    item_key,
     normalize,
     validate,
 )
 
-__all__ = ["FIELDS", "LIMITS", "RECORD_JSON_SCHEMA", "Record", "check", "normalize", "validate"]
+__all__ = ["FIELDS", "LIMITS", "RECORD_JSON_SCHEMA", "Record", "check", "item_key", "normalize",
+           "validate"]

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 
 from hqclip.data.samples import Sample
-from hqclip.schema import Record
+from hqclip.schema import Record, item_key
 from hqclip.train.texts import sample_texts
 
 
@@ -33,15 +33,13 @@ def sample_seed(*parts: Any) -> int:
                           "little") & ((1 << 63) - 1)
 
 
-def collate(samples: list[Sample], index: dict[str, Record], spec: TextSpec,
+def collate(samples: list[Sample], recs: list[Record | None], spec: TextSpec,
             transform: Callable, tokenizer: Callable, vocab: dict[str, int] | None,
             seed: int, epoch: int) -> dict[str, Any]:
-    """Batch dict: images, text, neg/neg_mask, tag_text/tag_owner/tag_label, lin_target/lin_mask,
-    counts (fallback_alt, neg_truncated), uids."""
-    images, pos, neg, owners, labels, tag_texts, recs = [], [], [], [], [], [], []
-    for i, s in enumerate(samples):
-        rec = index.get(s.uid)
-        recs.append(rec)
+    """Batch dict from samples and their annotations (None: none): images, text, neg/neg_mask,
+    tag_text/tag_owner/tag_label, lin_target/lin_mask, counts (fallback_alt, neg_truncated), uids."""
+    images, pos, neg, owners, labels, tag_texts = [], [], [], [], [], []
+    for i, (s, rec) in enumerate(zip(samples, recs)):
         rng = random.Random(sample_seed(seed, epoch, s.uid, s.key))
         p, n, tags, neg_tags = sample_texts(s.text, rec, rng, spec.text_mix, spec.neg_swap,
                                             spec.max_tags, spec.alt_neg)
@@ -72,8 +70,9 @@ def collate(samples: list[Sample], index: dict[str, Record], spec: TextSpec,
         target = torch.zeros(len(samples), len(vocab))
         for i, rec in enumerate(recs):
             for t in (rec["tags"] if rec else []):
-                if t.casefold() in vocab:
-                    target[i, vocab[t.casefold()]] = 1.0
+                j = vocab.get(item_key(t))
+                if j is not None:
+                    target[i, j] = 1.0
         out["lin_target"] = target
         out["lin_mask"] = torch.tensor([r is not None for r in recs])
     out["counts"] = counts

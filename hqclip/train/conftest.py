@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from hqclip.data.shards import write_shards
 from hqclip.data.sidecar import sidecar_path, write_sidecar
+from hqclip.data.vocab import write_vocab
 
 COLORS = {"red": (220, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 220), "yellow": (230, 220, 30)}
 SHAPES = ("circle", "square")
@@ -53,6 +54,7 @@ def make_dataset(root: Path, n: int = 64, per_shard: int = 16, px: int = 32, see
     shards = write_shards(samples, root / "train", maxcount=per_shard)
     for j, shard in enumerate(shards):
         write_sidecar(sidecar_path(shard, root / "sidecars"), rows[j * per_shard:(j + 1) * per_shard])
+    write_vocab(root / "sidecars", progress=False)
     return root / "train", root / "sidecars"
 
 

@@ -1,16 +1,25 @@
 """The training stream: WebDataset shards → shuffle buffer → batches, split over ranks and workers.
 
-One epoch is `batches` steps per rank. Worker w of W on rank r reads the shards
-`order[r*W+w :: world*W]` (order reshuffled each pass, or drawn with replacement when `resampled`)
-and yields batches w, w+W, ... — the order torch's DataLoader returns them in. A worker that runs
+One epoch is `batches` steps per rank. Reader v of W on rank r reads the shards
+`order[r*W+v :: world*W]` (order reshuffled each pass, or drawn with replacement when `resampled`)
+and yields batches v, v+W, ... — the order torch's DataLoader returns them in. A reader that runs
 out of shards starts another pass, so every rank yields exactly `batches` batches (no DDP hang).
-Resume: the first `skip` batches of the epoch are re-read and dropped before any image transform
-or tokenisation, so the stream continues exactly where the checkpoint left it (given the same
---workers and --batch-size). The position is stored per step; re-reading is at most one epoch.
+
+Annotations are joined per shard: opening `<shard>.tar`, a reader reads `<shard>.parquet` and
+nothing else (`read_annotations`, validated as it is read), so memory and start-up do not grow
+with the dataset.
+
+Resume without replay: every batch carries its reader's position right after it — pass, shard,
+byte offset in the shard, the shuffle buffer as (shard, byte offset) references, the buffer's RNG.
+The loop keeps the position of each reader's last consumed batch (workers prefetch ahead) and
+checkpoints it; a resumed reader seeks there and re-decodes only its buffered samples, never a
+sample before the position. Batches after a resume are bit-identical to an uninterrupted run
+(same --workers, --batch-size and number of processes).
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -22,8 +31,11 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from hqclip.data.samples import Sample, SkipLog
 from hqclip.data.shards import iter_shard
+from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.schema import Record
 from hqclip.train.batch import TextSpec, collate, sample_seed
+
+Item = tuple[Sample, "Record | None"]
 
 
 @dataclass
@@ -38,74 +50,131 @@ class StreamSpec:
     shuffle_buffer: int = 1000
 
 
+def readers_per_rank(spec: StreamSpec, workers: int) -> int:
+    """DataLoader workers, clamped to the shards each rank owns so none idles without data."""
+    per_rank = len(spec.shards) // spec.world_size if not spec.resampled else workers
+    return max(0, min(workers, per_rank))
+
+
+class _Reader:
+    """Reader `v` of a rank: its samples (each with its annotation), shuffled, with a position
+    that `state()` captures and the constructor restores."""
+
+    def __init__(self, spec: StreamSpec, v: int, W: int, epoch: int, sidecars: str | None,
+                 skips: SkipLog, state: dict[str, Any] | None):
+        self.spec, self.epoch, self.sidecars, self.skips = spec, epoch, sidecars, skips
+        self.g, self.G = spec.rank * W + v, spec.world_size * W
+        self.index = {str(p): i for i, p in enumerate(spec.shards)}
+        self.rng = random.Random(sample_seed(spec.seed, epoch, spec.rank, v, "buffer"))
+        self.pass_, self.shard, self.offset, self.read = 0, 0, 0, 0
+        self.buf: list[Item] = []
+        if state:
+            self.pass_, self.shard = state["pass"], state["shard"]
+            self.offset, self.read = state["offset"], state["read"]
+            self.rng.setstate((state["rng"][0], tuple(state["rng"][1]), state["rng"][2]))
+            self.buf = self._reread(state["buffer"])
+
+    def state(self) -> dict[str, Any]:
+        version, internal, gauss = self.rng.getstate()
+        return {"pass": self.pass_, "shard": self.shard, "offset": self.offset, "read": self.read,
+                "buffer": [[self.index[x.source], x.offset] for x, _ in self.buf],
+                "rng": [version, list(internal), gauss]}
+
+    def annotations(self, shard: Path) -> dict[str, Record]:
+        return read_annotations(sidecar_path(shard, self.sidecars), self.skips) if self.sidecars else {}
+
+    def _reread(self, refs: list[list[int]]) -> list[Item]:
+        """The buffered samples, decoded again from their byte offsets (each shard's sidecar once)."""
+        records: dict[int, dict[str, Record]] = {}
+        out = []
+        for i, offset in refs:
+            shard = self.spec.shards[i]
+            if i not in records:
+                records[i] = self.annotations(shard)
+            sample = next(iter_shard(shard, self.skips, start=offset), None)
+            if sample is None or sample.offset != offset:
+                raise RuntimeError(f"{shard}: no sample at byte {offset}; the shard changed since "
+                                   "the checkpoint was written, so the run cannot resume exactly")
+            out.append((sample, records[i].get(sample.uid)))
+        return out
+
+    def _mine(self, p: int) -> list[Path]:
+        s = self.spec
+        if s.resampled:
+            rng = random.Random(sample_seed(s.seed, self.epoch, "pass", p, self.g))
+            return [rng.choice(s.shards) for _ in range(max(1, len(s.shards) // self.G))]
+        order = list(s.shards)
+        random.Random(sample_seed(s.seed, self.epoch, "pass", p)).shuffle(order)
+        mine = order[self.g::self.G]
+        if not mine:
+            raise ValueError(f"{len(s.shards)} shards for {self.G} readers (ranks × workers): "
+                             "use --resampled, fewer --workers or more shards")
+        return mine
+
+    def _samples(self) -> Iterator[Item]:
+        """Endless: pass after pass over this reader's shards, from the current position on."""
+        while True:
+            mine = self._mine(self.pass_)
+            while self.shard < len(mine):
+                path = mine[self.shard]
+                records = self.annotations(path)
+                for sample in iter_shard(path, self.skips, start=self.offset):
+                    self.offset = sample.end
+                    self.read += 1
+                    yield sample, records.get(sample.uid)
+                self.shard, self.offset = self.shard + 1, 0
+            if self.read == 0 and self.pass_ > 0:
+                raise RuntimeError(f"reader {self.g}: its shards {[str(m) for m in mine]} hold no "
+                                   "readable sample; check them or use fewer workers")
+            self.pass_, self.shard, self.read = self.pass_ + 1, 0, 0
+
+    def shuffled(self) -> Iterator[Item]:
+        size = max(1, self.spec.shuffle_buffer)
+        for x in self._samples():
+            self.buf.append(x)
+            if len(self.buf) >= size:
+                j = self.rng.randrange(len(self.buf))
+                self.buf[j], self.buf[-1] = self.buf[-1], self.buf[j]
+                yield self.buf.pop()
+        raise RuntimeError("shard stream ended")  # _samples is endless
+
+
 class ShardStream(IterableDataset):
-    def __init__(self, spec: StreamSpec, text: TextSpec, index: dict[str, Record],
+    """One epoch of batches for this rank. `states[v]`: reader v's position from a checkpoint
+    (None: from the epoch's start); `skip`: batches of the epoch already consumed."""
+
+    def __init__(self, spec: StreamSpec, text: TextSpec, sidecars: str | os.PathLike | None,
                  transform: Callable, tokenizer: Callable, vocab: dict[str, int] | None,
-                 epoch: int, skip: int = 0):
-        self.spec, self.text, self.index = spec, text, index
+                 epoch: int, skip: int = 0, states: list[dict[str, Any] | None] | None = None):
+        self.spec, self.text, self.sidecars = spec, text, str(sidecars) if sidecars else None
         self.transform, self.tokenizer, self.vocab = transform, tokenizer, vocab
-        self.epoch, self.skip = epoch, skip
+        self.epoch, self.skip, self.states = epoch, skip, states
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = get_worker_info()
         w, W = (info.id, info.num_workers) if info else (0, 1)
-        w = (w + self.skip) % W  # the DataLoader asks worker 0 first; it must serve batch `skip`
+        v = (w + self.skip) % W  # the DataLoader asks worker 0 first; it must serve batch `skip`
         s = self.spec
-        quota = len(range(w, s.batches, W))
-        skip = len(range(w, self.skip, W))
+        if self.skip and (self.states is None or len(self.states) != W):
+            raise ValueError(f"resuming batch {self.skip} of an epoch needs the positions of "
+                             f"{W} readers, got {None if self.states is None else len(self.states)}")
         skips = SkipLog()
         reported: Counter = Counter()
-        samples = self._shuffled(self._samples(s.rank * W + w, s.world_size * W, skips),
-                                 random.Random(sample_seed(s.seed, self.epoch, s.rank, w, "buffer")))
-        for i in range(quota):
+        reader = _Reader(s, v, W, self.epoch, self.sidecars, skips,
+                         self.states[v] if self.skip else None)
+        samples = reader.shuffled()
+        for _ in range(len(range(v, self.skip, W)), len(range(v, s.batches, W))):
             group = [next(samples) for _ in range(s.batch_size)]
-            if i < skip:
-                continue
-            batch = collate(group, self.index, self.text, self.transform, self.tokenizer,
-                            self.vocab, s.seed, self.epoch)
-            batch["counts"].update({k: v - reported[k] for k, v in skips.counts.items()})
+            batch = collate([x for x, _ in group], [r for _, r in group], self.text, self.transform,
+                            self.tokenizer, self.vocab, s.seed, self.epoch)
+            batch["counts"].update({k: n - reported[k] for k, n in skips.counts.items()})
             reported = Counter(skips.counts)
+            batch["stream"] = {"reader": v, "state": reader.state()}
             yield batch
-
-    def _samples(self, g: int, G: int, skips: SkipLog) -> Iterator[Sample]:
-        s = self.spec
-        for p in range(1 << 30):
-            rng = random.Random(sample_seed(s.seed, self.epoch, "pass", p, g))
-            if s.resampled:
-                mine = [rng.choice(s.shards) for _ in range(max(1, len(s.shards) // G))]
-            else:
-                order = list(s.shards)
-                random.Random(sample_seed(s.seed, self.epoch, "pass", p)).shuffle(order)
-                mine = order[g::G]
-                if not mine:
-                    raise ValueError(f"{len(s.shards)} shards for {G} readers (ranks × workers): "
-                                     "use --resampled, fewer --workers or more shards")
-            n = 0
-            for shard in mine:
-                for sample in iter_shard(shard, skips):
-                    n += 1
-                    yield sample
-            if n == 0 and p > 0:
-                raise RuntimeError(f"worker {g}: its shards {[str(m) for m in mine]} hold no readable "
-                                   "sample; check them or use fewer workers")
-
-    def _shuffled(self, it: Iterator[Sample], rng: random.Random) -> Iterator[Sample]:
-        buf: list[Sample] = []
-        size = max(1, self.spec.shuffle_buffer)
-        for x in it:
-            buf.append(x)
-            if len(buf) >= size:
-                j = rng.randrange(len(buf))
-                buf[j], buf[-1] = buf[-1], buf[j]
-                yield buf.pop()
-        raise RuntimeError("shard stream ended")  # _samples is endless
 
 
 def make_loader(stream: ShardStream, workers: int) -> DataLoader:
-    """Workers are clamped to the shards each rank owns, so none idles without data."""
-    s = stream.spec
-    per_rank = len(s.shards) // s.world_size if not s.resampled else workers
-    workers = max(0, min(workers, per_rank))
+    workers = readers_per_rank(stream.spec, workers)
     return DataLoader(stream, batch_size=None, num_workers=workers,
                       pin_memory=torch.cuda.is_available(),
                       persistent_workers=False, prefetch_factor=4 if workers else None)

@@ -1,17 +1,17 @@
 import json
+from pathlib import Path
 
 import pytest
 
-from hqclip.data.samples import SkipLog
+import hqclip.data.shards as shards_mod
 from hqclip.data.shards import iter_shards, list_shards
-from hqclip.data.sidecar import read_sidecar
-from hqclip.data.vlm150m import import_vlm150m
-from hqclip.train.annotations import load_index
 from hqclip.train.batch import TextSpec
-from hqclip.train.loader import ShardStream, StreamSpec
+from hqclip.train.conftest import make_world
+from hqclip.train.loader import ShardStream, StreamSpec, make_loader
 from hqclip.train.models import create
 
 SPEC = TextSpec({"alt": 0.0, "desc": 1.0}, 1, 2, True, True)
+FRESH = Path(__file__).parent / "testdata" / "fresh_run.json"
 
 
 @pytest.fixture(scope="module")
@@ -23,41 +23,84 @@ def micro():
 def test_one_epoch_over_two_ranks_reads_every_sample_once(dataset, micro):
     train_dir, sidecars = dataset  # 4 shards of 16
     shards = list_shards(train_dir)
-    index = load_index(shards, sidecars, SkipLog())
     uids = []
     for rank in range(2):
         # buffer 1: exact; a larger buffer carries its last few samples over into the next pass
         spec = StreamSpec(shards, batch_size=8, batches=4, seed=0, rank=rank, world_size=2, shuffle_buffer=1)
-        batches = list(ShardStream(spec, SPEC, index, *micro, None, epoch=0))
+        batches = list(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=0))
         assert len(batches) == 4 and all(b["images"].shape[0] == 8 for b in batches)
         assert all(b["counts"]["fallback_alt"] == 0 for b in batches)
         uids += [u for b in batches for u in b["uids"]]
     assert sorted(uids) == sorted(s.uid for s in iter_shards(shards, decode=False))
 
 
-def test_resampled_stream_is_endless_and_deterministic(dataset, micro):
-    train_dir, sidecars = dataset
-    shards = list_shards(train_dir)
-    spec = StreamSpec(shards, batch_size=8, batches=20, seed=3, resampled=True, shuffle_buffer=8)  # > 64 samples
-    a = list(ShardStream(spec, SPEC, {}, *micro, None, epoch=1))
-    b = list(ShardStream(spec, SPEC, {}, *micro, None, epoch=1, skip=5))
-    assert len(a) == 20 and len(b) == 15
-    assert all((x["text"] == y["text"]).all() and (x["images"] == y["images"]).all() for x, y in zip(a[5:], b))
-    assert a[0]["counts"]["fallback_alt"] == 8  # no sidecars given: alt-text, counted
+def _same(a, b):
+    return all(x["uids"] == y["uids"] and (x["text"] == y["text"]).all() and (x["images"] == y["images"]).all()
+               for x, y in zip(a, b, strict=True))
 
 
-def test_annotations_imported_from_vlm150m_join_by_uid(dataset, tmp_path):
+@pytest.mark.parametrize("resampled", [False, True])
+def test_resume_seeks_to_the_position_and_decodes_no_earlier_sample(dataset, micro, monkeypatch, resampled):
+    """A stream resumed from the position of batch 5 gives batches 6.. bit-identical, and decodes
+    only its buffered samples again: nothing read before the position is decoded twice."""
     train_dir, sidecars = dataset
     shards = list_shards(train_dir)
-    src = tmp_path / "vlm150m" / "00000"
-    src.mkdir(parents=True)
-    for path in sorted(sidecars.glob("*.parquet")):
-        for row in read_sidecar(path):
-            rec = {k: row[k] for k in ("desc", "neg_desc", "tags", "neg_tags")}
-            (src / f"{row['uid']}.json").write_text(json.dumps(rec))
-    import_vlm150m(tmp_path / "vlm150m", tmp_path / "imported")
-    skips = SkipLog()
-    index = load_index(shards, tmp_path / "imported", skips)
-    uids = {s.uid for s in iter_shards(shards, decode=False)}
-    assert uids <= set(index)
-    assert skips.counts["shard_without_sidecar"] == len(shards)  # names differ; uids still join
+    decoded: list[tuple[str, int]] = []
+    real = shards_mod._to_sample
+
+    def counting(raw, source, decode, max_pixels):
+        if decode:
+            decoded.append((source, raw["__offset__"]))
+        return real(raw, source, decode, max_pixels)
+
+    monkeypatch.setattr(shards_mod, "_to_sample", counting)
+    # > 64 samples: the stream wraps into a second pass; buffer 8 spans shard boundaries
+    spec = StreamSpec(shards, batch_size=8, batches=20, seed=3, resampled=resampled, shuffle_buffer=8)
+    full = list(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=1))
+    before = decoded[:]
+    decoded.clear()
+    state = full[4]["stream"]["state"]
+    resumed = list(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=1, skip=5, states=[state]))
+    assert len(full) == 20 and len(resumed) == 15 and _same(full[5:], resumed)
+    buffered = [(str(shards[i]), off) for i, off in state["buffer"]]
+    assert decoded[:len(buffered)] == buffered
+    # what the uninterrupted stream decoded after batch 5's position, and nothing else
+    n_before = sum(len(b["uids"]) for b in full[:5]) + len(buffered)
+    assert decoded[len(buffered):] == before[n_before:]
+
+
+def test_batches_carry_the_position_of_their_own_reader(dataset, micro):
+    train_dir, sidecars = dataset
+    spec = StreamSpec(list_shards(train_dir), batch_size=8, batches=6, seed=0, shuffle_buffer=4)
+    batches = list(make_loader(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=0), workers=2))
+    assert [b["stream"]["reader"] for b in batches] == [0, 1, 0, 1, 0, 1]
+    # resuming after batch 3 (reader 0 served it last, reader 1 batch 2): the same batches 4, 5
+    states = [batches[2]["stream"]["state"], batches[3]["stream"]["state"]]
+    resumed = list(make_loader(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=0, skip=4,
+                                           states=states), workers=2))
+    assert _same(batches[4:], resumed)
+
+
+def test_shards_without_sidecar_fall_back_to_alt_text(dataset, micro):
+    train_dir, sidecars = dataset
+    spec = StreamSpec(list_shards(train_dir), batch_size=8, batches=2, seed=0, shuffle_buffer=1)
+    (a, b) = ShardStream(spec, SPEC, None, *micro, None, epoch=0)
+    assert a["counts"]["fallback_alt"] == b["counts"]["fallback_alt"] == 8 and "neg" in a
+
+
+def test_fresh_run_batches_equal_those_of_the_pre_change_loader(tmp_path, micro):
+    """`testdata/fresh_run.json` holds the uids of 14 batches (two epochs) that the loader before
+    per-shard annotations and resumable positions (main at 922a41d) gave on this world: same
+    shard order, same shuffle buffer, same samples per batch."""
+    world = make_world(tmp_path / "world", n=192, shard_size=32)
+    shards = list_shards(world)
+    want = json.loads(FRESH.read_text())
+    text = TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, False)
+    for name, (workers, kw, per_epoch) in {"linear": (2, {}, 12),
+                                          "text-resampled": (1, {"resampled": True}, 10)}.items():
+        uids = []
+        for epoch in (0, 1):
+            spec = StreamSpec(shards, 16, per_epoch, 0, shuffle_buffer=64, **kw)
+            stream = ShardStream(spec, text, world / "sidecars", *micro, None, epoch)
+            uids += [b["uids"] for b in make_loader(stream, workers)]
+        assert uids[:14] == want[name]["uids"], name

@@ -16,13 +16,10 @@ import numpy as np
 import torch
 from open_clip_train.scheduler import cosine_lr
 
-from hqclip.data.samples import SkipLog
-from hqclip.train import checkpoint, distributed
-from hqclip.train.annotations import build_vocab, load_index
+from hqclip.train import checkpoint, distributed, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.config import TrainConfig
-from hqclip.train.data import resolve
-from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader
+from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
 from hqclip.train.models import create, model_config, write_model_config
 from hqclip.train.module import HQCLIPModule
@@ -54,40 +51,42 @@ def _open_metrics(path: Path, step: int):
 
 
 def run(cfg: TrainConfig) -> dict[str, Any]:
-    """Train; returns {"steps", "checkpoint", "metrics", "counts", "last"}."""
+    """Train; returns {"steps", "checkpoint", "metrics", "counts", "last"}. A mistake in `cfg` or
+    its inputs raises `preflight.UsageError` before any work."""
     d = distributed.init()
     if d.device.type == "cuda":  # as open_clip_train.main does
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     out_dir = Path(cfg.output)
     ckpt_dir = out_dir / "checkpoints"
-    shards, sidecars = resolve(cfg.train_data, cfg.sidecars)
-    skips = SkipLog()
-    index = load_index(shards, sidecars, skips)
-    load_counts = skips.as_dict()
+    inputs = preflight.check(cfg, d.world_size)
+    load_counts = {"shard_without_sidecar": len(inputs.without_sidecar)} if inputs.without_sidecar else {}
+    try:
+        resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
+    except FileNotFoundError as e:
+        raise preflight.UsageError(str(e)) from None
+    state = checkpoint.load(resume_path) if resume_path else None
+    stc_head = cfg.stc_head if cfg.stc_weight > 0 else None
+    vocab_list = preflight.vocab(cfg, inputs.sidecars, state)
+    n_samples = cfg.train_num_samples or count_samples(inputs.shards)
+    per_epoch = n_samples // (cfg.batch_size * d.world_size)
+    if per_epoch < 1:
+        raise preflight.UsageError(f"{n_samples} samples per epoch < one global batch of "
+                                   f"{cfg.batch_size * d.world_size}; lower --batch-size")
+    stream_spec = StreamSpec(inputs.shards, cfg.batch_size, per_epoch, cfg.seed, d.rank, d.world_size,
+                             cfg.resampled, cfg.shuffle_buffer)
+    readers = max(1, readers_per_rank(stream_spec, cfg.workers))
+    if state:
+        preflight.resume_matches(state["data"], readers, cfg, d.world_size)
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
-    resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
-    state = checkpoint.load(resume_path) if resume_path else None
-    stc_head = cfg.stc_head if cfg.stc_weight > 0 else None
-    vocab_list = (state["vocab"] if state else build_vocab(index, cfg.vocab_size)) if stc_head == "linear" else []
-    if stc_head == "linear" and not vocab_list:
-        raise ValueError("--stc-head linear needs tags: no annotated sample was found in the sidecars")
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
     optimizer = adamw(module, cfg)
     prec, autocast = _autocast(cfg, d.device)
     scaler = torch.amp.GradScaler(d.device.type, enabled=prec == "fp16")
-
-    if cfg.resampled and not cfg.train_num_samples:
-        raise ValueError("--resampled needs --train-num-samples (the length of an epoch)")
-    n_samples = cfg.train_num_samples or count_samples(shards)
-    per_epoch = n_samples // (cfg.batch_size * d.world_size)
-    if per_epoch < 1:
-        raise ValueError(f"{n_samples} samples per epoch < one global batch of "
-                         f"{cfg.batch_size * d.world_size}; lower --batch-size")
     total = cfg.steps or cfg.epochs * per_epoch
     scheduler = cosine_lr(optimizer, cfg.lr, cfg.warmup, total)
 
@@ -114,8 +113,6 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     text_spec = TextSpec(parse_text_mix(cfg.text_mix), parse_neg_swap(cfg.neg_swap), cfg.max_tags,
                          want_neg=cfg.hni_weight > 0, want_tags=stc_head == "text",
                          alt_neg=cfg.alt_neg)
-    stream_spec = StreamSpec(shards, cfg.batch_size, per_epoch, cfg.seed, d.rank, d.world_size,
-                             cfg.resampled, cfg.shuffle_buffer)
     vocab = {t: i for i, t in enumerate(vocab_list)} if vocab_list else None
 
     writer, metrics_f, bar = None, None, None
@@ -129,8 +126,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         if cfg.progress:
             from tqdm import tqdm
             bar = tqdm(total=total, initial=step, desc="train", unit="step", dynamic_ncols=True)
-        log.info("%d shards, %d annotated uids, %d samples/epoch, %d steps/epoch, %d steps; load: %s",
-                 len(shards), len(index), n_samples, per_epoch, total, load_counts)
+        log.info("%d shards (%d without a sidecar), %d samples/epoch, %d steps/epoch, %d steps",
+                 len(inputs.shards), len(inputs.without_sidecar), n_samples, per_epoch, total)
 
     counts: Counter = Counter()
     totals: Counter = Counter(load_counts if d.is_master else {})
@@ -140,29 +137,40 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     ckpt_path = None
     stop = min(total, cfg.stop_after or total)
 
+    # each reader's position after its last consumed batch (this rank's; the checkpoint has all)
+    positions = state["data"]["streams"][d.rank] if state and step % per_epoch else [None] * readers
+
     def save() -> Path:
-        rngs: list = [None] * d.world_size
+        rngs, streams = [None] * d.world_size, [None] * d.world_size
         if d.world_size > 1:
             torch.distributed.all_gather_object(rngs, checkpoint.rng_state())
+            torch.distributed.all_gather_object(streams, positions)
         else:
-            rngs = [checkpoint.rng_state()]
+            rngs, streams = [checkpoint.rng_state()], [positions]
         path = ckpt_dir / f"step_{step:08d}.pt"
         if d.is_master:
             checkpoint.save(path, {
                 "state_dict": module.clip.state_dict(), "heads": module.head_state_dict(),
                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                "step": step, "epoch": step // per_epoch, "data": {"epoch": step // per_epoch,
-                "batches_done": step % per_epoch}, "rng": rngs, "model": cfg.model,
-                "config": cfg.to_dict(), "vocab": vocab_list})
+                "step": step, "epoch": step // per_epoch, "data": {
+                    "epoch": step // per_epoch, "batches_done": step % per_epoch,
+                    "readers": readers, "batch_size": cfg.batch_size, "world_size": d.world_size,
+                    "streams": streams},
+                "rng": rngs, "model": cfg.model, "config": cfg.to_dict(), "vocab": vocab_list})
         return path
 
     while step < stop:
         epoch, skip = divmod(step, per_epoch)
-        stream = ShardStream(stream_spec, text_spec, index, transform, tokenizer, vocab, epoch, skip)
+        if not skip:
+            positions = [None] * readers
+        stream = ShardStream(stream_spec, text_spec, inputs.sidecars, transform, tokenizer, vocab,
+                             epoch, skip, positions if skip else None)
         for batch in make_loader(stream, cfg.workers):
             scheduler(step)
             counts.update(batch.pop("counts"))
             batch.pop("uids")
+            reader = batch.pop("stream")
+            positions[reader["reader"]] = reader["state"]
             batch = _to(batch, d.device)
             with autocast():
                 losses = loss_fn(**model(batch))

@@ -9,6 +9,7 @@ import torch
 
 from hqclip.train import TrainConfig, run
 from hqclip.train.conftest import make_world
+from hqclip.train.loader_test import FRESH
 
 
 def _cfg(train_dir, sidecars, out, **kw):
@@ -85,3 +86,41 @@ def test_cli_trains_with_the_linear_head_and_grad_checkpointing(dataset, tmp_pat
     assert json.loads(r.output[r.output.index("{"):])["steps"] == 3
     state = torch.load(out / "checkpoints" / "latest.pt", weights_only=True)
     assert state["vocab"] and "stc_linear.weight" in state["heads"]
+
+
+@pytest.mark.slow
+def test_fresh_run_losses_equal_those_of_the_pre_change_loop(tmp_path):
+    """Per-step losses of two short runs on a world (linear STC head over 2 workers; text head,
+    resampled, 1 worker) equal those recorded from main at 922a41d, before per-shard annotations,
+    vocab.json and resumable positions: fresh runs train exactly as before."""
+    world = make_world(tmp_path / "world", n=192, shard_size=32)
+    for name, want in json.loads(FRESH.read_text()).items():
+        out = tmp_path / name
+        run(TrainConfig(train_data=str(world), output=str(out), **want["config"]))
+        got = _losses(out)
+        assert [r["step"] for r in got] == [r["step"] for r in want["steps"]]
+        for g, w in zip(got, want["steps"]):
+            for k in ("loss", "contrastive", "hni", "stc"):
+                assert g[k] == pytest.approx(w[k], rel=1e-5, abs=1e-6), (name, g["step"], k)
+
+
+@pytest.mark.slow
+def test_world_exported_and_reimported_trains_to_the_same_losses(tmp_path):
+    """refine → export-vlm150m → import-vlm150m against the world's shards gives sidecars (and a
+    vocab.json) that train exactly as the refined ones."""
+    from hqclip.data.vlm150m import export_vlm150m
+    from hqclip.data.vlm150m_import import import_vlm150m
+
+    world = make_world(tmp_path / "world", n=192, shard_size=32)
+    export_vlm150m(world / "sidecars", tmp_path / "release")
+    import_vlm150m(tmp_path / "release", world, tmp_path / "imported", progress=False)
+    vocab = [json.loads((d / "vocab.json").read_text())["tags"] for d in (world / "sidecars", tmp_path / "imported")]
+    assert vocab[0] == vocab[1]
+    kw = dict(steps=6, batch_size=16, workers=1, shuffle_buffer=32, stc_head="linear")
+    run(_cfg(world / "train", world / "sidecars", tmp_path / "a", **kw))
+    run(_cfg(world / "train", tmp_path / "imported", tmp_path / "b", **kw))
+    a, b = _losses(tmp_path / "a"), _losses(tmp_path / "b")
+    assert len(a) == len(b) == 6
+    for ra, rb in zip(a, b):
+        for k in ("loss", "contrastive", "hni", "stc"):
+            assert ra[k] == rb[k], (ra["step"], k)
