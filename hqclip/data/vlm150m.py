@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from tqdm import tqdm
+from hqclip.progress import bar
 
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import list_sidecars, read_sidecar
@@ -115,7 +115,7 @@ def export_vlm150m(sidecar_dir: str | os.PathLike, out_dir: str | os.PathLike) -
     normalised is written as it was released, from `raw`); returns counts."""
     out = Path(out_dir)
     counts = {"written": 0, "skipped_invalid": 0}
-    for i, sc in enumerate(tqdm(list_sidecars(sidecar_dir), desc="export vlm150m", unit="sidecar")):
+    for i, sc in enumerate(bar(list_sidecars(sidecar_dir), desc="export vlm150m", unit="sidecar")):
         folder = out / ("" if sc.stem == "root" else _folder_name(sc, i))
         for row in read_sidecar(sc):
             if row["status"] != "ok":

@@ -36,7 +36,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import time
 from collections import Counter
 from functools import partial
@@ -47,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm import tqdm
+from hqclip.progress import bar as progress_bar
 
 from hqclip.data.atomic import atomic_open, write_text
 from hqclip.data.samples import SkipLog
@@ -347,10 +346,8 @@ def _group(units: list[Path], root: Path) -> dict[str, list[str]]:
     return {f"u{i:06d}": [str(p) for p in g] for i, g in enumerate(groups)}
 
 
-def _bar(desc: str, unit: str, total: int | None, progress: bool) -> tqdm:
-    """A redraw in a terminal; a line every 30 s when stderr goes to a log file."""
-    return tqdm(total=total, desc=desc, unit=unit, disable=not progress, dynamic_ncols=True,
-                mininterval=0.5 if sys.stderr.isatty() else 30)
+def _bar(desc: str, unit: str, total: int | None, progress: bool):
+    return progress_bar(total=total, desc=desc, unit=unit, disable=not progress)
 
 
 def _phase(name: str, units: list[str], work: Path, job, fp: str, run_opts: dict[str, Any],

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
+from hqclip.progress import bar as progress_bar
 
 from hqclip.data.atomic import atomic_open, write_text
 from hqclip.data.samples import SkipLog
@@ -89,7 +89,7 @@ def write_vocab(sidecar_dir: str | os.PathLike, size: int = DEFAULT_SIZE, worker
     with tempfile.TemporaryDirectory(dir=sidecar_dir, prefix=".vocab-") as tmp:
         jobs = [(str(p), f"{tmp}/{i:08d}.parquet") for i, p in enumerate(sidecars)]
         records, skips = 0, Counter()
-        bar = tqdm(total=len(jobs), desc="vocab", unit="sidecar", disable=not progress)
+        bar = progress_bar(total=len(jobs), desc="vocab", unit="sidecar", disable=not progress)
         if workers > 1:  # forked before DuckDB starts any thread in this process
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 results = list(pool.imap(_count, jobs, chunksize=4))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from tqdm import tqdm
+from hqclip.progress import bar
 
 from hqclip.data.atomic import atomic_open
 from hqclip.eval.models import Loaded, device_of, fingerprint
@@ -129,14 +129,14 @@ class Embedder:
         import torch
 
         rows = []
-        with torch.no_grad(), tqdm(total=len(paths), desc=f"{self.m.label}: images", unit="img") as bar:
+        with torch.no_grad(), bar(total=len(paths), desc=f"{self.m.label}: images", unit="img") as shown:
             for x, ok in self._batches(paths, memo_key):
                 out = np.full((len(ok), self.dim), np.nan, dtype=np.float32)
                 if x is not None:
                     emb = self.m.model.encode_image(x.to(device_of(self.m.model)))
                     out[np.array(ok)] = torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy()
                 rows.append(out)
-                bar.update(len(ok))
+                shown.update(len(ok))
         return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
 
     def _encode_texts(self, texts: list[str], memo_key: str) -> np.ndarray:
@@ -156,7 +156,7 @@ class Embedder:
         out = np.empty((len(texts), self.dim), np.float32)
         step = max(self.batch_size, 512)
         with torch.no_grad():
-            for i in tqdm(range(0, len(texts), step), desc=f"{self.m.label}: texts", unit="batch"):
+            for i in bar(range(0, len(texts), step), desc=f"{self.m.label}: texts", unit="batch"):
                 idx = order[i:i + step]
                 emb = encode_text(self.m.model, tokens[idx].to(device), normalize=True)
                 out[idx.numpy()] = emb.float().cpu().numpy()

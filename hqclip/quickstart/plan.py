@@ -38,7 +38,8 @@ class Plan:
     batch_size: int = 128
     lr: float = 1e-3
     warmup: int = 50
-    workers: int = 1
+    workers: int = 1                       # loader processes per model
+    parallel: int = 2                      # models trained at once (each in its own process)
     curve_points: int = 4                  # checkpoints evaluated per ablation run (learning curves)
     error: float = 0.1                     # the oracle's omission and hallucination rates
     malformed_fraction: float = 0.5        # malformed rate = error × this

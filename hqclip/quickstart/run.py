@@ -57,32 +57,102 @@ def make_sidecars(plan: Plan, world: Path, out: Path, error: float,
 
 
 def _same_config(recorded: dict[str, Any], cfg: Any) -> bool:
-    """A finished run matches `cfg` if every field agrees; a field added to TrainConfig after the
-    run was recorded counts as its default, so new options do not retrain old runs."""
+    """A finished run matches `cfg` if every field that decides the model agrees; a field added to
+    TrainConfig after the run was recorded counts as its default, so new options do not retrain
+    old runs."""
     defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING
                 else f.default for f in dataclasses.fields(cfg)}
-    return all(recorded.get(k, defaults.get(k)) == v for k, v in cfg.to_dict().items())
+    return all(recorded.get(k, defaults.get(k)) == v for k, v in cfg.to_dict().items()
+               if k != "progress")
 
 
-def train_model(plan: Plan, world: Path, sidecars: Path, out: Path, name: str, seed: int,
-                overrides: dict[str, Any], points: int = 1) -> list[Path]:
-    """Train one row (or reuse a finished run of the same config) with `points` evenly spaced
-    checkpoints; returns them, the last one last."""
-    from hqclip.train import TrainConfig, run
+@dataclasses.dataclass
+class Job:
+    """One model to train: a row of the plan, a seed, its sidecars, `points` checkpoints."""
 
-    run_dir = out / "models" / f"{_slug(name)}-seed{seed}"
-    cfg = TrainConfig(train_data=str(world), sidecars=str(sidecars), output=str(run_dir),
-                      model=plan.model, batch_size=plan.batch_size, steps=plan.steps, lr=plan.lr,
-                      warmup=plan.warmup, workers=plan.workers, seed=seed,
-                      save_every=max(1, plan.steps // points), **{**plan.train, **overrides})
-    done = run_dir / "done.json"
-    if not (done.exists() and _same_config(json.loads(done.read_text())["config"], cfg)):
-        t = time.perf_counter()
-        res = run(cfg)
-        write_text(done, json.dumps({"config": cfg.to_dict(), "checkpoint": res["checkpoint"],
-                                     "seconds": round(time.perf_counter() - t, 1), "last": res["last"]}))
-        log.info("trained %s (seed %d) in %.0f s: %s", name, seed, time.perf_counter() - t, res["last"])
-    return sorted((run_dir / "checkpoints").glob("step_*.pt"))
+    name: str
+    seed: int
+    sidecars: Path
+    overrides: dict[str, Any]
+    points: int = 1
+
+    def config(self, plan: Plan, world: Path, out: Path):
+        from hqclip.train import TrainConfig
+
+        return TrainConfig(train_data=str(world), sidecars=str(self.sidecars),
+                           output=str(out / "models" / f"{_slug(self.name)}-seed{self.seed}"),
+                           model=plan.model, batch_size=plan.batch_size, steps=plan.steps, lr=plan.lr,
+                           warmup=plan.warmup, workers=plan.workers, seed=self.seed,
+                           save_every=max(1, plan.steps // self.points), progress=False,
+                           **{**plan.train, **self.overrides})
+
+
+def _done(cfg) -> bool:
+    done = Path(cfg.output) / "done.json"
+    return done.exists() and _same_config(json.loads(done.read_text())["config"], cfg)
+
+
+def _train(cfg, threads: int) -> None:
+    """One model, in this process (with `threads` torch threads); writes done.json at the end."""
+    import torch
+
+    from hqclip.train import run
+
+    torch.set_num_threads(threads)
+    t = time.perf_counter()
+    res = run(cfg)
+    write_text(Path(cfg.output) / "done.json", json.dumps({
+        "config": cfg.to_dict(), "checkpoint": res["checkpoint"],
+        "seconds": round(time.perf_counter() - t, 1), "last": res["last"]}))
+
+
+def _steps_done(cfg) -> int:
+    rows = (Path(cfg.output) / "metrics.jsonl")
+    try:
+        last = rows.read_text().splitlines()[-1]
+    except (OSError, IndexError):
+        return 0
+    return json.loads(last)["step"]
+
+
+def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[Path]]:
+    """Train every job not already done (same config), `plan.parallel` at a time, each in its own
+    process with cores // parallel torch threads: the towers are too small to keep several
+    threads busy, so two one-thread runs on two cores make more steps per second than one
+    two-thread run. One progress bar over all steps. Returns each job's checkpoints, last last."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    import multiprocessing
+    import os
+
+    from hqclip.progress import bar
+
+    cfgs = [j.config(plan, world, out) for j in jobs]
+    todo = [c for c in cfgs if not _done(c)]
+    threads = max(1, (os.cpu_count() or 1) // plan.parallel)
+    shown = bar(total=sum(c.steps for c in todo), desc=f"train {len(todo)} models", unit="step",
+                disable=not todo)
+    start = time.perf_counter()
+    try:
+        if plan.parallel <= 1:  # one at a time, each with its own bar
+            shown.close()
+            for c in todo:
+                _train(dataclasses.replace(c, progress=True), threads)
+        else:
+            ctx = multiprocessing.get_context("spawn")  # no forked torch or OpenMP state
+            with ProcessPoolExecutor(plan.parallel, mp_context=ctx) as pool:
+                running = {pool.submit(_train, c, threads) for c in todo}
+                while running:
+                    finished, _ = wait(running, timeout=2, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        f.result()  # a failed run stops the quickstart with its own error
+                    running -= finished
+                    shown.n = sum(c.steps if _done(c) else _steps_done(c) for c in todo)
+                    shown.refresh()
+    finally:
+        shown.close()
+    if todo:
+        log.info("trained %d models in %.0f s", len(todo), time.perf_counter() - start)
+    return [sorted((Path(c.output) / "checkpoints").glob("step_*.pt")) for c in cfgs]
 
 
 def step_of(ckpt: Path) -> int:
@@ -106,19 +176,20 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
     timings["refine"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    runs: list[dict[str, Any]] = []  # one per trained model: its row, seed, error and checkpoints
+    runs: list[dict[str, Any]] = []  # one per trained model: its row, seed, error and job
     for seed in plan.seeds:
         for variant, overrides in rows.items():
-            runs.append({"variant": variant, "seed": seed, "error": plan.error, "ckpts": train_model(
-                plan, world, sidecars[plan.error], out, f"{variant}-err{plan.error:g}", seed, overrides,
-                plan.curve_points)})
+            runs.append({"variant": variant, "seed": seed, "error": plan.error, "job": Job(
+                f"{variant}-err{plan.error:g}", seed, sidecars[plan.error], overrides, plan.curve_points)})
         for e in errors if plan.error_study else ():
             if e != plan.error:
-                runs.append({"variant": FINAL, "seed": seed, "error": e, "ckpts": train_model(
-                    plan, world, sidecars[e], out, f"{FINAL}-err{e:g}", seed, VARIANTS[FINAL])})
+                runs.append({"variant": FINAL, "seed": seed, "error": e,
+                             "job": Job(f"{FINAL}-err{e:g}", seed, sidecars[e], VARIANTS[FINAL])})
         for name, dest in control_sidecars.items():
-            runs.append({"variant": name, "seed": seed, "error": 0.0, "ckpts": train_model(
-                plan, world, dest, out, name, seed, VARIANTS[CONTROL_VARIANT])})
+            runs.append({"variant": name, "seed": seed, "error": 0.0,
+                         "job": Job(name, seed, dest, VARIANTS[CONTROL_VARIANT])})
+    for r, ckpts in zip(runs, train_all(plan, world, out, [r.pop("job") for r in runs])):
+        r["ckpts"] = ckpts
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()

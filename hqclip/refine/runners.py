@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from tqdm import tqdm
+from hqclip.progress import bar
 
 from hqclip.data.atomic import write_text
 from hqclip.data.shards import list_shards
@@ -82,8 +82,7 @@ class _Bar:
     """tqdm over samples with valid % in the postfix (samples/s and ETA are tqdm's own)."""
 
     def __init__(self, total: int | None, enabled: bool):
-        self.bar = tqdm(total=total, unit="sample", desc="refine", disable=not enabled,
-                        dynamic_ncols=True)
+        self.bar = bar(total=total, unit="sample", desc="refine", disable=not enabled)
         self.n = self.ok = 0
 
     def __call__(self, n: int, ok: int) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from open_clip_train.scheduler import cosine_lr
 
+from hqclip import progress
 from hqclip.train import checkpoint, distributed, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.config import TrainConfig
@@ -124,8 +125,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         from torch.utils.tensorboard import SummaryWriter
         writer = SummaryWriter(str(out_dir / "tensorboard"))
         if cfg.progress:
-            from tqdm import tqdm
-            bar = tqdm(total=total, initial=step, desc="train", unit="step", dynamic_ncols=True)
+            bar = progress.bar(total=total, initial=step, desc="train", unit="step")
         log.info("%d shards (%d without a sidecar), %d samples/epoch, %d steps/epoch, %d steps",
                  len(inputs.shards), len(inputs.without_sidecar), n_samples, per_epoch, total)
 

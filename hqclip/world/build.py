@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from tqdm import tqdm
+from hqclip.progress import bar
 
 from hqclip.data.atomic import write_text
 from hqclip.data.shards import write_shards
@@ -118,7 +118,7 @@ def build_world(out_dir: str | os.PathLike, cfg: WorldConfig = WorldConfig(),
     pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
     try:
         jobs = ((cfg, i) for i in range(cfg.train_samples))
-        stream = tqdm(_imap(pool, _train_job, jobs, chunksize=256), total=cfg.train_samples,
+        stream = bar(_imap(pool, _train_job, jobs, chunksize=256), total=cfg.train_samples,
                       desc="world train", unit="img", disable=not progress)
         shards = write_shards(stream, out / "train", maxcount=cfg.shard_size)
         train_s = time.perf_counter() - start
