@@ -4,6 +4,7 @@ plain line every ~30 s instead of a redraw per step. Every long loop in hqclip u
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from tqdm import tqdm
@@ -13,11 +14,16 @@ LINE = "{desc}: {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]
 
 
 class _LogLines(tqdm):
-    """tqdm that writes its status as one new line per refresh (at most every LOG_EVERY_S)."""
+    """tqdm that writes its status as a new line at most every LOG_EVERY_S (and when it closes)."""
+
+    _last = float("-inf")
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
-        self.fp.write((msg or self.__str__()) + "\n")
-        self.fp.flush()
+        now = time.monotonic()
+        if now - self._last >= LOG_EVERY_S or self.disable or (self.total and self.n >= self.total):
+            self._last = now
+            self.fp.write((msg or self.__str__()) + "\n")
+            self.fp.flush()
         return True
 
 

@@ -20,6 +20,8 @@ def train(
     train_num_samples: int = typer.Option(None, help="samples per epoch (default: counted from the shards)"),
     resampled: bool = typer.Option(False, help="draw shards with replacement"),
     workers: int = typer.Option(2, help="data loader processes per rank"),
+    cache: bool = typer.Option(False, help="with --workers 0: keep decoded samples and token ids in "
+                               "RAM across epochs (a dataset that fits in memory)"),
     shuffle_buffer: int = typer.Option(1000),
     lr: float = typer.Option(5e-4),
     wd: float = typer.Option(0.1),

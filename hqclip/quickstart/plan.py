@@ -38,7 +38,7 @@ class Plan:
     batch_size: int = 128
     lr: float = 1e-3
     warmup: int = 50
-    workers: int = 1                       # loader processes per model
+    workers: int = 0                       # loader in the training process, samples cached in RAM
     parallel: int = 2                      # models trained at once (each in its own process)
     curve_points: int = 4                  # checkpoints evaluated per ablation run (learning curves)
     error: float = 0.1                     # the oracle's omission and hallucination rates

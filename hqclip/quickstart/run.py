@@ -82,7 +82,8 @@ class Job:
         return TrainConfig(train_data=str(world), sidecars=str(self.sidecars),
                            output=str(out / "models" / f"{_slug(self.name)}-seed{self.seed}"),
                            model=plan.model, batch_size=plan.batch_size, steps=plan.steps, lr=plan.lr,
-                           warmup=plan.warmup, workers=plan.workers, seed=self.seed,
+                           warmup=plan.warmup, workers=plan.workers, cache=plan.workers == 0,
+                           seed=self.seed,
                            save_every=max(1, plan.steps // self.points), progress=False,
                            **{**plan.train, **self.overrides})
 

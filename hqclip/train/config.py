@@ -19,6 +19,7 @@ class TrainConfig:
     train_num_samples: int | None = None  # samples per epoch; default: counted from the shards
     resampled: bool = False
     workers: int = 2
+    cache: bool = False                  # with workers 0: decoded samples and token ids kept in RAM
     shuffle_buffer: int = 1000
     lr: float = 5e-4
     wd: float = 0.1

@@ -34,6 +34,7 @@ from hqclip.data.shards import iter_shard
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.schema import Record
 from hqclip.train.batch import TextSpec, collate, sample_seed
+from hqclip.train.cache import cached_shard
 
 Item = tuple[Sample, "Record | None"]
 
@@ -61,8 +62,9 @@ class _Reader:
     that `state()` captures and the constructor restores."""
 
     def __init__(self, spec: StreamSpec, v: int, W: int, epoch: int, sidecars: str | None,
-                 skips: SkipLog, state: dict[str, Any] | None):
+                 skips: SkipLog, state: dict[str, Any] | None, cache: bool = False):
         self.spec, self.epoch, self.sidecars, self.skips = spec, epoch, sidecars, skips
+        self.cache = cache
         self.g, self.G = spec.rank * W + v, spec.world_size * W
         self.index = {str(p): i for i, p in enumerate(spec.shards)}
         self.rng = random.Random(sample_seed(spec.seed, epoch, spec.rank, v, "buffer"))
@@ -118,7 +120,7 @@ class _Reader:
             while self.shard < len(mine):
                 path = mine[self.shard]
                 records = self.annotations(path)
-                for sample in iter_shard(path, self.skips, start=self.offset):
+                for sample in self._read(path):
                     self.offset = sample.end
                     self.read += 1
                     yield sample, records.get(sample.uid)
@@ -127,6 +129,13 @@ class _Reader:
                 raise RuntimeError(f"reader {self.g}: its shards {[str(m) for m in mine]} hold no "
                                    "readable sample; check them or use fewer workers")
             self.pass_, self.shard, self.read = self.pass_ + 1, 0, 0
+
+    def _read(self, path: Path) -> Iterator[Sample]:
+        """The shard's samples from the current offset; from memory after a first full read when
+        caching (hqclip.train.cache)."""
+        if self.cache and self.offset == 0:
+            return cached_shard(str(path), lambda: iter_shard(path, self.skips))
+        return iter_shard(path, self.skips, start=self.offset)
 
     def shuffled(self) -> Iterator[Item]:
         size = max(1, self.spec.shuffle_buffer)
@@ -145,10 +154,11 @@ class ShardStream(IterableDataset):
 
     def __init__(self, spec: StreamSpec, text: TextSpec, sidecars: str | os.PathLike | None,
                  transform: Callable, tokenizer: Callable, vocab: dict[str, int] | None,
-                 epoch: int, skip: int = 0, states: list[dict[str, Any] | None] | None = None):
+                 epoch: int, skip: int = 0, states: list[dict[str, Any] | None] | None = None,
+                 cache: bool = False):
         self.spec, self.text, self.sidecars = spec, text, str(sidecars) if sidecars else None
         self.transform, self.tokenizer, self.vocab = transform, tokenizer, vocab
-        self.epoch, self.skip, self.states = epoch, skip, states
+        self.epoch, self.skip, self.states, self.cache = epoch, skip, states, cache
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         info = get_worker_info()
@@ -161,7 +171,7 @@ class ShardStream(IterableDataset):
         skips = SkipLog()
         reported: Counter = Counter()
         reader = _Reader(s, v, W, self.epoch, self.sidecars, skips,
-                         self.states[v] if self.skip else None)
+                         self.states[v] if self.skip else None, self.cache)
         samples = reader.shuffled()
         for _ in range(len(range(v, self.skip, W)), len(range(v, s.batches, W))):
             group = [next(samples) for _ in range(s.batch_size)]

@@ -104,3 +104,32 @@ def test_fresh_run_batches_equal_those_of_the_pre_change_loader(tmp_path, micro)
             stream = ShardStream(spec, text, world / "sidecars", *micro, None, epoch)
             uids += [b["uids"] for b in make_loader(stream, workers)]
         assert uids[:14] == want[name]["uids"], name
+
+
+def test_cached_stream_gives_the_same_batches_and_decodes_each_sample_once(dataset, micro, monkeypatch):
+    """With `cache` (workers 0), epoch 2 and a second stream over the same shards come from memory,
+    and their batches are those of the uncached stream."""
+    from hqclip.train import cache
+
+    train_dir, sidecars = dataset
+    shards = list_shards(train_dir)
+    decoded = []
+    real = shards_mod._to_sample
+
+    def counting(raw, source, decode, max_pixels):
+        decoded.append((source, raw["__offset__"]))
+        return real(raw, source, decode, max_pixels)
+
+    monkeypatch.setattr(shards_mod, "_to_sample", counting)
+    monkeypatch.setattr(cache, "_shards", {})
+    spec = StreamSpec(shards, batch_size=8, batches=8, seed=1, shuffle_buffer=4)
+    tok = cache.CachedTokenizer(micro[1])
+    plain = [list(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=e)) for e in (0, 1)]
+    seen = set(decoded)
+    assert len(decoded) > len(seen)  # without the cache, epoch 2 decodes again
+    decoded.clear()
+    cached = [list(ShardStream(spec, SPEC, sidecars, micro[0], tok, None, epoch=e, cache=True))
+              for e in (0, 1, 0)]
+    assert all(_same(a, b) for a, b in zip(plain, cached[:2]))
+    assert _same(cached[0], cached[2])
+    assert sorted(decoded) == sorted(seen)  # with it, every sample is decoded once, ever

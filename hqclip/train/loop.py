@@ -19,6 +19,7 @@ from open_clip_train.scheduler import cosine_lr
 from hqclip import progress
 from hqclip.train import checkpoint, distributed, preflight
 from hqclip.train.batch import TextSpec
+from hqclip.train.cache import cached_tokenizer
 from hqclip.train.config import TrainConfig
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
@@ -84,6 +85,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
+    if cfg.cache:
+        tokenizer = cached_tokenizer(tokenizer)
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
     optimizer = adamw(module, cfg)
     prec, autocast = _autocast(cfg, d.device)
@@ -164,7 +167,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         if not skip:
             positions = [None] * readers
         stream = ShardStream(stream_spec, text_spec, inputs.sidecars, transform, tokenizer, vocab,
-                             epoch, skip, positions if skip else None)
+                             epoch, skip, positions if skip else None, cache=cfg.cache)
         for batch in make_loader(stream, cfg.workers):
             scheduler(step)
             counts.update(batch.pop("counts"))

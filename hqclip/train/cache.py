@@ -1,0 +1,73 @@
+"""In-memory caches for a dataset that fits in RAM (the quickstart's world): decoded samples per
+shard and token ids per text, kept for the life of the process — across epochs, and across the
+models one process trains in a row. They pay off only where the process lives that long: with
+`--workers 0` (the loader reads in the training process); DataLoader workers are re-created every
+epoch. Both are bounded: a shard that would take the samples over `max_bytes` is not kept, and the
+token cache forgets its oldest entries past `max_texts`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from typing import Callable, Iterator
+
+import torch
+
+from hqclip.data.samples import Sample
+
+MAX_BYTES = 2 << 30
+MAX_TEXTS = 1_000_000
+
+_shards: dict[str, list[Sample]] = {}
+_bytes = 0
+
+
+def cached_shard(path: str, read: Callable[[], Iterator[Sample]]) -> Iterator[Sample]:
+    """The samples `read()` yields for `path`, from memory after the first full read."""
+    global _bytes
+    if path in _shards:
+        yield from _shards[path]
+        return
+    kept: list[Sample] | None = []
+    size = 0
+    for s in read():
+        yield s
+        if kept is not None:
+            size += len(s.text) + (s.image.width * s.image.height * 3 if s.image is not None else 0)
+            kept.append(dataclasses.replace(s, image_bytes=b""))  # the decoded image is enough
+            if _bytes + size > MAX_BYTES:
+                kept = None
+    if kept is not None:
+        _shards[path] = kept
+        _bytes += size
+
+
+_tokenizers: dict[str, "CachedTokenizer"] = {}
+
+
+def cached_tokenizer(tokenizer: Callable) -> "CachedTokenizer":
+    """One CachedTokenizer per kind of tokenizer in this process, shared by the runs it trains."""
+    key = f"{type(tokenizer).__name__}:{getattr(tokenizer, 'context_length', '')}"
+    if key not in _tokenizers:
+        _tokenizers[key] = CachedTokenizer(tokenizer)
+    return _tokenizers[key]
+
+
+class CachedTokenizer:
+    """A tokenizer that remembers the token ids of every text it has seen (up to `max_texts`)."""
+
+    def __init__(self, tokenizer: Callable, max_texts: int = MAX_TEXTS):
+        self.tokenizer, self.max_texts = tokenizer, max_texts
+        self.rows: OrderedDict[str, torch.Tensor] = OrderedDict()
+
+    def __call__(self, texts: list[str]) -> torch.Tensor:
+        new = [t for t in dict.fromkeys(texts) if t not in self.rows]
+        if new:
+            for t, row in zip(new, self.tokenizer(new)):
+                self.rows[t] = row
+            while len(self.rows) > self.max_texts:
+                self.rows.popitem(last=False)
+        return torch.stack([self.rows[t] for t in texts])
+
+    def __getattr__(self, name: str):
+        return getattr(self.tokenizer, name)
