@@ -72,7 +72,7 @@ def _count_samples(unit: Path) -> int | None:
         return None
 
 
-def _estimate_total(todo: list[Path]) -> int | None:
+def estimate_total(todo: list[Path]) -> int | None:
     """Samples still to do, from the first shard's size (counting every shard costs a pass)."""
     first = _count_samples(todo[0]) if todo else 0
     return None if first is None else first * len(todo)
@@ -188,7 +188,7 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
     todo, done = resume.plan(units, partial(sidecar_path, out_dir=out), fp, overwrite)
     log.info("%d shards: %d already done, %d to refine (fingerprint %s)",
              len(units), len(done), len(todo), fp)
-    bar = _Bar(_estimate_total(todo) if progress else None, progress)
+    bar = _Bar(estimate_total(todo) if progress else None, progress)
     start = time.perf_counter()
     try:
         if runner == "local" and workers <= 1:  # one model in this process, progress per batch
