@@ -90,7 +90,7 @@ def thresholds(rules: Rules, score_files: list[Path], workers: int = 1,
         total += out["counts"]
         shown.update(1)
 
-    run_units([str(p) for p in score_files], _histogram, workers=workers, on_done=add)
+    run_units([str(p) for p in score_files], _histogram, workers=workers, on_done=add, collect=False)
     shown.close()
     below = np.cumsum(total) <= rules.drop_bottom_pct / 100 * total.sum()
     cut = float(EDGES[int(below.sum())])  # dropping scores < cut drops at most the asked share
@@ -199,7 +199,7 @@ def run_filter(sidecars: str | Path, scores: str | Path, out_dir: str | Path, ru
     try:
         run_units(todo, partial(filter_shard, scores_dir=str(scores), out_dir=str(out),
                                 rules=resolved, fp=fp),
-                  workers=workers, on_done=lambda unit, s: shown.update(1))
+                  workers=workers, on_done=lambda unit, s: shown.update(1), collect=False)
     finally:
         shown.close()
     stats = _sum([d["stats"] for p in files if (d := resume.read_done(out / p.name))])

@@ -103,26 +103,25 @@ def _summarise(path: str, scores: dict[str, str], tmp: str, samples: int, seed: 
             **c, "hists": hists, "sums": sums, "picked": picked}
 
 
-def _merge(parts: list[dict[str, Any]], samples: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"rows": 0, "records": 0, "salvaged": 0,
-                           "tokens": {"in": [0, 0], "out": [0, 0]},
-                           **{k: Counter() for k in COUNTERS},
-                           "hists": {k: np.zeros(len(EDGES) - 1, np.int64) for k in HISTS},
-                           "sums": dict.fromkeys(HISTS, 0.0)}
-    picked = []
-    for p in parts:
-        for k in ("rows", "records", "salvaged"):
-            out[k] += p[k]
-        for k in COUNTERS:
-            out[k].update(p[k])
-        for k in ("in", "out"):
-            out["tokens"][k] = [a + b for a, b in zip(out["tokens"][k], p["tokens"][k])]
-        for k in HISTS:
-            out["hists"][k] += p["hists"][k]
-            out["sums"][k] += p["sums"][k]
-        picked += p["picked"]
-    out["picked"] = sorted(picked, key=lambda s: s["rank"])[:samples]
-    return out
+def _empty() -> dict[str, Any]:
+    return {"rows": 0, "records": 0, "salvaged": 0, "tokens": {"in": [0, 0], "out": [0, 0]},
+            **{k: Counter() for k in COUNTERS},
+            "hists": {k: np.zeros(len(EDGES) - 1, np.int64) for k in HISTS},
+            "sums": dict.fromkeys(HISTS, 0.0), "picked": []}
+
+
+def _add(acc: dict[str, Any], part: dict[str, Any], samples: int) -> None:
+    """Fold one sidecar's summary into `acc`, keeping the `samples` lowest-ranked samples."""
+    for k in ("rows", "records", "salvaged"):
+        acc[k] += part[k]
+    for k in COUNTERS:
+        acc[k].update(part[k])
+    for k in ("in", "out"):
+        acc["tokens"][k] = [a + b for a, b in zip(acc["tokens"][k], part["tokens"][k])]
+    for k in HISTS:
+        acc["hists"][k] += part["hists"][k]
+        acc["sums"][k] += part["sums"][k]
+    acc["picked"] = sorted(acc["picked"] + part["picked"], key=lambda s: s["rank"])[:samples]
 
 
 def _mean(counts: Counter) -> float | None:
@@ -155,13 +154,18 @@ def summarise(sidecars: str | Path, scores: str | Path | None = None, samples: i
     if work_dir is not None:
         Path(work_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=".report-") as tmp:
-        parts = run_units(files, partial(_summarise, scores={s.name: str(p) for s, p in pairs.items()},
-                                         tmp=tmp, samples=samples, seed=seed),
-                          workers=workers, on_done=lambda unit, s: shown.update(1))
+        m = _empty()
+
+        def add(unit: str, part: dict[str, Any]) -> None:
+            _add(m, part, samples)
+            shown.update(1)
+
+        run_units(files, partial(_summarise, scores={s.name: str(p) for s, p in pairs.items()},
+                                 tmp=tmp, samples=samples, seed=seed),
+                  workers=workers, on_done=add, collect=False)
         shown.close()
         vocab = {name: top_counts(f"{tmp}/{name}/*.parquet", top, tmp)
                  for name in ("tags", "neg_tags", "words")}
-    m = _merge(parts, samples)
     total = m["rows"]
     ok = m["status"].get("ok", 0)
     res = {

@@ -197,11 +197,12 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
     try:
         if here:  # the model the check loaded, progress per batch
             run_units(todo, partial(score_shard, sidecars=sidecars, out_dir=out, m=m, fp=fp,
-                                    batch_size=batch_size, progress=shown.update))
+                                    batch_size=batch_size, progress=shown.update), collect=False)
         else:  # each worker loads its own model on its device
             run_units(todo, partial(_job, spec=spec, device=device, sidecars=str(sidecars),
                                     out_dir=str(out), fp=fp, batch_size=batch_size),
-                      runner, workers, ray_opts, lambda unit, s: shown.update(s["samples"]))
+                      runner, workers, ray_opts, lambda unit, s: shown.update(s["samples"]),
+                      collect=False)
     finally:
         shown.close()
         finished = [d["stats"] for u in units
