@@ -30,7 +30,6 @@ from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import read_annotations, read_sidecar
 from hqclip.data.vocab import top_counts, write_counts
-from hqclip.eval.report import pyplot, save_png
 from hqclip.progress import bar
 from hqclip.refine.runners import run_units
 from hqclip.schema.worddiff import EDIT_CLASSES, edit_class, words
@@ -79,19 +78,18 @@ def _summarise(path: str, scores: dict[str, str], tmp: str, samples: int, seed: 
             neg_tags[n] += 1
     for name, counts in (("tags", tags), ("neg_tags", neg_tags), ("words", vocab)):
         write_counts(counts, Path(tmp) / name / sidecar.name)
-    hists = {k: np.zeros(len(EDGES) - 1, np.int64) for k in HISTS}
-    sums = dict.fromkeys(HISTS, 0.0)  # exact means (a histogram's are off by up to half a bin)
+    vals: dict[str, list[float]] = {k: [] for k in HISTS}
     score_rows = {}
     if sidecar.name in scores:
         for r in read_scores(scores[sidecar.name]):
             score_rows[r["uid"]] = r
-            vals = {"alt": [r["alt"]] if r["alt"] is not None else [], "desc": r["desc"],
-                    "neg_desc": r["neg_desc"], "margin": r["margin"], "tags": r["tags"],
-                    "tag_margin": [p - n for p, n in zip(r["tags"] or (), r["neg_tags"] or ())]}
-            for k, v in vals.items():
-                if v:
-                    hists[k] += np.histogram(np.clip(v, -1, 1), EDGES)[0]
-                    sums[k] += float(np.sum(v))
+            if r["alt"] is not None:
+                vals["alt"].append(r["alt"])
+            for k in ("desc", "neg_desc", "margin", "tags"):
+                vals[k] += r[k] or ()
+            vals["tag_margin"] += [p - n for p, n in zip(r["tags"] or (), r["neg_tags"] or ())]
+    hists = {k: np.histogram(np.clip(v, -1, 1), EDGES)[0] for k, v in vals.items()}
+    sums = {k: float(np.sum(v)) for k, v in vals.items()}  # exact means (a histogram's are not)
     chosen = heapq.nsmallest(samples, ((_rank(seed, r["uid"]), r["uid"]) for r in rows))
     by_uid = {r["uid"]: r for r in rows}
     picked = [{"rank": h, "sidecar": sidecar.name,
@@ -255,6 +253,8 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def _plots(res: dict[str, Any], out: Path) -> dict[str, Path]:
+    from hqclip.eval.report import pyplot, save_png  # imports torch (hqclip.eval): only here
+
     plt = pyplot()
     paths = {"counts": out / "counts.png", "edits": out / "edits.png"}
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))

@@ -220,9 +220,10 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     plt = pyplot()
     fig, (roc, bars) = plt.subplots(1, 2, figsize=(12, 4.2))
     grid = np.linspace(0, 1, ROC_POINTS)
-    for name, d in result["detection"].items():
+    for i, (name, d) in enumerate(result["detection"].items()):
         for k, style in (("margin", "-"), ("score", ":")):
-            roc.plot(grid, d["roc"][k], style, label=f"{name}, {k} (AUROC {d['auroc'][k]:.2f})")
+            roc.plot(grid, d["roc"][k], style, color=f"C{i}",
+                     label=f"{name}, {k} (AUROC {d['auroc'][k]:.2f})")
     roc.plot([0, 1], [0, 1], color="grey", lw=0.8)
     roc.set_xlabel("false positive rate (right sentences flagged)")
     roc.set_ylabel("true positive rate (wrong sentences flagged)")
