@@ -64,7 +64,7 @@ def filter_cmd(
                                                "negative) whose margin over its negative is below"),
     min_score: Optional[float] = typer.Option(None, help="drop a description sentence scoring below"),
     drop_bottom_pct: Optional[float] = typer.Option(None, help="drop the description sentences "
-                                                    "in the bottom P %% of all sentence scores"),
+                                                    "in the bottom P % of all sentence scores"),
     min_sample_score: Optional[float] = typer.Option(None, help="DFN-style: drop a sample's record "
                                                      "when its alt-text and every sentence score below"),
     workers: int = typer.Option(1, help="processes over sidecars"),

@@ -219,7 +219,7 @@ def markdown(res: dict[str, Any]) -> str:
         lines.append("No token counts (the backend reported none).")
     if res["invalid_reasons"]:
         lines += ["", "| invalid reason | rows | % of rows |", "|---|---|---|"]
-        lines += [f"| {k} | {v} | {100 * v / res['rows']:.1f} |"
+        lines += [f"| {k} | {v} | {100 * v / res['rows']:.2f} |"
                   for k, v in res["invalid_reasons"].items()]
     else:
         lines += ["", "No invalid rows."]

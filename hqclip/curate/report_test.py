@@ -79,7 +79,7 @@ def test_scores_give_histograms_and_every_file_is_written(sidecars, tmp_path):
     saved = json.loads(paths["json"].read_text())
     assert saved["rows"] == 5 and sorted(saved["samples"]) == ["u1", "u2", "u3", "u4", "u5"]
     md = paths["markdown"].read_text()
-    assert "**60.0% valid**" in md and "| not_json | 1 | 20.0 |" in md and "| margin | 4 |" in md
+    assert "**60.0% valid**" in md and "| not_json | 1 | 20.00 |" in md and "| margin | 4 |" in md
     page = paths["html"].read_text()
     assert page.count('class="sample"') == 5 and "Sure! The image shows" in page
     assert "pass --input for images" in page
