@@ -140,6 +140,8 @@ def filter_shard(unit: str | Path, scores_dir: str | Path, out_dir: str | Path, 
             continue
         stats["records_in"] += 1
         stats["sentences_in"] += len(rec["desc"])
+        if sc is not None and sc["desc"] is None:  # e.g. its image was unreadable: kept as it is
+            sc = None
         keep, why = (list(range(len(rec["desc"]))), []) if sc is None else judge(sc, rules)
         stats["unscored"] += sc is None
         for rule, i, score in why:

@@ -3,13 +3,15 @@ resume."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from hqclip.curate.filter import EDGES, Rules, judge, run_filter
 from hqclip.curate.preflight import Refused
-from hqclip.curate.scores import read_scores
+from hqclip.curate.scores import read_scores, write_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import SIDECAR_SCHEMA, read_annotations, read_sidecar
 from hqclip.data.vocab import read_vocab
@@ -92,3 +94,19 @@ def test_a_filter_without_a_rule_is_refused(scored, tmp_path):
     with pytest.raises(Refused, match="no rule given"):
         run_filter(sidecars, scores, tmp_path / "f", Rules(), progress=False)
     assert not (tmp_path / "f").exists()
+
+
+def test_a_record_without_scores_is_kept_as_it_is(scored, tmp_path):
+    world, sidecars, scores = scored
+    mine = tmp_path / "scores"
+    shutil.copytree(scores, mine)
+    first = sorted(mine.glob("*.parquet"))[0]
+    rows = read_scores(first)
+    i = next(i for i, r in enumerate(rows) if r["status"] == "ok")
+    rows[i] = {"uid": rows[i]["uid"], "key": rows[i]["key"], "status": "input:undecodable_image"}
+    write_scores(first, rows, {})
+    stats = run_filter(sidecars, mine, tmp_path / "f", Rules(min_margin=1.0), progress=False)
+    assert stats["unscored"] == 1 and stats["records_out"] == 1  # margin < 1 drops all the others
+    kept = read_annotations(tmp_path / "f" / first.name, SkipLog())
+    assert list(kept) == [rows[i]["uid"]]
+    assert kept[rows[i]["uid"]] == read_annotations(sidecars / first.name, SkipLog())[rows[i]["uid"]]
