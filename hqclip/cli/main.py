@@ -2,6 +2,7 @@
 
 from hqclip.cli import eval as eval_cmd  # noqa: F401
 from hqclip.cli import quickstart, refine, train, vlm150m, world  # noqa: F401
+from hqclip.cli import curate  # noqa: F401  (score, filter, report)
 from hqclip.cli.app import app
 
 __all__ = ["app"]

@@ -50,16 +50,17 @@ def sidecar_path(shard: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 
 
 def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]] | pa.Table,
-                  metadata: dict[str, Any] | None = None) -> Path:
+                  metadata: dict[str, Any] | None = None, schema: pa.Schema = SIDECAR_SCHEMA) -> Path:
     """Write rows (dicts, or an Arrow table with sidecar columns) atomically. Missing columns are
     null; `metadata` (e.g. the run fingerprint) is stored JSON-encoded in the parquet key-value
-    metadata under `hqclip`."""
+    metadata under `hqclip`. `schema`: another per-shard table keyed the same way (the score
+    sidecars and drop logs of `hqclip.curate`)."""
     if isinstance(rows, pa.Table):
         table = pa.table({c: rows[c] if c in rows.column_names else pa.nulls(len(rows))
-                          for c in COLUMNS}).cast(SIDECAR_SCHEMA)
+                          for c in schema.names}).cast(schema)
     else:
-        table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows],
-                                     schema=SIDECAR_SCHEMA)
+        table = pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in rows],
+                                     schema=schema)
     if metadata:
         table = table.replace_schema_metadata({"hqclip": json.dumps(metadata, sort_keys=True)})
     path = Path(path)

@@ -49,13 +49,14 @@ def write_counts(tags: Mapping[str, int], path: str | os.PathLike) -> None:
                                  "n": pa.array(list(counts.values()), pa.int64())}), f)
 
 
-def store_vocab(sidecar_dir: str | os.PathLike, counts_glob: str, size: int, totals: dict[str, Any],
-                memory_limit: str = "1GB") -> Path:
-    """Sum the count files matching `counts_glob`; `<sidecar_dir>/vocab.json` gets the `size`
-    most frequent tags (ties alphabetical) with their counts, plus `totals`."""
-    import duckdb  # imported here: only vocab counting and the VLM-150M import need it
+def top_counts(counts_glob: str, size: int, spill_dir: str | os.PathLike,
+               memory_limit: str = "1GB") -> tuple[list[tuple[str, int]], int]:
+    """Sum the count files (`write_counts`) matching `counts_glob`: the `size` most frequent
+    items with their counts (ties alphabetical) and the number of distinct items. DuckDB spills
+    to a temp folder under `spill_dir` past `memory_limit`."""
+    import duckdb  # imported here: only counting and the VLM-150M import need it
 
-    with tempfile.TemporaryDirectory(dir=sidecar_dir, prefix=".vocab-duckdb-") as tmp:
+    with tempfile.TemporaryDirectory(dir=spill_dir, prefix=".vocab-duckdb-") as tmp:
         con = duckdb.connect()
         con.execute(f"SET memory_limit='{memory_limit}'; SET temp_directory='{tmp}'; "
                     "SET preserve_insertion_order=false")
@@ -64,6 +65,14 @@ def store_vocab(sidecar_dir: str | os.PathLike, counts_glob: str, size: int, tot
                           "ORDER BY n DESC, tag LIMIT ?", [size]).fetchall()
         distinct = con.execute(f"SELECT count(DISTINCT tag) FROM {src}").fetchone()[0]
         con.close()
+    return top, distinct
+
+
+def store_vocab(sidecar_dir: str | os.PathLike, counts_glob: str, size: int, totals: dict[str, Any],
+                memory_limit: str = "1GB") -> Path:
+    """Sum the count files matching `counts_glob`; `<sidecar_dir>/vocab.json` gets the `size`
+    most frequent tags (ties alphabetical) with their counts, plus `totals`."""
+    top, distinct = top_counts(counts_glob, size, sidecar_dir, memory_limit)
     path = Path(sidecar_dir) / VOCAB
     write_text(path, json.dumps({"size": size, "tags": [t for t, _ in top],
                                  "counts": [n for _, n in top], "distinct": distinct,

@@ -1,5 +1,7 @@
 """Image and text embeddings, batched, with a progress bar, cached on disk by (weights, transform,
-tokenizer, content) so a rerun or a second report over the same data costs nothing."""
+tokenizer, content) so a rerun or a second report over the same data costs nothing.
+`encode_images` and `encode_texts` are the forward passes themselves, on tensors and token ids in
+memory: eval's `Embedder` and `hqclip score` both embed through them."""
 
 from __future__ import annotations
 
@@ -67,6 +69,48 @@ def _remember(key: str, value: object) -> None:
         del _memo[next(iter(_memo))]
 
 
+def encode_images(m: Loaded, x) -> np.ndarray:
+    """L2-normalised embeddings of a batch of preprocessed images (an N×C×H×W tensor)."""
+    import torch
+
+    with torch.no_grad():
+        emb = m.model.encode_image(x.to(device_of(m.model)))
+        return torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy()
+
+
+def encode_texts(m: Loaded, tokens, batch_size: int, desc: str | None = None) -> np.ndarray:
+    """L2-normalised embeddings of tokenised texts (the tokenizer's N×L ids), encoded in batches of
+    similar length, each trimmed to its longest sequence (`hqclip.train.text_encode`: exact for
+    causal towers, full context otherwise); `desc` shows a progress bar over the batches."""
+    import torch
+
+    from hqclip.train.text_encode import encode_text
+
+    if len(tokens) == 0:
+        return np.zeros((0, embed_dim(m)), np.float32)
+    device = device_of(m.model)
+    order = torch.argsort((tokens != 0).sum(dim=1), stable=True)
+    out: np.ndarray | None = None
+    starts = range(0, len(tokens), batch_size)
+    with torch.no_grad():
+        for i in bar(starts, desc=desc, unit="batch") if desc else starts:
+            idx = order[i:i + batch_size]
+            emb = encode_text(m.model, tokens[idx].to(device), normalize=True).float().cpu().numpy()
+            if out is None:
+                out = np.empty((len(tokens), emb.shape[1]), np.float32)
+            out[idx.numpy()] = emb
+    return out
+
+
+def embed_dim(m: Loaded) -> int:
+    """Embedding width, for the rows of a batch in which no image was readable."""
+    import torch
+
+    with torch.no_grad():
+        tok = m.tokenizer(["a"]).to(device_of(m.model))
+        return m.model.encode_text(tok).shape[-1]
+
+
 class Embedder:
     """L2-normalised embeddings of one model. Rows of unreadable images are NaN."""
 
@@ -126,47 +170,25 @@ class Embedder:
             _remember(memo_key, kept)
 
     def _encode_images(self, paths: list[Path], memo_key: str) -> np.ndarray:
-        import torch
-
         rows = []
-        with torch.no_grad(), bar(total=len(paths), desc=f"{self.m.label}: images", unit="img") as shown:
+        with bar(total=len(paths), desc=f"{self.m.label}: images", unit="img") as shown:
             for x, ok in self._batches(paths, memo_key):
                 out = np.full((len(ok), self.dim), np.nan, dtype=np.float32)
                 if x is not None:
-                    emb = self.m.model.encode_image(x.to(device_of(self.m.model)))
-                    out[np.array(ok)] = torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy()
+                    out[np.array(ok)] = encode_images(self.m, x)
                 rows.append(out)
                 shown.update(len(ok))
         return np.concatenate(rows) if rows else np.zeros((0, self.dim), np.float32)
 
     def _encode_texts(self, texts: list[str], memo_key: str) -> np.ndarray:
-        """Tokenised once, encoded in batches of similar length, each trimmed to its longest
-        sequence (`hqclip.train.text_encode`: exact for causal towers, full context otherwise)."""
-        import torch
-
-        from hqclip.train.text_encode import encode_text
-
+        """Tokenised once (remembered for the next model with this tokenizer), then encoded."""
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        device = device_of(self.m.model)
         if memo_key not in _memo:
             _remember(memo_key, self.m.tokenizer(texts))
-        tokens = _memo[memo_key]
-        order = torch.argsort((tokens != 0).sum(dim=1), stable=True)
-        out = np.empty((len(texts), self.dim), np.float32)
-        step = max(self.batch_size, 512)
-        with torch.no_grad():
-            for i in bar(range(0, len(texts), step), desc=f"{self.m.label}: texts", unit="batch"):
-                idx = order[i:i + step]
-                emb = encode_text(self.m.model, tokens[idx].to(device), normalize=True)
-                out[idx.numpy()] = emb.float().cpu().numpy()
-        return out
+        return encode_texts(self.m, _memo[memo_key], max(self.batch_size, 512),
+                            desc=f"{self.m.label}: texts")
 
     @functools.cached_property
     def dim(self) -> int:
-        """Embedding width, for the rows of a batch in which no image was readable."""
-        import torch
-
-        with torch.no_grad():
-            tok = self.m.tokenizer(["a"]).to(device_of(self.m.model))
-            return self.m.model.encode_text(tok).shape[-1]
+        return embed_dim(self.m)

@@ -79,8 +79,9 @@ def input_stamp(unit: Path) -> dict[str, int] | None:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], stamp: dict[str, int] | None) -> None:
-    """`stamp`: the input's `input_stamp`, taken before it was read."""
+def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], stamp: Any) -> None:
+    """`stamp`: the input's `input_stamp` (or the `stamp` that `plan` is given), taken before it
+    was read."""
     write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats, "input": stamp},
                                               sort_keys=True))
     running_path(sidecar).unlink(missing_ok=True)
@@ -124,18 +125,20 @@ def prepare(out_dir: Path, parts: dict[str, Any], config: dict[str, Any], overwr
     return fp
 
 
-def plan(units: list[Path], output: Callable[[Path], Path], fp: str,
-         overwrite: bool = False) -> tuple[list[Path], dict[Path, dict]]:
+def plan(units: list[Path], output: Callable[[Path], Path], fp: str, overwrite: bool = False,
+         stamp: Callable[[Path], Any] = input_stamp) -> tuple[list[Path], dict[Path, dict]]:
     """(units to run, {unit: stats} of units already done under this fingerprint); `output(unit)`
     is the file whose done marker says so. A unit done under another fingerprint is redone only
     with `overwrite` (its rows would be stale); a unit whose input changed since it was done is
-    redone (markers older than the stamp are trusted)."""
+    redone (markers older than the stamp are trusted). `stamp(unit)`: what `mark_done` recorded
+    of the unit's inputs (a unit read with a second file, as `hqclip score` reads a shard with its
+    sidecar, stamps both)."""
     todo, done, stale = [], {}, []
     for unit in units:
         marker = read_done(output(unit))
         if marker is not None and marker.get("fingerprint") == fp:
-            stamp = input_stamp(unit)
-            if marker.get("input", stamp) == stamp:
+            now = stamp(unit)
+            if marker.get("input", now) == now:
                 done[unit] = marker.get("stats", {})
             else:
                 log.warning("%s changed since it was done; doing it again", unit)

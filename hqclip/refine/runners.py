@@ -72,7 +72,7 @@ def _count_samples(unit: Path) -> int | None:
         return None
 
 
-def _estimate_total(todo: list[Path]) -> int | None:
+def estimate_total(todo: list[Path]) -> int | None:
     """Samples still to do, from the first shard's size (counting every shard costs a pass)."""
     first = _count_samples(todo[0]) if todo else 0
     return None if first is None else first * len(todo)
@@ -97,8 +97,11 @@ class _Bar:
 
 def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: str = "local",
               workers: int = 1, ray_opts: dict[str, Any] | None = None,
-              on_done: Callable[[str, dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+              on_done: Callable[[str, dict[str, Any]], None] | None = None,
+              collect: bool = True) -> list[dict[str, Any]]:
     """`job(unit)` for every unit, each returning its stats; `on_done(unit, stats)` as each ends.
+    Returns every unit's stats, or with `collect=False` none (each is only passed to `on_done`,
+    so memory stays flat in the number of units when a job returns a large summary).
 
     `local`: in this process in order (workers <= 1), or in `workers` forked processes (no
     re-import of torch via webdataset: ~3 CPU-s each; the caller keeps models and CUDA state out
@@ -107,15 +110,21 @@ def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: st
     (`hqclip.refine.resume`), so a retried or rerun unit replaces its output, never duplicates it.
     `job` must pickle for processes and Ray (a module-level function or a partial of one)."""
     on_done = on_done or (lambda unit, stats: None)
+    results: list[dict[str, Any]] = []
+
+    def done(unit: str, stats: dict[str, Any]) -> None:
+        if collect:
+            results.append(stats)
+        on_done(unit, stats)
+
     if runner == "ray":
-        return _run_ray(todo, job, ray_opts or {}, on_done)
+        _run_ray(todo, job, ray_opts or {}, done)
+        return results
     if runner != "local":
         raise ValueError(f"unknown runner {runner!r}; choose local or ray")
-    results = []
     if workers <= 1:
         for unit in todo:
-            results.append(job(str(unit)))
-            on_done(str(unit), results[-1])
+            done(str(unit), job(str(unit)))
         return results
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
@@ -123,8 +132,7 @@ def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: st
         futures = {pool.submit(job, str(u)): str(u) for u in todo}
         try:
             for fut in as_completed(futures):
-                results.append(fut.result())
-                on_done(futures[fut], results[-1])
+                done(futures.pop(fut), fut.result())  # a finished future keeps no result alive
         finally:
             for fut in futures:
                 fut.cancel()
@@ -135,7 +143,7 @@ def _call(job: Callable[[str], dict[str, Any]], unit: str) -> dict[str, Any]:
     return job(unit)
 
 
-def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> list[dict[str, Any]]:
+def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> None:
     import ray
 
     owns = not ray.is_initialized()
@@ -147,7 +155,6 @@ def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> list[dict[str, Any
         num_cpus=ray_opts.get("num_cpus", 1), num_gpus=ray_opts.get("num_gpus", 0))
     job_ref = ray.put(job)
     pending = {task.remote(job_ref, str(u)): str(u) for u in todo}
-    results = []
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
@@ -158,14 +165,12 @@ def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> list[dict[str, Any
                 raise e.cause if isinstance(e.cause, Exception) else e
             except ray.exceptions.RayError as e:
                 raise RuntimeError(f"{unit}: Ray gave up on this unit after its retries ({e})") from e
-            results.append(stats)
             on_done(unit, stats)
     finally:
         for ref in pending:
             ray.cancel(ref)
         if owns:
             ray.shutdown()
-    return results
 
 
 def _shard_job(unit: str, out_dir: str, cfg: dict[str, Any], fp: str) -> dict[str, Any]:
@@ -188,7 +193,7 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
     todo, done = resume.plan(units, partial(sidecar_path, out_dir=out), fp, overwrite)
     log.info("%d shards: %d already done, %d to refine (fingerprint %s)",
              len(units), len(done), len(todo), fp)
-    bar = _Bar(_estimate_total(todo) if progress else None, progress)
+    bar = _Bar(estimate_total(todo) if progress else None, progress)
     start = time.perf_counter()
     try:
         if runner == "local" and workers <= 1:  # one model in this process, progress per batch

@@ -1,12 +1,12 @@
 """The kinds of negative edit: the refine prompt names four (attribute, object, relation, binding);
 the world writes them as six finer kinds, one per fact a sentence can state, and every compositional
 benchmark subset is one of them. `edit_kind` names the kind of an aligned (positive, negative) pair
-by a word diff, for the blind test, the probes and the learnability controls."""
+by the word diff of `hqclip.schema.worddiff`, for the blind test, the probes, the learnability
+controls and `hqclip report`."""
 
 from __future__ import annotations
 
-import re
-
+from hqclip.schema.worddiff import changed, words
 from hqclip.world.config import COLORS, RELATIONS, SHAPES, SIZES
 
 # fine kind -> the kind the refine prompt names
@@ -31,10 +31,10 @@ def edit_kind(pos: str, neg: str) -> str | None:
     """The kind of edit that turns `pos` into `neg` (world sentences or captions), or None when it
     is none of KINDS: one word changed → its kind; a colour and the shape after it changed →
     object; two colours exchanged → binding."""
-    a, b = ([("a" if w == "an" else w) for w in re.findall(r"\w+", t.lower())] for t in (pos, neg))
+    a, b = words(pos), words(neg)
     if len(a) != len(b):
         return None
-    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    diff = changed(a, b)
     kinds = [_word_kind(a[i], b[i]) for i in diff]
     if len(diff) == 1:
         return kinds[0]
