@@ -11,7 +11,7 @@ from hqclip.cli.app import app
 def quickstart(
     out: Path = typer.Option(Path("runs/quickstart"), help="world, sidecars, models and report go here"),
     full: bool = typer.Option(False, help="several seeds (mean ± std), the learnability controls "
-                              "and the captioner-error study"),
+                              "the captioner-error study and one turn of the cycle"),
     seeds: int = typer.Option(3, help="--full: seeds per variant"),
     train_samples: int = typer.Option(None, help="world training samples (default: the plan's)"),
     steps: int = typer.Option(None, help="training steps per model (default: the plan's)"),
@@ -28,5 +28,5 @@ def quickstart(
                  "world_seed": world_seed}
     plan = plan.replace(**{k: v for k, v in overrides.items() if v is not None})
     if full:
-        plan = plan.replace(seeds=tuple(range(seeds)), error_study=True, controls=True)
+        plan = plan.replace(seeds=tuple(range(seeds)), error_study=True, controls=True, cycle=True)
     typer.echo(run(plan, out))

@@ -47,6 +47,7 @@ class Plan:
     error_study: bool = False
     error_rates: tuple[float, ...] = (0.0, 0.1, 0.3)
     controls: bool = False
+    cycle: bool = False                    # one turn of the cycle at 30 % error (quickstart.cycle)
     train: dict[str, Any] = field(default_factory=lambda: {"max_tags": 2, "neg_swap": "1"})
 
     def replace(self, **kw: Any) -> "Plan":

@@ -190,7 +190,7 @@ def _table(title: str, cols: list[str], rows: dict[str, dict]) -> list[str]:
 
 def write_quickstart_report(plan: Plan, runs: list[dict], results: dict, curve_results: dict,
                             blind_result: dict, timings: dict, out: Path,
-                            rows: list[str] = list(VARIANTS)) -> str:
+                            rows: list[str] = list(VARIANTS), turn: dict | None = None) -> str:
     groups = aggregate(runs, results)
     solvable = resolvable(groups)
     chosen = tuple(s for s in SUBSETS if solvable.get(s, {}).get("resolvable") is not False)
@@ -232,6 +232,10 @@ def write_quickstart_report(plan: Plan, runs: list[dict], results: dict, curve_r
                                                         for e in plan.error_rates})]
     lines += ["", "Blind test (accuracy % of telling the true text from its negative without the image; "
               "two-fold, logistic regression):", "", blind.markdown(blind_result).rstrip()]
+    if turn is not None:
+        from hqclip.quickstart.cycle import cycle_markdown
+
+        lines += ["", "One turn of the cycle (report/cycle/):", "", cycle_markdown(turn).rstrip()]
     lines += ["", "Times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
               "All numbers in %. Per-model detail: report/eval/results.json."]
     text = "\n".join(lines) + "\n"

@@ -208,8 +208,16 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
     probe = next((r for r in runs if r["variant"] == FINAL and r["error"] == plan.error), runs[-1])
     blind = blind_report(world, sidecars[plan.error], probe, plan)
     timings["blind test"] = time.perf_counter() - t
+    turn = None
+    if plan.cycle:
+        from hqclip.quickstart.cycle import cycle
+
+        t = time.perf_counter()
+        turn = cycle(plan, out)
+        timings["cycle"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
-    return write_quickstart_report(plan, runs, results, curves, blind, timings, out / "report", list(rows))
+    return write_quickstart_report(plan, runs, results, curves, blind, timings, out / "report", list(rows),
+                                   turn)
 
 
 def blind_report(world: Path, sidecars: Path, model_run: dict[str, Any], plan: Plan,

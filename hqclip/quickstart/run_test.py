@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from hqclip.quickstart.cycle import ROWS
 from hqclip.quickstart.plan import VARIANTS, Plan
 from hqclip.quickstart.run import _same_config, run
 from hqclip.train import TrainConfig
@@ -10,7 +11,7 @@ from hqclip.train import TrainConfig
 @pytest.mark.slow
 def test_whole_cycle_runs_and_reports(tmp_path):
     plan = Plan(train_samples=128, steps=4, batch_size=32, warmup=1, model="hqclip-micro", workers=0,
-                eval_scale=0.05, curve_points=2)
+                eval_scale=0.05, curve_points=2, cycle=True)
     text = run(plan, tmp_path)
     for v in VARIANTS:
         assert f"| {v} |" in text
@@ -23,7 +24,16 @@ def test_whole_cycle_runs_and_reports(tmp_path):
     for f in ("quickstart.md", "ablation.png", "curves.png", "eval/results.json", "eval/results.md",
               "eval/summary.png"):
         assert (tmp_path / "report" / f).exists(), f
-    again = run(plan, tmp_path)  # every stage cached: same table
+    # one turn of the cycle: both scorers, both filters, its three rows, in its own report and ours
+    turn = json.loads((tmp_path / "report" / "cycle" / "cycle.json").read_text())
+    assert turn["error"] == 0.3 and set(turn["detection"]) == {"HQ-CLIP", "alt-text CLIP"}
+    for d in turn["detection"].values():
+        assert d["sentences"] > d["wrong"] > 0 and 0 <= d["auroc"]["margin"] <= 1
+    assert set(turn["filter"]) == {"HQ-CLIP", "the truth"} and list(turn["eval"]) == list(ROWS)
+    assert "| HQ-CLIP, filtered by HQ-CLIP |" in text and "| gain: filtered by the truth |" in text
+    for f in ("cycle.md", "cycle.png", "eval/results.json"):
+        assert (tmp_path / "report" / "cycle" / f).exists(), f
+    again = run(plan, tmp_path)  # every stage cached: same tables, the cycle's included
     assert again.split("Times")[0] == text.split("Times")[0]
 
 
