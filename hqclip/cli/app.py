@@ -8,6 +8,18 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HQ-CLIP: refine image-text data with an LVLM, train CLIP on it, evaluate.")
 
+# the options of the per-unit runner (hqclip.refine.runners), one definition for every command on it
+RUNNER = typer.Option("local", help="local | ray")
+RAY_ADDRESS = typer.Option(None, help="Ray cluster address (default: start a local one)")
+RAY_CPUS = typer.Option(1.0, help="CPUs per Ray task")
+RAY_GPUS = typer.Option(0.0, help="GPUs per Ray task (with a GPU backend or --device cuda)")
+RAY_RETRIES = typer.Option(3, help="Ray retries of a shard whose worker died")
+PROGRESS = typer.Option(True, help="progress bar")
+
+
+def ray_opts(address: str | None, cpus: float, gpus: float, retries: int) -> dict:
+    return {"address": address, "num_cpus": cpus, "num_gpus": gpus, "max_retries": retries}
+
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:

@@ -9,7 +9,8 @@ from typing import Optional
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import (PROGRESS, RAY_ADDRESS, RAY_CPUS, RAY_GPUS, RAY_RETRIES, RUNNER, app,
+                            ray_opts)
 
 
 def _refuse(e: Exception, command: str) -> None:
@@ -28,14 +29,14 @@ def score(
     output: Path = typer.Option(..., "--output", help="score sidecar folder (one parquet per shard)"),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:1, ..."),
     batch_size: int = typer.Option(64, help="images per forward pass (their texts go together)"),
-    runner: str = typer.Option("local", help="local | ray"),
+    runner: str = RUNNER,
     workers: int = typer.Option(1, help="local: processes over shards, each with its own model"),
-    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local one)"),
-    ray_cpus: float = typer.Option(1.0, help="CPUs per Ray task"),
-    ray_gpus: float = typer.Option(0.0, help="GPUs per Ray task (with --device cuda)"),
-    ray_retries: int = typer.Option(3, help="Ray retries of a shard whose worker died"),
+    ray_address: Optional[str] = RAY_ADDRESS,
+    ray_cpus: float = RAY_CPUS,
+    ray_gpus: float = RAY_GPUS,
+    ray_retries: int = RAY_RETRIES,
     overwrite: bool = typer.Option(False, help="rescore shards scored by a different model"),
-    progress: bool = typer.Option(True, help="progress bar"),
+    progress: bool = PROGRESS,
 ) -> None:
     """Score each sample's alt-text, description sentences and their negatives, tags and negative
     tags against its image (resumable; rerun to continue)."""
@@ -43,11 +44,10 @@ def score(
     from hqclip.curate.score import run_score
     from hqclip.refine.resume import ConfigMismatch
 
-    ray_opts = {"address": ray_address, "num_cpus": ray_cpus, "num_gpus": ray_gpus,
-                "max_retries": ray_retries}
     try:
         stats = run_score(model, input, sidecars, output, device=device, batch_size=batch_size,
-                          runner=runner, workers=workers, ray_opts=ray_opts, overwrite=overwrite,
+                          runner=runner, workers=workers, overwrite=overwrite,
+                          ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
                           progress=progress)
     except (Refused, ConfigMismatch) as e:
         _refuse(e, "score")
@@ -69,7 +69,7 @@ def filter_cmd(
                                                      "when its alt-text and every sentence score below"),
     workers: int = typer.Option(1, help="processes over sidecars"),
     overwrite: bool = typer.Option(False, help="redo sidecars filtered under other rules"),
-    progress: bool = typer.Option(True, help="progress bar"),
+    progress: bool = PROGRESS,
 ) -> None:
     """Drop the sentences (and samples) the scorer doubts; writes sidecars, vocab.json and a drop
     log (drops/*.parquet)."""
@@ -96,7 +96,7 @@ def report(
     seed: int = typer.Option(0, help="which random samples"),
     top: int = typer.Option(20, help="most frequent tags listed"),
     workers: int = typer.Option(1, help="processes over sidecars"),
-    progress: bool = typer.Option(True, help="progress bar"),
+    progress: bool = PROGRESS,
 ) -> None:
     """Quality report of a refined dataset: JSON, Markdown, PNG plots and a page of samples."""
     from hqclip.curate.preflight import Refused

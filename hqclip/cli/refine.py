@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import (PROGRESS, RAY_ADDRESS, RAY_CPUS, RAY_GPUS, RAY_RETRIES, RUNNER, app,
+                            ray_opts)
 
 
 @app.command()
@@ -53,16 +54,15 @@ def refine(
     hallucination: float = typer.Option(0.0, help="oracle: chance of a wrong attribute/object"),
     malformed: float = typer.Option(0.0, help="oracle: chance an answer is unusable"),
     delay: float = typer.Option(0.0, help="oracle: simulated seconds per answer"),
-    runner: str = typer.Option("local", help="local | ray"),
+    runner: str = RUNNER,
     workers: int = typer.Option(1, help="local: processes over shards (CPU-bound backends: "
                                 "oracle, remote endpoints); keep 1 for a local GPU model"),
-    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address (default: start a "
-                                              "local one)"),
-    ray_cpus: float = typer.Option(1.0, help="CPUs per Ray task"),
-    ray_gpus: float = typer.Option(0.0, help="GPUs per Ray task"),
-    ray_retries: int = typer.Option(3, help="Ray retries of a shard whose worker died"),
+    ray_address: Optional[str] = RAY_ADDRESS,
+    ray_cpus: float = RAY_CPUS,
+    ray_gpus: float = RAY_GPUS,
+    ray_retries: int = RAY_RETRIES,
     overwrite: bool = typer.Option(False, help="redo shards made under a different configuration"),
-    progress: bool = typer.Option(True, help="progress bar"),
+    progress: bool = PROGRESS,
 ) -> None:
     """Refine image-text shards into sidecar parquet files (resumable; rerun to continue)."""
     import json
@@ -89,11 +89,10 @@ def refine(
         max_retries=max_retries,
         batch_size=max(batch_size, concurrency if backend == "openai" else 1),
         max_pixels=max_pixels)
-    ray_opts = {"address": ray_address, "num_cpus": ray_cpus, "num_gpus": ray_gpus,
-                "max_retries": ray_retries}
     try:
         stats = run_refine(cfg, input, output, runner=runner, overwrite=overwrite,
-                           ray_opts=ray_opts, progress=progress, workers=workers)
+                           ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
+                           progress=progress, workers=workers)
     except (Refused, FileNotFoundError) as e:  # before any work: nothing to keep or resume
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
