@@ -164,6 +164,7 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
     """Every stage of the plan; returns the Markdown summary that was also written to disk.
     `rows` are the ablation's rows (the study adds alternatives to them)."""
     from hqclip.eval import evaluate
+    from hqclip.eval.models import ModelSpec
 
     start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -196,9 +197,10 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
     t = time.perf_counter()
     for r in runs:
         r["label"] = f"{r['variant']} | err {r['error']:g} | seed {r['seed']}"
-    final = [f"{r['label']}={plan.model}:{r['ckpts'][-1]}" for r in runs]
+    # specs, not "LABEL=NAME:CKPT" strings: a label may hold a colon ("control: swap_att")
+    final = [ModelSpec(r["label"], plan.model, str(r["ckpts"][-1])) for r in runs]
     results = evaluate(final, world, out / "report" / "eval", cache_dir=out / "cache")
-    curve_specs = [f"{r['label']} | step {step_of(c)}={plan.model}:{c}"
+    curve_specs = [ModelSpec(f"{r['label']} | step {step_of(c)}", plan.model, str(c))
                    for r in runs for c in r["ckpts"][:-1]]
     curves = evaluate(curve_specs, world, None, cache_dir=out / "cache") if curve_specs else {"models": {}}
     timings["eval"] = time.perf_counter() - t
@@ -232,5 +234,5 @@ def blind_report(world: Path, sidecars: Path, model_run: dict[str, Any], plan: P
 
     recs = list(islice((rec for p in list_sidecars(sidecars) for row in read_sidecar(p)
                         if (rec := row_record(row)) is not None), records))
-    m = load(ModelSpec.parse(f"{plan.model}:{model_run['ckpts'][-1]}"))
+    m = load(ModelSpec("blind-test probe", plan.model, str(model_run["ckpts"][-1])))
     return blind_test(recs, world / "eval", (m.model, m.tokenizer))

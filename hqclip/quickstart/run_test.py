@@ -3,7 +3,7 @@ import json
 import pytest
 
 from hqclip.quickstart.cycle import ROWS
-from hqclip.quickstart.plan import VARIANTS, Plan
+from hqclip.quickstart.plan import CONTROLS, VARIANTS, Plan
 from hqclip.quickstart.run import _same_config, run
 from hqclip.train import TrainConfig
 
@@ -11,10 +11,12 @@ from hqclip.train import TrainConfig
 @pytest.mark.slow
 def test_whole_cycle_runs_and_reports(tmp_path):
     plan = Plan(train_samples=128, steps=4, batch_size=32, warmup=1, model="hqclip-micro", workers=0,
-                eval_scale=0.05, curve_points=2, cycle=True)
+                eval_scale=0.05, curve_points=2, controls=True, cycle=True)
     text = run(plan, tmp_path)
     for v in VARIANTS:
         assert f"| {v} |" in text
+    for name in CONTROLS:  # evaluated under their labels (which hold a colon)
+        assert f"| {name} |" in text and "not judged (1 seed)" in text
     report = json.loads((tmp_path / "report" / "quickstart.json").read_text())
     assert {c["claim"] for c in report["claims"]} >= {"HNI gain on compositional > seed spread"}
     assert all(c["holds"] is None for c in report["claims"])  # one seed: nothing is judged
