@@ -23,5 +23,7 @@ def ray_opts(address: str | None, cpus: float, gpus: float, retries: int) -> dic
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+    # our loggers at INFO; libraries (open_clip logs each model it builds at INFO) only when -v
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("hqclip").setLevel(logging.DEBUG if verbose else logging.INFO)
