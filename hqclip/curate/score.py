@@ -202,7 +202,7 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
             run_units(todo, partial(_job, spec=spec, device=device, sidecars=str(sidecars),
                                     out_dir=str(out), fp=fp, batch_size=batch_size),
                       runner, workers, ray_opts, lambda unit, s: shown.update(s["samples"]),
-                      collect=False)
+                      collect=False, start="spawn")  # the preflight ran the model here
     finally:
         shown.close()
         finished = [d["stats"] for u in units

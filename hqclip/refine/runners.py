@@ -98,14 +98,15 @@ class _Bar:
 def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: str = "local",
               workers: int = 1, ray_opts: dict[str, Any] | None = None,
               on_done: Callable[[str, dict[str, Any]], None] | None = None,
-              collect: bool = True) -> list[dict[str, Any]]:
+              collect: bool = True, start: str = "fork") -> list[dict[str, Any]]:
     """`job(unit)` for every unit, each returning its stats; `on_done(unit, stats)` as each ends.
     Returns every unit's stats, or with `collect=False` none (each is only passed to `on_done`,
     so memory stays flat in the number of units when a job returns a large summary).
 
     `local`: in this process in order (workers <= 1), or in `workers` forked processes (no
     re-import of torch via webdataset: ~3 CPU-s each; the caller keeps models and CUDA state out
-    of the parent). `ray`: one Ray task per unit (`ray_opts`: address, num_cpus, num_gpus,
+    of the parent). A caller whose process has run torch ops passes `start="spawn"`: a forked
+    child inherits torch's OpenMP thread pool without its threads and hangs at its first op. `ray`: one Ray task per unit (`ray_opts`: address, num_cpus, num_gpus,
     max_retries). Exactly-once is the job's: it writes its output atomically, then its done marker
     (`hqclip.refine.resume`), so a retried or rerun unit replaces its output, never duplicates it.
     `job` must pickle for processes and Ray (a module-level function or a partial of one)."""
@@ -126,7 +127,7 @@ def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: st
         for unit in todo:
             done(str(unit), job(str(unit)))
         return results
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    method = start if start in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         futures = {pool.submit(job, str(u)): str(u) for u in todo}
