@@ -2,6 +2,7 @@
 `hqclip --help` is instant."""
 
 import logging
+from typing import NoReturn
 
 import typer
 
@@ -15,6 +16,12 @@ RAY_CPUS = typer.Option(1.0, help="CPUs per Ray task")
 RAY_GPUS = typer.Option(0.0, help="GPUs per Ray task (with a GPU backend or --device cuda)")
 RAY_RETRIES = typer.Option(3, help="Ray retries of a shard whose worker died")
 PROGRESS = typer.Option(True, help="progress bar")
+
+
+def refuse(command: str, message: object) -> NoReturn:
+    """A user mistake found before any work: one line naming the command, exit code 2."""
+    typer.echo(f"hqclip {command}: {message}", err=True)
+    raise typer.Exit(2)
 
 
 def ray_opts(address: str | None, cpus: float, gpus: float, retries: int) -> dict:

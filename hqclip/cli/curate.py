@@ -10,12 +10,7 @@ from typing import Optional
 import typer
 
 from hqclip.cli.app import (PROGRESS, RAY_ADDRESS, RAY_CPUS, RAY_GPUS, RAY_RETRIES, RUNNER, app,
-                            ray_opts)
-
-
-def _refuse(e: Exception, command: str) -> None:
-    typer.echo(f"hqclip {command}: {e}", err=True)
-    raise typer.Exit(2)
+                            ray_opts, refuse)
 
 
 @app.command()
@@ -50,7 +45,7 @@ def score(
                           ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
                           progress=progress)
     except (Refused, ConfigMismatch) as e:
-        _refuse(e, "score")
+        refuse("score", e)
     typer.echo(json.dumps({**stats, "stats": str(output / "score-stats.json")}))
 
 
@@ -81,7 +76,7 @@ def filter_cmd(
     try:
         stats = run_filter(sidecars, scores, output, rules, workers, overwrite, progress)
     except (Refused, ConfigMismatch) as e:
-        _refuse(e, "filter")
+        refuse("filter", e)
     typer.echo(json.dumps(stats))
 
 
@@ -108,9 +103,9 @@ def report(
             resolve_inputs(input)
         res = summarise(sidecars, scores, samples, seed, top, workers, progress, work_dir=output)
     except Refused as e:
-        _refuse(e, "report")
+        refuse("report", e)
     except FileNotFoundError as e:
-        _refuse(f"--input {e}", "report")
+        refuse("report", f"--input {e}")
     paths = write_report(res, output, input)
     typer.echo(markdown(res))
     typer.echo("report: " + ", ".join(str(p) for p in paths.values()))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import app, refuse
 
 
 @app.command()
@@ -62,7 +62,6 @@ def train(
             raise UsageError(str(e)) from None
         result = run(TrainConfig(**{**params, "output": str(output), "text_mix": mix}))
     except UsageError as e:
-        typer.echo(f"hqclip train: {e}", err=True)
-        raise typer.Exit(2) from None
+        refuse("train", e)
     if os.environ.get("RANK", "0") == "0":
         typer.echo(json.dumps(result, indent=2))

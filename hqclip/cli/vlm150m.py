@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import app, refuse
 
 
 @app.command("import-vlm150m")
@@ -39,8 +39,7 @@ def import_vlm150m(
                           ray_opts={"address": ray_address}, buckets=buckets, overwrite=overwrite,
                           progress=progress, memory_limit=memory_limit)
     except (ImportUsageError, ConfigMismatch) as e:
-        typer.echo(f"hqclip import-vlm150m: {e}", err=True)
-        raise typer.Exit(2) from None
+        refuse("import-vlm150m", e)
     typer.echo(json.dumps(stats, indent=1))
 
 
@@ -56,8 +55,7 @@ def vocab(
     from hqclip.data.vocab import write_vocab
 
     if not sidecars.is_dir():
-        typer.echo(f"hqclip vocab: --sidecars {sidecars}: no such folder", err=True)
-        raise typer.Exit(2)
+        refuse("vocab", f"--sidecars {sidecars}: no such folder")
     typer.echo(str(write_vocab(sidecars, size, workers)))
 
 

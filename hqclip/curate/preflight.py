@@ -9,22 +9,15 @@ check reads at most one shard and one sidecar; the per-shard jobs check their ow
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hqclip.curate.scores import SCORE_FIELDS, is_scores, read_scores
 from hqclip.data.samples import SkipLog
-from hqclip.data.sidecar import list_sidecars, read_annotations, sidecar_path
-from hqclip.schema import FIELDS
+from hqclip.data.sidecar import is_sidecar, list_sidecars, read_annotations, sidecar_path
+from hqclip.refine.preflight import Refused  # one refusal for every command: exit 2, one line
 
-log = logging.getLogger("hqclip.curate")
-
-
-class Refused(ValueError):
-    """Input that the command cannot use; the message is one line that says what to do."""
 
 
 def folder(path: str | Path, flag: str, hint: str) -> Path:
@@ -32,17 +25,6 @@ def folder(path: str | Path, flag: str, hint: str) -> Path:
     if not p.is_dir():
         raise Refused(f"{flag} {p}: no such folder; {hint}")
     return p
-
-
-def is_sidecar(path: Path) -> bool:
-    """A readable parquet file with the record's four text lists and a status (a score sidecar
-    has lists of the same names, of numbers)."""
-    try:
-        schema = pq.read_schema(path)
-    except Exception:  # noqa: BLE001 - any unreadable file is not a sidecar
-        return False
-    return "uid" in schema.names and "status" in schema.names and all(
-        f in schema.names and schema.field(f).type == pa.list_(pa.string()) for f in FIELDS)
 
 
 def sidecars(path: str | Path) -> list[Path]:

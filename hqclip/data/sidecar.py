@@ -87,6 +87,17 @@ def row_record(row: dict[str, Any]) -> Record | None:
     return {f: list(row[f]) for f in FIELDS}  # type: ignore[return-value]
 
 
+def is_sidecar(path: str | os.PathLike) -> bool:
+    """A readable parquet file with a uid, a status and the record's four text lists (a score
+    sidecar has lists of the same names, of numbers; img2dataset's per-shard parquet has none)."""
+    try:
+        schema = pq.read_schema(path)
+    except Exception:  # noqa: BLE001 - any unreadable file is not a sidecar
+        return False
+    return "uid" in schema.names and "status" in schema.names and all(
+        f in schema.names and schema.field(f).type == pa.list_(pa.string()) for f in FIELDS)
+
+
 def list_sidecars(path: str | os.PathLike) -> list[Path]:
     p = Path(path)
     return sorted(p.glob(f"*{SUFFIX}")) if p.is_dir() else [p]

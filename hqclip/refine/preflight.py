@@ -21,14 +21,12 @@ import os
 import re
 from pathlib import Path
 
-import pyarrow.parquet as pq
 
 from hqclip.data.samples import Sample, SkipLog
-from hqclip.data.sidecar import sidecar_path
+from hqclip.data.sidecar import is_sidecar, sidecar_path
 from hqclip.refine.backends import BACKENDS
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.pipeline import iter_unit
-from hqclip.schema import FIELDS
 
 log = logging.getLogger("hqclip.refine")
 
@@ -41,7 +39,8 @@ _NO_IMAGE = re.compile(r"image|vision|multimodal|multi-modal|mmproj|modalit", re
 
 
 class Refused(ValueError):
-    """A run that cannot succeed as configured; the message is one line that says what to do."""
+    """A run that cannot succeed as configured; the message is one line that says what to do.
+    Also what score, filter and report refuse with (`hqclip.curate.preflight`)."""
 
 
 def check(cfg: RefineConfig, units: list[Path], out_dir: Path) -> RefineConfig:
@@ -87,13 +86,7 @@ def _first_sample(units: list[Path]) -> tuple[Path, Sample]:
 
 def _check_output(first_unit: Path, out_dir: Path) -> None:
     path = sidecar_path(first_unit, out_dir)
-    if not path.exists():
-        return
-    try:
-        names = set(pq.read_schema(path).names)
-    except Exception:  # noqa: BLE001 - any unreadable file is not ours to overwrite
-        names = set()
-    if not {"status", *FIELDS} <= names:
+    if path.exists() and not is_sidecar(path):
         raise Refused(f"{path} exists and is not an hqclip sidecar (img2dataset writes its metadata "
                       f"under that name beside each shard); refine would overwrite it: choose "
                       f"another --output")
