@@ -35,7 +35,7 @@ from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.eval.report import pyplot, save_png
 from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
-from hqclip.quickstart.report import _cell, aggregate
+from hqclip.quickstart.report import _cell, aggregate, gain
 from hqclip.quickstart.run import Job, make_sidecars, make_world, train_all
 from hqclip.world.describe import holds
 
@@ -174,13 +174,6 @@ def cycle(plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES,
     return result
 
 
-def _gain(a: list[float], b: list[float]) -> tuple[float, float]:
-    """Mean of b − mean of a, and the larger of the two seed spreads (0 with one seed)."""
-    spread = max(float(np.std(a, ddof=1)) if len(a) > 1 else 0.0,
-                 float(np.std(b, ddof=1)) if len(b) > 1 else 0.0)
-    return float(np.mean(b) - np.mean(a)), spread
-
-
 def cycle_markdown(result: dict[str, Any]) -> str:
     e = f"{100 * result['error']:g} %"
     lines = [f"Finding the captioner's wrong sentences (error {e}) by the scorer's similarity; "
@@ -209,7 +202,7 @@ def cycle_markdown(result: dict[str, Any]) -> str:
             if not g.get(c) or not base.get(c):
                 cells.append("–")
                 continue
-            d, s = _gain(base[c], g[c])
+            d, s = gain(base[c], g[c])
             cells.append(f"{100 * d:+.1f}" + (f" (spread {100 * s:.1f})" if len(g[c]) > 1 else ""))
         lines.append(f"| gain: {row.split(', ', 1)[1]} | " + " | ".join(cells) + " |")
     lines.append("\nAll numbers in %, except AUROC. Per-model detail: report/cycle/eval/results.json.")

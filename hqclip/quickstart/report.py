@@ -49,6 +49,11 @@ def _ms(vals: list[float]) -> tuple[float, float]:
     return statistics.mean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
 
 
+def gain(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Mean of b − mean of a, and the larger of the two seed spreads (0 with one seed)."""
+    return _ms(b)[0] - _ms(a)[0], max(_ms(a)[1], _ms(b)[1])
+
+
 def _cell(vals: list[float] | None) -> str:
     if not vals:
         return "–"
@@ -91,7 +96,8 @@ def claims(groups: dict, error: float) -> list[dict[str, Any]]:
         if not a or not b:  # e.g. no compositional subset is resolvable
             c.update(gain=None, spread=None, n=0, holds=None)
             continue
-        c.update(gain=_ms(b)[0] - _ms(a)[0], spread=max(_ms(a)[1], _ms(b)[1]), n=min(len(a), len(b)))
+        g, spread = gain(a, b)
+        c.update(gain=g, spread=spread, n=min(len(a), len(b)))
         c["holds"] = c["gain"] > c["spread"] if c["n"] > 1 else None
     return out
 
