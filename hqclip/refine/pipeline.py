@@ -13,30 +13,22 @@ import hashlib
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from hqclip.data.inputs import iter_unit
 from hqclip.data.samples import BadSample, Sample, SkipLog, decode_image
-from hqclip.data.shards import iter_shard
 from hqclip.data.sidecar import sidecar_path, write_sidecar
-from hqclip.data.tables import TABLE_SUFFIXES, iter_table
-from hqclip.refine import resume
 from hqclip.refine.backends.base import Backend, BackendUnavailable, Request, Response
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.parse import parse
 from hqclip.refine.prompt import Prompt
 from hqclip.refine.stats import shard_stats
 from hqclip.schema import FIELDS
+from hqclip.units import resume
 
 log = logging.getLogger("hqclip.refine")
 
 Progress = Callable[[int, int], None]  # (samples finished, of which ok)
-
-
-def iter_unit(path: Path, skips: SkipLog) -> Iterator[Sample]:
-    """A work unit is a webdataset tar or a caption table (images decoded later, here)."""
-    if path.suffix in TABLE_SUFFIXES:
-        return iter_table(path, skips=skips, decode=False)
-    return iter_shard(path, skips, decode=False)
 
 
 def sample_seed(seed: int, uid: str, attempt: int) -> int:

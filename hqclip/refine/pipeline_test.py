@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from hqclip.cli.main import app
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import COLUMNS, read_metadata, read_sidecar
+from hqclip.errors import ConfigMismatch
 from hqclip.refine.config import RefineConfig
-from hqclip.refine.resume import ConfigMismatch
 from hqclip.refine.runners import run_refine
 
 
