@@ -9,9 +9,9 @@ score below `min_sample_score`. A record left with no sentence, and a dropped sa
 `invalid` rows with the reason `filtered:<rule>`: training then has no annotation for them, as for
 any invalid row. Tags are kept as they are.
 
-Each sidecar is one unit on the per-unit runner (`hqclip.units`) with its exactly-once machinery: the filtered sidecar
-and its drop log (`drops/<shard>.parquet`: uid, key, what, index, text, negative, why, score,
-margin) are written atomically, then the done marker."""
+Each sidecar is one unit on the per-unit runner (`hqclip.units`) with its exactly-once machinery:
+the filtered sidecar and its drop log (`drops/<shard>.parquet`: uid, key, what, index, text,
+negative, why, score, margin) are written atomically, then the done marker."""
 
 from __future__ import annotations
 

@@ -22,11 +22,12 @@ import numpy as np
 from hqclip.curate import preflight
 from hqclip.curate.scores import SCORE_FIELDS, is_scores, write_scores
 from hqclip.data.inputs import estimate_total, iter_unit, resolve_inputs
-from hqclip.data.samples import BadSample, SkipLog, decode_image
+from hqclip.data.samples import BadSample, Sample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.eval.embed import encode_images, encode_texts
 from hqclip.eval.models import Loaded, ModelError, ModelSpec, fingerprint, load
 from hqclip.units import resume
+from hqclip.units.batching import map_unit
 from hqclip.units.stage import run_stage
 
 log = logging.getLogger("hqclip.curate")
@@ -80,7 +81,7 @@ def _score_batch(m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batc
 
 
 def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: Loaded, fp: str,
-                batch_size: int = 64, progress: Callable[[int], None] | None = None
+                batch_size: int = 64, progress: Callable[[int, int], None] | None = None
                 ) -> dict[str, Any]:
     """Score every sample of one shard (or caption table) into `<out_dir>/<stem>.parquet` + done
     marker; returns its stats. Each sample the reader yields gets one row: an unreadable image is
@@ -92,32 +93,16 @@ def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: 
     resume.mark_running(out)
     skips = SkipLog()
     records = read_annotations(sidecar_path(unit, sidecars), skips)
-    rows: list[dict[str, Any] | None] = []
-    batch: list[tuple[int, tuple]] = []
 
-    def flush() -> None:
-        for (i, _), row in zip(batch, _score_batch(m, [b for _, b in batch], batch_size)):
-            rows[i] = row
-        if progress:
-            progress(len(batch))
-        batch.clear()
+    def prepare(s: Sample) -> tuple[Sample, Any, dict | None]:
+        return s, m.preprocess(decode_image(s.image_bytes)), records.get(s.uid)
 
-    for s in iter_unit(unit, skips):
-        try:
-            x = m.preprocess(decode_image(s.image_bytes))
-        except BadSample as e:
-            rows.append({"uid": s.uid, "key": s.key, "status": f"input:{e.reason}"})
-            log.warning("%s: sample %s not scored (%s)", unit, s.key, e.reason)
-            if progress:
-                progress(1)
-            continue
-        rows.append(None)
-        batch.append((len(rows) - 1, (s, x, records.get(s.uid))))
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
-    done = [r for r in rows if r is not None]
+    def unreadable(s: Sample, e: BadSample) -> dict[str, Any]:
+        log.warning("%s: sample %s not scored (%s)", unit, s.key, e.reason)
+        return {"uid": s.uid, "key": s.key, "status": f"input:{e.reason}"}
+
+    done = map_unit(iter_unit(unit, skips), prepare, partial(_score_batch, m, text_batch=batch_size),
+                    unreadable, batch_size, progress)
     status = [r["status"] for r in done]
     stats = {"samples": len(done), "scored": status.count("ok"),
              "no_record": status.count("no_record"),
@@ -140,7 +125,7 @@ def clear_models() -> None:
 
 
 def _job(unit: str, spec: str, device: str, sidecars: str, out_dir: str, batch_size: int, fp: str,
-         progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+         progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """One shard with this process's model (loaded by its first shard, or by `check`)."""
     return score_shard(unit, sidecars, out_dir, _model(spec, device), fp, batch_size, progress)
 
