@@ -79,14 +79,17 @@ def run_stage(name: str, out: Path, units: list[Path], job: Callable[..., Stats]
     todo, before = resume.plan(units, output_of, fp, overwrite, stamp)
     log.info("%s: %d units, %d already done, %d to do (fingerprint %s)",
              name, len(units), len(before), len(todo), fp)
-    total = estimate(todo) if estimate else None if count else len(todo)
-    shown = Progress(desc or name, total if progress else None, count, valid, progress)
-    here = runner == "local" and workers <= 1
+    total = None  # unknown: the bar shows a count and a rate
+    if progress and (estimate or not count):
+        total = estimate(todo) if estimate else len(todo)
+    shown = Progress(desc or name, total, count, valid, progress)
     start = time.perf_counter()
     try:
-        run_units(todo, partial(job, fp=fp, progress=shown) if live and here else partial(job, fp=fp),
-                  runner, workers, ray_opts, collect=False,
-                  on_done=None if live and here else lambda unit, stats: shown.unit_done(stats))
+        if live and runner == "local" and workers <= 1:  # the job advances the bar per batch
+            run_units(todo, partial(job, fp=fp, progress=shown), collect=False)
+        else:
+            run_units(todo, partial(job, fp=fp), runner, workers, ray_opts, collect=False,
+                      on_done=lambda unit, stats: shown.unit_done(stats))
     finally:
         shown.close()
         finished = {u: m["stats"] for u in units
