@@ -124,6 +124,11 @@ def img2dataset_manifest(shard: Path) -> Path | None:
         return None
 
 
+def _tar_uids(shard: Path, work: Path) -> Path:
+    """Where phase 0 keeps the uids of a shard that has no img2dataset manifest."""
+    return work / "uids" / (shard.stem + ".parquet")
+
+
 def _uids_from_tar(unit: str, work: str, fp: str) -> dict[str, Any]:
     """(key, uid, status) of every sample in the tar's json members (no image decoded)."""
     out = _tar_uids(Path(unit), Path(work))
@@ -138,10 +143,6 @@ def _uids_from_tar(unit: str, work: str, fp: str) -> dict[str, Any]:
     stats = {"images": len(pairs), **skips.as_dict()}
     resume.mark_done(out, fp, stats, stamp)
     return stats
-
-
-def _tar_uids(shard: Path, work: Path) -> Path:
-    return work / "uids" / (shard.stem + ".parquet")
 
 
 def _bucket_uids(unit: str, work: str, sources: list[str], bits: int, ranges: int, fp: str,
