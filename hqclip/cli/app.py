@@ -9,7 +9,7 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="HQ-CLIP: refine image-text data with an LVLM, train CLIP on it, evaluate.")
 
-# the options of the per-unit runner (hqclip.refine.runners), one definition for every command on it
+# the options of the per-unit runner (hqclip.units), one definition for every command on it
 RUNNER = typer.Option("local", help="local | ray")
 RAY_ADDRESS = typer.Option(None, help="Ray cluster address (default: start a local one)")
 RAY_CPUS = typer.Option(1.0, help="CPUs per Ray task")

@@ -37,7 +37,7 @@ def score(
     tags against its image (resumable; rerun to continue)."""
     from hqclip.curate.preflight import Refused
     from hqclip.curate.score import run_score
-    from hqclip.refine.resume import ConfigMismatch
+    from hqclip.errors import ConfigMismatch
 
     try:
         stats = run_score(model, input, sidecars, output, device=device, batch_size=batch_size,
@@ -70,7 +70,7 @@ def filter_cmd(
     log (drops/*.parquet)."""
     from hqclip.curate.filter import Rules, run_filter
     from hqclip.curate.preflight import Refused
-    from hqclip.refine.resume import ConfigMismatch
+    from hqclip.errors import ConfigMismatch
 
     rules = Rules(min_margin, min_score, drop_bottom_pct, min_sample_score)
     try:
@@ -96,7 +96,7 @@ def report(
     """Quality report of a refined dataset: JSON, Markdown, PNG plots and a page of samples."""
     from hqclip.curate.preflight import Refused
     from hqclip.curate.report import markdown, summarise, write_report
-    from hqclip.refine.runners import resolve_inputs
+    from hqclip.data.inputs import resolve_inputs
 
     try:
         if input is not None:

@@ -68,6 +68,7 @@ def refine(
     import json
     import logging
 
+    from hqclip.errors import ConfigMismatch
     from hqclip.refine.config import RefineConfig
     from hqclip.refine.preflight import Refused
     from hqclip.refine.runners import run_refine
@@ -93,7 +94,7 @@ def refine(
         stats = run_refine(cfg, input, output, runner=runner, overwrite=overwrite,
                            ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
                            progress=progress, workers=workers)
-    except (Refused, FileNotFoundError) as e:  # before any work: nothing to keep or resume
+    except (Refused, FileNotFoundError, ConfigMismatch) as e:  # before any work: nothing to resume
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     except (RuntimeError, ValueError, ImportError) as e:  # incl. backend down

@@ -31,14 +31,14 @@ def import_vlm150m(
     `hqclip train --sidecars` reads. Resumable: rerun the same command after a crash."""
     import json
 
-    from hqclip.data.vlm150m_import import ImportUsageError, import_vlm150m as do_import
-    from hqclip.refine.resume import ConfigMismatch
+    from hqclip.errors import UserError
+    from hqclip.vlm150m.importer import import_vlm150m as do_import
 
     try:
         stats = do_import(annotations, shards, output, workers=workers, runner=runner,
                           ray_opts={"address": ray_address}, buckets=buckets, overwrite=overwrite,
                           progress=progress, memory_limit=memory_limit)
-    except (ImportUsageError, ConfigMismatch) as e:
+    except UserError as e:
         refuse("import-vlm150m", e)
     typer.echo(json.dumps(stats, indent=1))
 

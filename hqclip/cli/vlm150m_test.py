@@ -3,7 +3,7 @@ import json
 from typer.testing import CliRunner
 
 from hqclip.cli.main import app
-from hqclip.data.vlm150m_test import NECKLACE, shards_for
+from hqclip.vlm150m.conftest import NECKLACE, shards_for
 
 
 def test_import_export_and_vocab_through_the_cli(tmp_path):

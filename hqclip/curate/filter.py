@@ -9,14 +9,13 @@ score below `min_sample_score`. A record left with no sentence, and a dropped sa
 `invalid` rows with the reason `filtered:<rule>`: training then has no annotation for them, as for
 any invalid row. Tags are kept as they are.
 
-Each sidecar is one unit on refine's runner with its exactly-once machinery: the filtered sidecar
-and its drop log (`drops/<shard>.parquet`: uid, key, what, index, text, negative, why, score,
-margin) are written atomically, then the done marker."""
+Each sidecar is one unit on the per-unit runner (`hqclip.units`) with its exactly-once machinery:
+the filtered sidecar and its drop log (`drops/<shard>.parquet`: uid, key, what, index, text,
+negative, why, score, margin) are written atomically, then the done marker."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -28,18 +27,16 @@ import pyarrow as pa
 
 from hqclip.curate import preflight
 from hqclip.curate.scores import read_scores
-from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import read_annotations, read_sidecar, write_sidecar
 from hqclip.data.vocab import write_vocab
 from hqclip.progress import bar
-from hqclip.refine import resume
-from hqclip.refine.runners import run_units
+from hqclip.units import resume
+from hqclip.units.run import run_units
+from hqclip.units.stage import manifest_name, run_stage
 
 log = logging.getLogger("hqclip.curate")
 
-MANIFEST = "filter-run.json"
-STATS = "filter-stats.json"
 DROPS = "drops"
 DROP_SCHEMA = pa.schema([
     ("uid", pa.string()), ("key", pa.string()),
@@ -90,8 +87,11 @@ def thresholds(rules: Rules, score_files: list[Path], workers: int = 1,
         total += out["counts"]
         shown.update(1)
 
-    run_units([str(p) for p in score_files], _histogram, workers=workers, on_done=add, collect=False)
-    shown.close()
+    try:
+        run_units([str(p) for p in score_files], _histogram, workers=workers, on_done=add,
+                  collect=False)
+    finally:
+        shown.close()
     below = np.cumsum(total) <= rules.drop_bottom_pct / 100 * total.sum()
     cut = float(EDGES[int(below.sum())])  # dropping scores < cut drops at most the asked share
     return dataclasses.replace(rules, min_score=cut if rules.min_score is None
@@ -190,22 +190,19 @@ def run_filter(sidecars: str | Path, scores: str | Path, out_dir: str | Path, ru
     pairs = preflight.scores(files, scores)
     out = Path(out_dir)
     preflight.output(out, files[0], [files[0].parent, next(iter(pairs.values())).parent],
-                     lambda p: (p.parent / MANIFEST).exists())
+                     lambda p: (p.parent / manifest_name("filter")).exists())
     resolved = thresholds(rules, list(pairs.values()), workers, progress)
-    fp = resume.prepare(out, {"rules": dataclasses.asdict(resolved)},
-                        {"sidecars": str(sidecars), "scores": str(scores),
-                         "asked": dataclasses.asdict(rules)}, overwrite, MANIFEST)
-    todo, done = resume.plan(files, lambda p: out / p.name, fp, overwrite,
-                             partial(stamp, scores_dir=Path(scores)))
-    shown = bar(total=len(todo), desc="filter", unit="sidecar", disable=not progress)
-    try:
-        run_units(todo, partial(filter_shard, scores_dir=str(scores), out_dir=str(out),
-                                rules=resolved, fp=fp),
-                  workers=workers, on_done=lambda unit, s: shown.update(1), collect=False)
-    finally:
-        shown.close()
-    stats = _sum([d["stats"] for p in files if (d := resume.read_done(out / p.name))])
-    stats.update(rules=dataclasses.asdict(resolved), sidecars=len(files))
-    write_text(out / STATS, json.dumps(stats, indent=1, sort_keys=True))
+
+    def summarise(finished, before, seconds):
+        return {**_sum(list(finished.values())), "rules": dataclasses.asdict(resolved),
+                "sidecars": len(files)}
+
+    stats = run_stage(
+        "filter", out, files, partial(filter_shard, scores_dir=str(scores), out_dir=str(out),
+                                      rules=resolved), summarise,
+        parts={"rules": dataclasses.asdict(resolved)},
+        config={"sidecars": str(sidecars), "scores": str(scores), "asked": dataclasses.asdict(rules)},
+        output_of=lambda p: out / p.name, stamp=partial(stamp, scores_dir=Path(scores)),
+        overwrite=overwrite, workers=workers, progress=progress)
     write_vocab(out, workers=workers, progress=progress)
     return stats

@@ -15,7 +15,7 @@ from hqclip.curate.scores import read_scores, write_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import SIDECAR_SCHEMA, read_annotations, read_sidecar
 from hqclip.data.vocab import read_vocab
-from hqclip.refine.resume import ConfigMismatch
+from hqclip.errors import ConfigMismatch
 from hqclip.schema import validate
 
 

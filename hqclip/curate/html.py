@@ -48,8 +48,7 @@ def _thumbnail(data: bytes) -> str:
 def attach_images(samples: list[dict[str, Any]], inputs: str | Path) -> list[dict[str, Any]]:
     """Each sample with `image` (a data URL) and `alt` from its shard in `inputs`; a shard is read
     only if one of the samples is in it."""
-    from hqclip.refine.pipeline import iter_unit
-    from hqclip.refine.runners import resolve_inputs
+    from hqclip.data.inputs import iter_unit, resolve_inputs
 
     units = {sidecar_path(u, "").name: u for u in resolve_inputs(inputs)}
     wanted: dict[str, dict[str, dict]] = defaultdict(dict)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from hqclip.curate.scores import SCORE_FIELDS, is_scores, read_scores
+from hqclip.data.inputs import iter_unit
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import is_sidecar, list_sidecars, read_annotations, sidecar_path
 from hqclip.refine.preflight import Refused  # one refusal for every command: exit 2, one line
@@ -59,8 +60,6 @@ def output(out: Path, first: Path, inputs: list[Path], is_ours) -> None:
 def overlap(unit: Path, sidecar: Path) -> None:
     """Some sample of `unit` has a row in its sidecar; else the sidecars were made from other
     shards (every sample would be scored as unannotated)."""
-    from hqclip.refine.pipeline import iter_unit
-
     uids = set(pq.read_table(sidecar, columns=["uid"])["uid"].to_pylist())
     samples = iter_unit(unit, SkipLog())
     try:

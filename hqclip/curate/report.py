@@ -31,8 +31,8 @@ from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import read_annotations, read_sidecar
 from hqclip.data.vocab import top_counts, write_counts
 from hqclip.progress import bar
-from hqclip.refine.runners import run_units
 from hqclip.schema.worddiff import EDIT_CLASSES, edit_class, words
+from hqclip.units.run import run_units
 from hqclip.world.kinds import edit_kind
 
 EDGES = np.linspace(-1.0, 1.0, 201)  # scores and margins, bins of 0.01 (margins clipped to ±1)

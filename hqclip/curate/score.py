@@ -2,16 +2,15 @@
 alt-text, each description sentence and its aligned negative, each tag and negative tag — into a
 score sidecar per shard (`hqclip.curate.scores`).
 
-The per-shard function runs on refine's runner (`run_units`: in process, forked workers or Ray
-tasks) with refine's exactly-once machinery (`hqclip.refine.resume`): the score sidecar is written
-atomically, then its done marker, which records the fingerprint (the model's weights, transform
-and tokenizer: another model never resumes into old scores) and the stamps of the shard and its
-sidecar (a re-refined sidecar is scored again). Models and embeddings go through eval's code
+The per-shard function runs on the per-unit runner (`hqclip.units`: in process, local worker
+processes or Ray tasks) with its exactly-once machinery (`hqclip.units.resume`): the score sidecar
+is written atomically, then its done marker, which records the fingerprint (the model's weights,
+transform and tokenizer: another model never resumes into old scores) and the stamps of the shard
+and its sidecar (a re-refined sidecar is scored again). Models and embeddings go through eval's code
 (`hqclip.eval.models.load`, `hqclip.eval.embed.encode_images` / `encode_texts`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from functools import partial
@@ -22,20 +21,18 @@ import numpy as np
 
 from hqclip.curate import preflight
 from hqclip.curate.scores import SCORE_FIELDS, is_scores, write_scores
-from hqclip.data.atomic import write_text
-from hqclip.data.samples import BadSample, SkipLog, decode_image
+from hqclip.data.inputs import estimate_total, iter_unit, resolve_inputs
+from hqclip.data.samples import BadSample, Sample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.eval.embed import encode_images, encode_texts
 from hqclip.eval.models import Loaded, ModelError, ModelSpec, fingerprint, load
-from hqclip.progress import bar
-from hqclip.refine import resume
-from hqclip.refine.runners import estimate_total, resolve_inputs, run_units
+from hqclip.units import resume
+from hqclip.units.batching import map_unit
+from hqclip.units.stage import run_stage
 
 log = logging.getLogger("hqclip.curate")
 
 VERSION = 1  # bumped whenever the same model and data would give different scores
-MANIFEST = "score-run.json"
-STATS = "score-stats.json"
 _models: dict[tuple[str, str], Loaded] = {}  # per process: a worker reuses its loaded model
 
 
@@ -84,13 +81,11 @@ def _score_batch(m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batc
 
 
 def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: Loaded, fp: str,
-                batch_size: int = 64, progress: Callable[[int], None] | None = None
+                batch_size: int = 64, progress: Callable[[int, int], None] | None = None
                 ) -> dict[str, Any]:
     """Score every sample of one shard (or caption table) into `<out_dir>/<stem>.parquet` + done
     marker; returns its stats. Each sample the reader yields gets one row: an unreadable image is
     `input:<reason>` with no score, a sample without a valid record gets its alt-text scored."""
-    from hqclip.refine.pipeline import iter_unit
-
     start = time.perf_counter()
     unit, sidecars, out_dir = Path(unit), Path(sidecars), Path(out_dir)
     out = sidecar_path(unit, out_dir)
@@ -98,32 +93,16 @@ def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: 
     resume.mark_running(out)
     skips = SkipLog()
     records = read_annotations(sidecar_path(unit, sidecars), skips)
-    rows: list[dict[str, Any] | None] = []
-    batch: list[tuple[int, tuple]] = []
 
-    def flush() -> None:
-        for (i, _), row in zip(batch, _score_batch(m, [b for _, b in batch], batch_size)):
-            rows[i] = row
-        if progress:
-            progress(len(batch))
-        batch.clear()
+    def prepare(s: Sample) -> tuple[Sample, Any, dict | None]:
+        return s, m.preprocess(decode_image(s.image_bytes)), records.get(s.uid)
 
-    for s in iter_unit(unit, skips):
-        try:
-            x = m.preprocess(decode_image(s.image_bytes))
-        except BadSample as e:
-            rows.append({"uid": s.uid, "key": s.key, "status": f"input:{e.reason}"})
-            log.warning("%s: sample %s not scored (%s)", unit, s.key, e.reason)
-            if progress:
-                progress(1)
-            continue
-        rows.append(None)
-        batch.append((len(rows) - 1, (s, x, records.get(s.uid))))
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
-    done = [r for r in rows if r is not None]
+    def unreadable(s: Sample, e: BadSample) -> dict[str, Any]:
+        log.warning("%s: sample %s not scored (%s)", unit, s.key, e.reason)
+        return {"uid": s.uid, "key": s.key, "status": f"input:{e.reason}"}
+
+    done = map_unit(iter_unit(unit, skips), prepare, partial(_score_batch, m, text_batch=batch_size),
+                    unreadable, batch_size, progress)
     status = [r["status"] for r in done]
     stats = {"samples": len(done), "scored": status.count("ok"),
              "no_record": status.count("no_record"),
@@ -140,15 +119,21 @@ def _model(spec: str, device: str) -> Loaded:
     return _models[(spec, device)]
 
 
-def _job(unit: str, spec: str, device: str, sidecars: str, out_dir: str, fp: str,
-         batch_size: int) -> dict[str, Any]:
-    """One shard in a worker process or Ray task, which loads the model once."""
-    return score_shard(unit, sidecars, out_dir, _model(spec, device), fp, batch_size)
+def clear_models() -> None:
+    """Free this process's models; a later run loads them again."""
+    _models.clear()
+
+
+def _job(unit: str, spec: str, device: str, sidecars: str, out_dir: str, batch_size: int, fp: str,
+         progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """One shard with this process's model (loaded by its first shard, or by `check`)."""
+    return score_shard(unit, sidecars, out_dir, _model(spec, device), fp, batch_size, progress)
 
 
 def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path, device: str,
           batch_size: int, workers: int) -> tuple[list[Path], Loaded]:
-    """The units to score and the loaded model, or `preflight.Refused` before any work."""
+    """The units to score and the model loaded on `device` in this process, or
+    `preflight.Refused` before any work."""
     if batch_size < 1 or workers < 1:
         raise preflight.Refused(f"--batch-size {batch_size} and --workers {workers}: each must be "
                                 f"at least 1")
@@ -169,7 +154,7 @@ def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Pa
     preflight.overlap(annotated[0], sidecar_path(annotated[0], sidecars))
     preflight.output(Path(out_dir), units[0], [files[0].parent, units[0].parent], is_scores)
     try:
-        return units, load(ModelSpec.parse(spec), device)
+        return units, _model(spec, device)
     except ModelError as e:
         raise preflight.Refused(f"--model {spec}: {e}") from None
 
@@ -184,32 +169,22 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
     out = Path(out_dir)
     here = runner == "local" and workers <= 1  # else workers load the model, on `device`
     units, m = check(spec, inputs, sidecars, out, device if here else "cpu", batch_size, workers)
-    fp = resume.prepare(out, {"model": fingerprint(m), "version": VERSION},
-                        {"model": spec, "input": str(inputs), "sidecars": str(sidecars),
-                         "batch_size": batch_size}, overwrite, MANIFEST)
-    todo, done = resume.plan(units, partial(sidecar_path, out_dir=out), fp, overwrite,
-                             partial(stamp, sidecars=Path(sidecars)))
-    log.info("%d shards: %d already scored, %d to score (fingerprint %s)",
-             len(units), len(done), len(todo), fp)
-    shown = bar(total=estimate_total(todo) if progress else None, desc="score", unit="sample",
-                disable=not progress)
-    start = time.perf_counter()
+
+    def summarise(finished, before, seconds):
+        counts = {k: sum(s[k] for s in finished.values())
+                  for k in ("samples", "scored", "no_record", "unreadable")}
+        return {**counts, "shards_total": len(units), "shards_done": len(finished), "model": spec,
+                "seconds": round(seconds, 1)}
+
     try:
-        if here:  # the model the check loaded, progress per batch
-            run_units(todo, partial(score_shard, sidecars=sidecars, out_dir=out, m=m, fp=fp,
-                                    batch_size=batch_size, progress=shown.update), collect=False)
-        else:  # each worker loads its own model on its device
-            run_units(todo, partial(_job, spec=spec, device=device, sidecars=str(sidecars),
-                                    out_dir=str(out), fp=fp, batch_size=batch_size),
-                      runner, workers, ray_opts, lambda unit, s: shown.update(s["samples"]),
-                      collect=False, start="spawn")  # the preflight ran the model here
+        return run_stage(
+            "score", out, units, partial(_job, spec=spec, device=device, sidecars=str(sidecars),
+                                         out_dir=str(out), batch_size=batch_size),
+            summarise, parts={"model": fingerprint(m), "version": VERSION},
+            config={"model": spec, "input": str(inputs), "sidecars": str(sidecars),
+                    "batch_size": batch_size},
+            output_of=partial(sidecar_path, out_dir=out), stamp=partial(stamp, sidecars=Path(sidecars)),
+            overwrite=overwrite, runner=runner, workers=workers, ray_opts=ray_opts, live=True,
+            progress=progress, count="samples", estimate=estimate_total)
     finally:
-        shown.close()
-        finished = [d["stats"] for u in units
-                    if (d := resume.read_done(sidecar_path(u, out))) and d.get("fingerprint") == fp]
-        stats = {k: sum(s[k] for s in finished) for k in ("samples", "scored", "no_record",
-                                                          "unreadable")}
-        stats.update(shards_total=len(units), shards_done=len(finished), fingerprint=fp,
-                     model=spec, seconds=round(time.perf_counter() - start, 1))
-        write_text(out / STATS, json.dumps(stats, indent=1, sort_keys=True))
-    return stats
+        clear_models()

@@ -1,16 +1,12 @@
 """Exactly-once under `kill -9`: `hqclip score` killed while shards are in flight, then rerun, gives
 the scores of an uninterrupted run, every sample scored once."""
 
-import os
-import signal
 import subprocess
 import sys
 
 import pytest
 
-from hqclip.curate.conftest import MODEL, refine_world
-from hqclip.curate.score_test import close, rows_of
-from hqclip.refine.crash_test import wait_for
+from hqclip.curate.conftest import MODEL, close, refine_world, rows_of
 
 pytestmark = pytest.mark.slow
 
@@ -22,19 +18,14 @@ def score_cmd(world, sidecars, out, *extra):
             str(world), "--sidecars", str(sidecars), "--output", str(out), "--no-progress", *extra]
 
 
-def test_kill_9_then_rerun_scores_every_sample_once(tmp_path):
+def test_kill_9_then_rerun_scores_every_sample_once(tmp_path, kill_9):
     world, sidecars = refine_world(tmp_path, SHARDS * PER_SHARD, PER_SHARD)
     subprocess.run(score_cmd(world, sidecars, tmp_path / "ref"), check=True, capture_output=True)
     out = tmp_path / "out"
     # one image per forward pass: slow enough that the kill lands between shards
-    proc = subprocess.Popen(score_cmd(world, sidecars, out, "--batch-size", "1"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        mid_run = wait_for(lambda: list(out.glob("*.done")) and list(out.glob("*.running")), 120, proc)
-        assert mid_run, "the run ended before a shard was in flight"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(10)
+    mid_run = kill_9(score_cmd(world, sidecars, out, "--batch-size", "1"),
+                     lambda: list(out.glob("*.done")) and list(out.glob("*.running")))
+    assert mid_run, "the run ended before a shard was in flight"
     assert 1 <= len(list(out.glob("*.done"))) < SHARDS
     assert list(out.glob("*.running"))  # the killed run's shard in flight
     subprocess.run(score_cmd(world, sidecars, out), check=True, capture_output=True)

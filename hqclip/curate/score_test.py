@@ -10,30 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from hqclip.curate.conftest import MODEL
+from hqclip.curate.conftest import MODEL, close, rows_of
 from hqclip.curate.score import run_score
 from hqclip.curate.scores import read_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import read_annotations, read_sidecar, sidecar_path, write_sidecar
+from hqclip.errors import ConfigMismatch
 from hqclip.eval.embed import Embedder
 from hqclip.eval.models import ModelSpec, load
-from hqclip.refine.resume import ConfigMismatch, done_path
 from hqclip.train.conftest import make_dataset
-
-
-def rows_of(folder):
-    return [r for p in sorted(folder.glob("*.parquet")) for r in read_scores(p)]
-
-
-def close(a, b):
-    """Two score tables equal: same keys and statuses, scores equal to float32 rounding."""
-    assert [(r["uid"], r["key"], r["status"]) for r in a] == [(r["uid"], r["key"], r["status"]) for r in b]
-    for x, y in zip(a, b):
-        for k in ("alt", "desc", "neg_desc", "margin", "tags", "neg_tags"):
-            assert (x[k] is None) == (y[k] is None), k
-            if x[k] is not None:
-                np.testing.assert_allclose(x[k], y[k], atol=2e-5)
+from hqclip.units.resume import done_path
 
 
 def test_every_sample_gets_one_row_scored_as_eval_embeds_it(scored, tmp_path):

@@ -1,6 +1,6 @@
 """The released VLM-150M / VLM-1B annotation layout: one `<uid>.json` per sample in numbered folders
 (`00000/…`, `00001/…`), or tar / tar.gz archives of such folders. Reading it record by record
-(`release_units`, `iter_release`, `parse_record`) for the import (`hqclip.data.vlm150m_import`),
+(`release_units`, `iter_release`, `parse_record`) for the import (`hqclip.vlm150m.importer`),
 and writing it from sidecars (`export_vlm150m`) to publish your own."""
 
 from __future__ import annotations

@@ -38,18 +38,12 @@ def wait_for(predicate, timeout, proc):
     return False
 
 
-def test_kill_9_then_rerun_gives_the_uninterrupted_rows(world, tmp_path):
+def test_kill_9_then_rerun_gives_the_uninterrupted_rows(world, tmp_path, kill_9):
     subprocess.run(refine_cmd(world, tmp_path / "ref"), check=True, capture_output=True)
     out = tmp_path / "out"
-    proc = subprocess.Popen(refine_cmd(world, out, "--delay", "0.01"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        mid_shard = wait_for(lambda: list(out.glob("*.done")) and list(out.glob("*.running")),
-                             60, proc)
-        assert mid_shard, "the run ended before a shard was in flight"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(10)
+    mid_shard = kill_9(refine_cmd(world, out, "--delay", "0.01"),
+                       lambda: list(out.glob("*.done")) and list(out.glob("*.running")), 60)
+    assert mid_shard, "the run ended before a shard was in flight"
     assert 1 <= len(list(out.glob("*.done"))) < 4
     subprocess.run(refine_cmd(world, out), check=True, capture_output=True)
     rows = rows_of(out)

@@ -12,31 +12,25 @@ import dataclasses
 import hashlib
 import logging
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from hqclip.data.inputs import iter_unit
 from hqclip.data.samples import BadSample, Sample, SkipLog, decode_image
-from hqclip.data.shards import iter_shard
 from hqclip.data.sidecar import sidecar_path, write_sidecar
-from hqclip.data.tables import TABLE_SUFFIXES, iter_table
-from hqclip.refine import resume
 from hqclip.refine.backends.base import Backend, BackendUnavailable, Request, Response
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.parse import parse
 from hqclip.refine.prompt import Prompt
 from hqclip.refine.stats import shard_stats
 from hqclip.schema import FIELDS
+from hqclip.units import resume
+from hqclip.units.batching import map_unit
 
 log = logging.getLogger("hqclip.refine")
 
 Progress = Callable[[int, int], None]  # (samples finished, of which ok)
-
-
-def iter_unit(path: Path, skips: SkipLog) -> Iterator[Sample]:
-    """A work unit is a webdataset tar or a caption table (images decoded later, here)."""
-    if path.suffix in TABLE_SUFFIXES:
-        return iter_table(path, skips=skips, decode=False)
-    return iter_shard(path, skips, decode=False)
 
 
 def sample_seed(seed: int, uid: str, attempt: int) -> int:
@@ -131,34 +125,13 @@ def refine_shard(unit: str | Path, out_dir: str | Path, cfg: RefineConfig, backe
     resume.mark_running(sidecar)
     ctx = _Ctx(cfg, backend, cfg.prompt(), backend.model_name, unit)
     skips = SkipLog()
-    slots: list[dict[str, Any] | None] = []
-    batch: list[tuple[int, Request]] = []
 
-    def flush() -> None:
-        rows = _run_batch(ctx, [r for _, r in batch])
-        for (i, _), row in zip(batch, rows):
-            slots[i] = row
-        if progress:
-            progress(len(rows), sum(r["status"] == "ok" for r in rows))
-        batch.clear()
+    def unreadable(s: Sample, e: BadSample) -> dict[str, Any]:
+        log.warning("%s: sample %s not refined (%s); the row is kept as invalid", unit, s.key, e.reason)
+        return _row(s, ctx, status="invalid", reason=f"input:{e.reason}", attempts=0)
 
-    for s in iter_unit(unit, skips):
-        try:
-            req = _request(s, ctx)
-        except BadSample as e:
-            slots.append(_row(s, ctx, status="invalid", reason=f"input:{e.reason}", attempts=0))
-            log.warning("%s: sample %s not refined (%s); the row is kept as invalid",
-                        unit, s.key, e.reason)
-            if progress:
-                progress(1, 0)
-            continue
-        slots.append(None)
-        batch.append((len(slots) - 1, req))
-        if len(batch) >= cfg.batch_size:
-            flush()
-    if batch:
-        flush()
-    rows = [r for r in slots if r is not None]
+    rows = map_unit(iter_unit(unit, skips), partial(_request, ctx=ctx), partial(_run_batch, ctx),
+                    unreadable, cfg.batch_size, progress)
     stats = shard_stats(rows, skips.as_dict(), time.perf_counter() - start)
     for r in rows:
         for f in FIELDS:

@@ -22,11 +22,11 @@ import re
 from pathlib import Path
 
 
+from hqclip.data.inputs import iter_unit
 from hqclip.data.samples import Sample, SkipLog
 from hqclip.data.sidecar import is_sidecar, sidecar_path
 from hqclip.refine.backends import BACKENDS
 from hqclip.refine.config import RefineConfig
-from hqclip.refine.pipeline import iter_unit
 
 log = logging.getLogger("hqclip.refine")
 

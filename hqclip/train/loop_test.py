@@ -109,7 +109,7 @@ def test_world_exported_and_reimported_trains_to_the_same_losses(tmp_path):
     """refine → export-vlm150m → import-vlm150m against the world's shards gives sidecars (and a
     vocab.json) that train exactly as the refined ones."""
     from hqclip.data.vlm150m import export_vlm150m
-    from hqclip.data.vlm150m_import import import_vlm150m
+    from hqclip.vlm150m.importer import import_vlm150m
 
     world = make_world(tmp_path / "world", n=192, shard_size=32)
     export_vlm150m(world / "sidecars", tmp_path / "release")

@@ -4,9 +4,8 @@ A unit (a shard for refine) is done when its output (written atomically) and the
 exist, and the marker's fingerprint equals this run's and its input stamp (size, mtime) the
 input's. Anything else — no output, an output without a marker (killed between the two writes), an
 input rewritten since, leftover temp files — is redone from scratch, and the atomic rename makes a
-redo replace, never append. Refine's fingerprint covers what decides the rows: backend and model
-identity, prompt hash, decode schema, sampling, retry and salvage settings; other users of the runner
-(`hqclip import-vlm150m`) pass their own parts.
+redo replace, never append. What the fingerprint covers is the job's: the parts that decide its
+output (refine's are in `hqclip.refine.fingerprint`).
 """
 
 from __future__ import annotations
@@ -17,43 +16,19 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hqclip.data.atomic import write_text
-from hqclip.refine.backends import backend_class
-from hqclip.refine.config import RefineConfig
+from hqclip.errors import ConfigMismatch
 
-log = logging.getLogger("hqclip.refine")
-
-MANIFEST = "refine-run.json"
+log = logging.getLogger("hqclip.units")
 
 
-class ConfigMismatch(RuntimeError):
-    """The output folder was made under a different configuration."""
-
-
-def _hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def fingerprint_parts(cfg: RefineConfig) -> dict[str, Any]:
-    return {
-        "backend": backend_class(cfg.backend).identity(cfg),
-        "prompt_hash": cfg.prompt().hash,
-        "schema": _hash(cfg.schema()),
-        "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p,
-                     "max_tokens": cfg.max_tokens, "seed": cfg.seed},
-        "retries": cfg.max_retries,
-        "image": not cfg.no_image,
-        "max_pixels": cfg.max_pixels,
-        # absent means off, as in every output made before salvage existed: those still resume
-        **({"salvage": True} if cfg.salvage else {}),
-    }
-
-
-def fingerprint(parts: dict[str, Any]) -> str:
-    return _hash(parts)
+def fingerprint(parts: Any) -> str:
+    """A short, stable hash of JSON-able `parts`."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def done_path(sidecar: Path) -> Path:
@@ -106,7 +81,7 @@ def clean_leftovers(folder: Path) -> None:
 
 
 def prepare(out_dir: Path, parts: dict[str, Any], config: dict[str, Any], overwrite: bool,
-            manifest_name: str = MANIFEST) -> str:
+            manifest_name: str) -> str:
     """Check the folder's manifest against this configuration (`parts`: what decides the output),
     clean leftovers of killed runs, write the manifest; returns the fingerprint."""
     fp = fingerprint(parts)

@@ -2,18 +2,15 @@
 workers included) and rerun gives the sidecars of an uninterrupted import, every record once."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from hqclip.data.sidecar import read_sidecar
-from hqclip.data.vlm150m_test import rec, released, uid
+from hqclip.vlm150m.conftest import rec, released, uid
 
 pytestmark = pytest.mark.slow
 
@@ -47,21 +44,13 @@ def rows(out):
 
 
 @pytest.mark.parametrize("phase", ["parse", "write"])
-def test_kill_9_mid_import_then_rerun_gives_every_record_once(inputs, tmp_path, phase):
+def test_kill_9_mid_import_then_rerun_gives_every_record_once(inputs, tmp_path, phase, kill_9):
     subprocess.run(cmd(inputs, tmp_path / "ref"), check=True, capture_output=True)
     out = tmp_path / "out"
-    done = {"parse": lambda: list((out / ".import" / "parse").glob("*.done")),
+    done = {"parse": lambda: list(out.glob(".import/*/parse/*.done")),
             "write": lambda: list(out.glob("*.parquet.done"))}[phase]
     total = {"parse": FOLDERS, "write": SHARDS}[phase]
-    proc = subprocess.Popen(cmd(inputs, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        end = time.monotonic() + 120
-        while not done() and proc.poll() is None and time.monotonic() < end:
-            time.sleep(0.005)
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(10)
+    kill_9(cmd(inputs, out), done)
     assert 1 <= len(done()) < total, "the kill did not land inside the phase"
     subprocess.run(cmd(inputs, out), check=True, capture_output=True)
     got, want = rows(out), rows(tmp_path / "ref")

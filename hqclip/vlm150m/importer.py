@@ -1,10 +1,11 @@
 """`hqclip import-vlm150m`: the released VLM-150M / VLM-1B annotations joined by uid to your own
 img2dataset shards, written as one sidecar per image shard — exactly the layout training reads.
 
-Three phases, each a list of units run by refine's runner (`run_units`: in process, `--workers`
-local processes, or Ray tasks) under refine's exactly-once machinery (atomic outputs, done
-markers, a run fingerprint), so a killed import resumes where it stopped and gives every record
-exactly once. Intermediates live in `<output>/.import/` and are removed when the import completes.
+Four phases, each a list of units run by the per-unit runner (`hqclip.units.stage.run_stage`: in
+process, `--workers` local processes, or Ray tasks) under its exactly-once machinery (atomic
+outputs, done markers, a run fingerprint), so a killed import resumes where it stopped and gives
+every record exactly once. Intermediates live in `<output>/.import/<fingerprint>/` (so a rerun
+under another configuration never mixes in the old one's) and are removed when the import completes.
 
 0. uids   — each image shard's (key, uid) list: the `uid` column of img2dataset's `<shard>.parquet`
             beside the tar (successful downloads only), else the tar's json members; then all of
@@ -38,6 +39,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from hqclip.progress import bar as progress_bar
 
 from hqclip.data.atomic import atomic_open, write_text
 from hqclip.data.samples import SkipLog
@@ -54,14 +55,14 @@ from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import sidecar_path, write_sidecar
 from hqclip.data.vlm150m import SOURCE_MODEL, iter_release, parse_record, release_units
 from hqclip.data.vocab import DEFAULT_SIZE, store_vocab, write_counts
-from hqclip.refine import resume
-from hqclip.refine.runners import run_units
+from hqclip.errors import UserError
+from hqclip.units import resume
+from hqclip.units.stage import manifest_name, run_stage, stats_name
 
-log = logging.getLogger("hqclip.data")
+log = logging.getLogger("hqclip.vlm150m")
 
+NAME = "import"  # import-run.json, import-stats.json
 WORK = ".import"
-MANIFEST = "import-run.json"
-STATS = "import-stats.json"
 SHARDS_PER_BUCKET = 64       # img2dataset's 10k images per shard: ~640k records per bucket
 MIN_BUCKETS, MAX_BUCKETS = 16, 256  # enough units for the workers; more only add files (DuckDB
                                     # spills a bigger bucket)
@@ -73,10 +74,6 @@ PART_SCHEMA = pa.schema([("uid", pa.string()), ("unit", pa.int32()), ("pos", pa.
                          ("extra", pa.string())])
 _RECORD = ", ".join(f'j.{f} AS "{f}"' for f in ("desc", "neg_desc", "tags", "neg_tags"))
 _JSON = "'{" + ", ".join(f'"{f}": "VARCHAR[]"' for f in ("desc", "neg_desc", "tags", "neg_tags")) + "}'"
-
-
-class ImportUsageError(ValueError):
-    """A mistake in the import's arguments or inputs; the message says what to do."""
 
 
 def bucket_of(uid: str, bits: int) -> int:
@@ -103,6 +100,12 @@ def _sql_list(paths: list[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
+def _marker(unit: str | Path) -> Path:
+    """A phase unit's stats file (`<work>/<phase>/<name>.json`), the output its done marker is of."""
+    unit = Path(unit)
+    return unit.with_name(unit.name + ".json")
+
+
 def _finish(marker: Path, fp: str, stats: dict[str, Any]) -> dict[str, Any]:
     """A unit's stats file, then its done marker (the unit's output is complete before either)."""
     write_text(marker, json.dumps(stats, sort_keys=True))
@@ -121,9 +124,14 @@ def img2dataset_manifest(shard: Path) -> Path | None:
         return None
 
 
+def _tar_uids(shard: Path, work: Path) -> Path:
+    """Where phase 0 keeps the uids of a shard that has no img2dataset manifest."""
+    return work / "uids" / (shard.stem + ".parquet")
+
+
 def _uids_from_tar(unit: str, work: str, fp: str) -> dict[str, Any]:
     """(key, uid, status) of every sample in the tar's json members (no image decoded)."""
-    out = Path(work) / "uids" / (Path(unit).stem + ".parquet")
+    out = _tar_uids(Path(unit), Path(work))
     stamp = resume.input_stamp(Path(unit))
     resume.mark_running(out)
     skips = SkipLog()
@@ -132,8 +140,9 @@ def _uids_from_tar(unit: str, work: str, fp: str) -> dict[str, Any]:
                       "status": pa.array(["success"] * len(pairs), pa.string())})
     with atomic_open(out, "wb") as f:
         pq.write_table(table, f)
-    resume.mark_done(out, fp, {"images": len(pairs), "unreadable": skips.as_dict()}, stamp)
-    return {"images": len(pairs)}
+    stats = {"images": len(pairs), **skips.as_dict()}
+    resume.mark_done(out, fp, stats, stamp)
+    return stats
 
 
 def _bucket_uids(unit: str, work: str, sources: list[str], bits: int, ranges: int, fp: str,
@@ -161,16 +170,14 @@ def _bucket_uids(unit: str, work: str, sources: list[str], bits: int, ranges: in
     shutil.rmtree(final, ignore_errors=True)
     if tmp.exists():
         os.replace(tmp, final)
-    return _finish(work_p / "bucket-uids" / f"{unit}.json", fp,
-                   {"images": images, "images_bad_uid": bad})
+    return _finish(_marker(unit), fp, {"images": images, "images_bad_uid": bad})
 
 
 # -- phase 1: parse -----------------------------------------------------------------------------
 
 def _parse(unit: str, work: str, groups: dict[str, list[str]], bits: int, fp: str) -> dict[str, Any]:
     """One release part → its records, bucketed: `parts/b=<bucket>/<unit>.parquet`."""
-    parts = Path(work) / "parts"
-    marker = Path(work) / "parse" / f"{unit}.json"
+    parts, marker, unit = Path(work) / "parts", _marker(unit), Path(unit).name
     resume.mark_running(marker)
     for old in parts.glob(f"b=*/{unit}.parquet"):  # a killed earlier attempt's partial files
         old.unlink()
@@ -227,9 +234,8 @@ def _parse(unit: str, work: str, groups: dict[str, list[str]], bits: int, fp: st
 
 def _join(unit: str, work: str, fp: str, memory_limit: str, threads: int) -> dict[str, Any]:
     """One bucket: first-wins duplicates, join to image uids, rows → `joined/r=<range>/`."""
-    work_p = Path(work)
+    work_p, marker, unit = Path(work), _marker(unit), Path(unit).name
     b = int(unit.removeprefix("b"))
-    marker = work_p / "join" / f"{unit}.json"
     resume.mark_running(marker)
     for old in (work_p / "joined").glob(f"r=*/b{b}_*.parquet"):
         old.unlink()
@@ -275,9 +281,8 @@ def _join(unit: str, work: str, fp: str, memory_limit: str, threads: int) -> dic
 def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: str,
            memory_limit: str, threads: int) -> dict[str, Any]:
     """One range of image shards: each shard's rows ordered by key → its sidecar + done marker."""
-    work_p = Path(work)
-    r = int(unit.removeprefix("r"))
-    marker = work_p / "write" / f"{unit}.json"
+    work_p, marker = Path(work), _marker(unit)
+    r = int(Path(unit).name.removeprefix("r"))
     resume.mark_running(marker)
     mine = [i for i in range(len(shards)) if i * ranges // len(shards) == r]
     files = list((work_p / "joined" / f"r={r}").glob("*.parquet"))
@@ -326,7 +331,32 @@ def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: s
     return _finish(marker, fp, dict(written))
 
 
-# -- the whole import ---------------------------------------------------------------------------
+# -- the whole import: arguments, plan, phases ---------------------------------------------------
+
+def _validate(annotations: str | os.PathLike, shards: str | os.PathLike, buckets: int | None
+              ) -> tuple[Path, list[Path], list[Path]]:
+    """(the release folder, its parts, the image shards), or a UserError naming the flag to fix."""
+    if buckets is not None and not (1 <= buckets <= 65536 and buckets & (buckets - 1) == 0):
+        raise UserError(f"--buckets {buckets}: a power of two from 1 to 65536, or leave it out for "
+                        f"one per {SHARDS_PER_BUCKET} shards")
+    root = Path(annotations)
+    if not root.is_dir():
+        raise UserError(f"--annotations {annotations}: no such folder; pass the folder holding the "
+                        "release's numbered folders or its .tar/.tar.gz parts")
+    units = release_units(root)
+    if not units:
+        raise UserError(f"--annotations {annotations}: no numbered folders, .tar/.tar.gz archives "
+                        "or .json files in it")
+    try:
+        shard_list = list_shards(shards)
+    except FileNotFoundError as e:
+        raise UserError(f"--shards: {e}") from None
+    missing = [s for s in shard_list if not s.is_file()]
+    if not shard_list or missing:
+        raise UserError(f"--shards {shards}: " + (f"{missing[0]} does not exist" if missing
+                        else "no .tar shards found"))
+    return root, units, shard_list
+
 
 def _group(units: list[Path], root: Path) -> dict[str, list[str]]:
     """Parse units named in release order: archives and the root's own JSON files one each,
@@ -346,28 +376,102 @@ def _group(units: list[Path], root: Path) -> dict[str, list[str]]:
     return {f"u{i:06d}": [str(p) for p in g] for i, g in enumerate(groups)}
 
 
-def _bar(desc: str, unit: str, total: int | None, progress: bool):
-    return progress_bar(total=total, desc=desc, unit=unit, disable=not progress)
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import does, decided from its arguments and the release's layout before any work;
+    `parts` (the fingerprint's) cover all of it."""
+
+    out: Path
+    shards: list[Path]
+    groups: dict[str, list[str]]  # parse units in release order: name → release parts
+    bits: int                     # 2 ** bits uid hash buckets
+    parts: dict[str, Any]
+    config: dict[str, Any]
+
+    @property
+    def buckets(self) -> int:
+        return 2 ** self.bits
+
+    @property
+    def ranges(self) -> int:
+        """The write phase's units: consecutive ranges of image shards."""
+        return min(self.buckets, len(self.shards))
 
 
-def _phase(name: str, units: list[str], work: Path, job, fp: str, run_opts: dict[str, Any],
-           progress: bool, count: str | None = None) -> None:
-    """Run the units of one phase not yet done (each ends with a done marker under work/name)."""
-    folder = work / name
-    folder.mkdir(parents=True, exist_ok=True)
-    resume.clean_leftovers(folder)
-    todo, done = resume.plan([folder / u for u in units], lambda p: p.with_name(p.name + ".json"), fp)
-    bar = _bar(f"import: {name}", count or "unit", None if count else len(units), progress)
-    bar.update(0 if count else len(done))
-    try:
-        run_units([p.name for p in todo], job, on_done=lambda u, s: bar.update(s.get(count, 1)
-                  if count else 1), **run_opts)
-    finally:
-        bar.close()
+def plan_import(annotations: str | os.PathLike, shards: str | os.PathLike,
+                output: str | os.PathLike, buckets: int | None = None) -> ImportPlan:
+    """The import's plan, or a UserError before any work."""
+    root, units, shard_list = _validate(annotations, shards, buckets)
+    bits = (buckets.bit_length() - 1 if buckets is not None else  # default: one bucket per SHARDS_PER_BUCKET
+            min(max(math.ceil(math.log2(max(1, len(shard_list) / SHARDS_PER_BUCKET))),
+                    int(math.log2(MIN_BUCKETS))), int(math.log2(MAX_BUCKETS))))
+    names = hashlib.sha256("\n".join(s.name for s in shard_list).encode()).hexdigest()[:16]
+    groups = _group(units, root)
+    parts = {"format": "vlm150m-import/1", "annotations": str(root.resolve()),
+             "shards": {"count": len(shard_list), "names": names}, "buckets": 2 ** bits,
+             "parse_units": hashlib.sha256(json.dumps(groups).encode()).hexdigest()[:16],
+             "duplicates": "first in release order"}
+    config = {"annotations": str(annotations), "shards": str(shards), "buckets": 2 ** bits}
+    return ImportPlan(Path(output), shard_list, groups, bits, parts, config)
 
 
-def _stats(work: Path, phase: str) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((work / phase).glob("*.json"))]
+def _counts(finished: dict[Path, dict[str, Any]], before: set[Path], seconds: float
+            ) -> dict[str, Any]:
+    """A phase's stats: its units' counts summed."""
+    total: Counter = Counter()
+    for s in finished.values():
+        total.update(s)
+    return {"counts": dict(total)}
+
+
+def run_phases(plan: ImportPlan, work: Path, overwrite: bool = False, runner: str = "local",
+               workers: int = 1, ray_opts: dict[str, Any] | None = None, memory_limit: str = "1GB",
+               progress: bool = True) -> tuple[Counter, dict[str, int]]:
+    """uids → bucket-uids → parse → join → write, each a stage in `work/<phase>/`; returns (the
+    parse and join phases' counts summed, the images' counts)."""
+    stage = partial(run_stage, summarise=_counts, parts=plan.parts, config=plan.config,
+                    overwrite=overwrite, runner=runner, workers=workers, ray_opts=ray_opts,
+                    progress=progress)
+    # one DuckDB thread per worker process; all cores when the import runs in this process
+    db = {"memory_limit": memory_limit,
+          "threads": os.cpu_count() or 1 if runner == "local" and workers <= 1 else 1}
+
+    def phase(name: str, units: list[str], job, **kw) -> dict[str, int]:
+        folder = work / name
+        return stage(name, folder, [folder / u for u in units], partial(job, work=str(work)),
+                     output_of=_marker, desc=f"import: {name}", **kw)["counts"]
+
+    sources = [img2dataset_manifest(s) for s in plan.shards]
+    from_tar = [s for s, m in zip(plan.shards, sources) if m is None]
+    if from_tar:
+        stage("uids", work / "uids", from_tar, partial(_uids_from_tar, work=str(work)),
+              output_of=partial(_tar_uids, work=work), desc="import: uids from tars")
+    paths = [str(m or _tar_uids(s, work)) for s, m in zip(plan.shards, sources)]
+    images = phase("bucket-uids", ["all"], partial(_bucket_uids, sources=paths, bits=plan.bits,
+                                                   ranges=plan.ranges, **db))
+    counts = Counter(phase("parse", sorted(plan.groups),
+                           partial(_parse, groups=plan.groups, bits=plan.bits), count="records"))
+    counts.update(phase("join", [f"b{b}" for b in range(plan.buckets)], partial(_join, **db)))
+    phase("write", [f"r{r}" for r in range(plan.ranges)],
+          partial(_write, out=str(plan.out), shards=[str(s) for s in plan.shards],
+                  ranges=plan.ranges, **db))
+    return counts, images
+
+
+def _stats(plan: ImportPlan, fp: str, counts: Counter, images: dict[str, int], already_done: int,
+           wall: float) -> dict[str, Any]:
+    skipped = {k: v for k, v in sorted(counts.items())
+               if k not in ("records", "ok", "normalized", "matched", "records_without_image",
+                            "images_without_record")}
+    return {"fingerprint": fp, "records": counts["records"], "ok": counts["ok"],
+            "normalized": counts["normalized"], "skipped": skipped,
+            "records_without_image": counts["records_without_image"],
+            "images": images["images"], "images_bad_uid": images["images_bad_uid"],
+            "images_without_record": counts["images_without_record"],
+            "rows_written": counts["matched"], "shards": len(plan.shards), "buckets": plan.buckets,
+            "this_run": {"wall_s": round(wall, 1), "shards_already_done": already_done,
+                         "records_per_s": round(counts["records"] / wall, 1)
+                         if not already_done else None}}
 
 
 def import_vlm150m(annotations: str | os.PathLike, shards: str | os.PathLike,
@@ -376,99 +480,29 @@ def import_vlm150m(annotations: str | os.PathLike, shards: str | os.PathLike,
                    overwrite: bool = False, progress: bool = True,
                    memory_limit: str = "1GB") -> dict[str, Any]:
     """Import the release under `annotations` for the image shards `shards` into sidecars under
-    `output` (rerun the same call to resume). Returns and writes the stats; raises
-    ImportUsageError on bad arguments and resume.ConfigMismatch on a foreign output folder."""
+    `output` (rerun the same call to resume). Returns and writes the stats; raises UserError on bad
+    arguments (ConfigMismatch on an output folder made under another configuration)."""
     start = time.perf_counter()
-    root, out = Path(annotations), Path(output)
-    if not root.is_dir():
-        raise ImportUsageError(f"--annotations {annotations}: no such folder; pass the folder "
-                               "holding the release's numbered folders or its .tar/.tar.gz parts")
-    units = release_units(root)
-    if not units:
-        raise ImportUsageError(f"--annotations {annotations}: no numbered folders, .tar/.tar.gz "
-                               "archives or .json files in it")
-    try:
-        shard_list = list_shards(shards)
-    except FileNotFoundError as e:
-        raise ImportUsageError(f"--shards: {e}") from None
-    missing = [s for s in shard_list if not s.is_file()]
-    if not shard_list or missing:
-        raise ImportUsageError(f"--shards {shards}: " + (f"{missing[0]} does not exist" if missing
-                               else "no .tar shards found"))
-    bits = int(math.log2(buckets)) if buckets else min(max(
-        math.ceil(math.log2(max(1, len(shard_list) / SHARDS_PER_BUCKET))),
-        int(math.log2(MIN_BUCKETS))), int(math.log2(MAX_BUCKETS)))
-    if buckets and (buckets != 2 ** bits or not 1 <= buckets <= 65536):
-        raise ImportUsageError(f"--buckets {buckets}: a power of two from 1 to 65536")
-    n_buckets = 2 ** bits
-    names = hashlib.sha256("\n".join(s.name for s in shard_list).encode()).hexdigest()[:16]
-    groups = _group(units, root)
-    parts = {"format": "vlm150m-import/1", "annotations": str(root.resolve()),
-             "shards": {"count": len(shard_list), "names": names}, "buckets": n_buckets,
-             "parse_units": hashlib.sha256(json.dumps(groups).encode()).hexdigest()[:16],
-             "duplicates": "first in release order"}
-    fp = resume.prepare(out, parts, {"annotations": str(annotations), "shards": str(shards),
-                                     "buckets": n_buckets}, overwrite, MANIFEST)
-    todo, done = resume.plan(shard_list, partial(sidecar_path, out_dir=out), fp, overwrite)
-    old = out / STATS
+    plan = plan_import(annotations, shards, output, buckets)
+    out = plan.out
+    fp = resume.prepare(out, plan.parts, plan.config, overwrite, manifest_name(NAME))
+    todo, done = resume.plan(plan.shards, partial(sidecar_path, out_dir=out), fp, overwrite)
+    old = out / stats_name(NAME)
     if not todo and old.exists() and json.loads(old.read_text()).get("fingerprint") == fp:
         return json.loads(old.read_text())
-    work = out / WORK
-    run_opts = {"runner": runner, "workers": workers, "ray_opts": ray_opts}
-    # one DuckDB thread per worker process; all cores when the import runs in this process
-    db = {"memory_limit": memory_limit,
-          "threads": os.cpu_count() or 1 if runner == "local" and workers <= 1 else 1}
-    ranges = min(n_buckets, len(shard_list))
     log.info("import: %d release parts in %d units, %d image shards, %d buckets (fingerprint %s)",
-             len(units), len(groups), len(shard_list), n_buckets, fp)
-
-    sources = [img2dataset_manifest(s) for s in shard_list]
-    from_tar = [str(s) for s, m in zip(shard_list, sources) if m is None]
-    (work / "uids").mkdir(parents=True, exist_ok=True)
-    resume.clean_leftovers(work / "uids")
-    tar_todo, _ = resume.plan([Path(s) for s in from_tar],
-                              lambda s: work / "uids" / (s.stem + ".parquet"), fp)
-    if tar_todo:
-        bar = _bar("import: uids from tars", "shard", len(tar_todo), progress)
-        run_units(tar_todo, partial(_uids_from_tar, work=str(work), fp=fp),
-                  on_done=lambda u, s: bar.update(1), **run_opts)
-        bar.close()
-    paths = [str(m) if m else str(work / "uids" / (s.stem + ".parquet"))
-             for s, m in zip(shard_list, sources)]
-    _phase("bucket-uids", ["all"], work, partial(
-        _bucket_uids, work=str(work), sources=paths, bits=bits, ranges=ranges, fp=fp, **db),
-        fp, run_opts, progress)
-    _phase("parse", sorted(groups), work, partial(_parse, work=str(work), groups=groups, bits=bits,
-                                                   fp=fp), fp, run_opts, progress, count="records")
-    _phase("join", [f"b{b}" for b in range(n_buckets)], work, partial(
-        _join, work=str(work), fp=fp, **db), fp, run_opts, progress)
-    _phase("write", [f"r{r}" for r in range(ranges)], work, partial(
-        _write, work=str(work), out=str(out), shards=[str(s) for s in shard_list], ranges=ranges,
-        fp=fp, **db), fp, run_opts, progress)
-
-    parse, join = _stats(work, "parse"), _stats(work, "join")
-    counts: Counter = Counter()
-    for s in parse + join:
-        counts.update(s)
-    images = _stats(work, "bucket-uids")[0]
-    skipped = {k: v for k, v in sorted(counts.items())
-               if k not in ("records", "ok", "normalized", "matched", "records_without_image",
-                            "images_without_record")}
-    wall = time.perf_counter() - start
-    stats = {"fingerprint": fp, "records": counts["records"], "ok": counts["ok"],
-             "normalized": counts["normalized"], "skipped": skipped,
-             "records_without_image": counts["records_without_image"],
-             "images": images["images"], "images_bad_uid": images["images_bad_uid"],
-             "images_without_record": counts["images_without_record"],
-             "rows_written": counts["matched"], "shards": len(shard_list), "buckets": n_buckets,
-             "this_run": {"wall_s": round(wall, 1), "shards_already_done": len(done),
-                          "records_per_s": round(counts["records"] / wall, 1) if not done else None}}
+             sum(map(len, plan.groups.values())), len(plan.groups), len(plan.shards), plan.buckets,
+             fp)
+    work = out / WORK / fp
+    counts, images = run_phases(plan, work, overwrite, runner, workers, ray_opts, memory_limit,
+                                progress)
+    stats = _stats(plan, fp, counts, images, len(done), time.perf_counter() - start)
     if counts["records"] and not counts["matched"]:
         log.warning("import: no record matched an image uid; do the shards carry the DataComp/DFN "
                     "uid (img2dataset --save_additional_columns '[\"uid\"]')?")
     store_vocab(out, str(work / "tag-counts" / "*.parquet"), DEFAULT_SIZE,
-                {"records": counts["matched"], "sidecars": len(shard_list), "skipped": {}},
+                {"records": counts["matched"], "sidecars": len(plan.shards), "skipped": {}},
                 memory_limit)
-    write_text(out / STATS, json.dumps(stats, indent=1, sort_keys=True))
-    shutil.rmtree(work, ignore_errors=True)
+    write_text(out / stats_name(NAME), json.dumps(stats, indent=1, sort_keys=True))
+    shutil.rmtree(out / WORK, ignore_errors=True)
     return stats

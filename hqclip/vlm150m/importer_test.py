@@ -1,70 +1,16 @@
+"""The VLM-150M import: the join by uid, named skips, archives, refusals, and Ray."""
+
 import io
 import json
 import tarfile
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from hqclip.data.shards import write_shards
 from hqclip.data.sidecar import read_sidecar
-from hqclip.data.testimages import png
 from hqclip.data.vlm150m import export_vlm150m
-from hqclip.data.vlm150m_import import ImportUsageError, import_vlm150m
-
-NECKLACE = {
-    "desc": ["the image shows a vintage women's necklace made of 18K gold",
-             "the pendant is shaped like a heart"],
-    "neg_desc": ["the image shows a modern men's necklace made of silver",
-                 "the pendant is shaped like a star"],
-    "tags": ["vintage necklace", "18K gold necklace", "heart pendant"],
-    "neg_tags": ["modern necklace", "silver necklace", "star pendant"],
-}
-
-
-def uid(i: int) -> str:
-    return f"{i:032x}"
-
-
-def rec(i: int) -> dict:
-    return {**NECKLACE, "tags": [f"{t} {i}" for t in NECKLACE["tags"]]}
-
-
-def shards_for(root, uids_per_shard, img2dataset=True):
-    """Image shards holding `uids_per_shard` (a list per shard); img2dataset's parquet beside
-    each (key, uid, status: one failed download per shard) unless `img2dataset` is False."""
-    keys = iter(range(10**6))
-    samples, manifests = [], []
-    for uids in uids_per_shard:
-        rows = []
-        for u in uids:
-            k = f"{next(keys):09d}"
-            samples.append({"__key__": k, "png": png(), "txt": "alt", "json": {"uid": u}})
-            rows.append((k, u))
-        manifests.append(rows)
-    paths = write_shards(samples, root, maxcount=len(uids_per_shard[0]))
-    for path, rows in zip(paths, manifests):
-        if img2dataset:
-            pq.write_table(pa.table({"key": [k for k, _ in rows] + ["999999999"],
-                                     "uid": [u for _, u in rows] + [uid(10**6)],
-                                     "status": ["success"] * len(rows) + ["failed_to_download"]}),
-                           path.with_suffix(".parquet"))
-    return paths
-
-
-def released(root, records: dict[str, dict], per_folder=3):
-    """`root/NNNNN/<uid>.json` in folders of `per_folder`; returns {relative path: obj}."""
-    files = {}
-    for i, (u, obj) in enumerate(records.items()):
-        folder = root / f"{i // per_folder:05d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{u}.json").write_text(json.dumps(obj, ensure_ascii=False))
-        files[f"{folder.name}/{u}.json"] = obj
-    return files
-
-
-def rows_by_uid(folder):
-    return {r["uid"]: r for p in sorted(folder.glob("*.parquet")) for r in read_sidecar(p)}
+from hqclip.errors import UserError
+from hqclip.vlm150m.conftest import NECKLACE, rec, released, rows_by_uid, shards_for, uid
+from hqclip.vlm150m.importer import import_vlm150m
 
 
 @pytest.mark.parametrize("img2dataset, buckets, workers", [(True, None, 1), (False, 4, 2)])
@@ -148,18 +94,24 @@ def test_release_as_archives_round_trips_through_export(tmp_path):
     assert out == {k.split("/")[1]: v for k, v in files.items()}
 
 
-@pytest.mark.parametrize("args, needle", [
-    (("nope", "img"), "--annotations"),
-    (("empty", "img"), "no numbered folders"),
-    (("rel", "nope"), "--shards"),
-    (("rel", "empty"), "no .tar shards"),
+@pytest.mark.parametrize("args, buckets, needle", [
+    (("nope", "img"), None, "--annotations"),
+    (("empty", "img"), None, "no numbered folders"),
+    (("rel", "nope"), None, "--shards"),
+    (("rel", "empty"), None, "no .tar shards"),
+    (("rel", "img"), -4, "--buckets -4: a power of two"),
+    (("rel", "img"), 0, "--buckets 0: a power of two"),
+    (("rel", "img"), 6, "--buckets 6: a power of two"),
+    (("nope", "img"), 131072, "--buckets 131072"),  # checked first
 ])
-def test_usage_errors_name_what_to_pass(tmp_path, args, needle):
+def test_usage_errors_name_what_to_pass(tmp_path, args, buckets, needle):
     released(tmp_path / "rel", {uid(0): rec(0)})
     shards_for(tmp_path / "img", [[uid(0)]])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ImportUsageError, match=needle):
-        import_vlm150m(tmp_path / args[0], tmp_path / args[1], tmp_path / "sc", progress=False)
+    with pytest.raises(UserError, match=needle):
+        import_vlm150m(tmp_path / args[0], tmp_path / args[1], tmp_path / "sc", buckets=buckets,
+                       progress=False)
+    assert not (tmp_path / "sc").exists()  # refused before any work
 
 
 @pytest.mark.slow
