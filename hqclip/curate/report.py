@@ -144,7 +144,7 @@ def summarise(sidecars: str | Path, scores: str | Path | None = None, samples: i
               seed: int = 0, top: int = 20, workers: int = 1, progress: bool = True,
               work_dir: str | Path | None = None) -> dict[str, Any]:
     """The report's numbers (and its sample rows) for a sidecar folder; refuses
-    (`preflight.Refused`) before any work what it cannot read. Tag and word counts spill to a
+    (`UserError`) before any work what it cannot read. Tag and word counts spill to a
     temp folder under `work_dir` (default: the system's)."""
     files = preflight.sidecars(sidecars)
     pairs = preflight.scores(files, scores) if scores is not None else {}

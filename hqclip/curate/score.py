@@ -25,8 +25,9 @@ from hqclip.curate.scores import SCORE_FIELDS, is_scores, write_scores
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import BadSample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path
+from hqclip.errors import UserError
 from hqclip.eval.embed import encode_images, encode_texts
-from hqclip.eval.models import Loaded, ModelError, ModelSpec, fingerprint, load
+from hqclip.eval.models import Loaded, ModelSpec, fingerprint, load
 from hqclip.progress import bar
 from hqclip.refine import resume
 from hqclip.refine.runners import estimate_total, resolve_inputs, run_units
@@ -148,18 +149,15 @@ def _job(unit: str, spec: str, device: str, sidecars: str, out_dir: str, fp: str
 
 def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path, device: str,
           batch_size: int, workers: int) -> tuple[list[Path], Loaded]:
-    """The units to score and the loaded model, or `preflight.Refused` before any work."""
+    """The units to score and the loaded model, or `UserError` before any work."""
     if batch_size < 1 or workers < 1:
-        raise preflight.Refused(f"--batch-size {batch_size} and --workers {workers}: each must be "
-                                f"at least 1")
-    try:
-        units = resolve_inputs(inputs)
-    except FileNotFoundError as e:
-        raise preflight.Refused(f"--input {e}") from None
+        raise UserError(f"--batch-size {batch_size} and --workers {workers}: each must be "
+                        f"at least 1")
+    units = resolve_inputs(inputs)
     files = preflight.sidecars(sidecars)
     annotated = [u for u in units if sidecar_path(u, sidecars).exists()]
     if not annotated:
-        raise preflight.Refused(
+        raise UserError(
             f"--sidecars {sidecars}: no sidecar for any of the {len(units)} shards of --input "
             f"{inputs} (e.g. {sidecar_path(units[0], sidecars).name}); pass the --output of "
             f"`hqclip refine` made from these shards")
@@ -168,10 +166,7 @@ def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Pa
                     "scored", len(units) - len(annotated), len(units), sidecars)
     preflight.overlap(annotated[0], sidecar_path(annotated[0], sidecars))
     preflight.output(Path(out_dir), units[0], [files[0].parent, units[0].parent], is_scores)
-    try:
-        return units, load(ModelSpec.parse(spec), device)
-    except ModelError as e:
-        raise preflight.Refused(f"--model {spec}: {e}") from None
+    return units, load(ModelSpec.parse(spec), device)
 
 
 def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path,
@@ -179,7 +174,7 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
               ray_opts: dict[str, Any] | None = None, overwrite: bool = False,
               progress: bool = True) -> dict[str, Any]:
     """Score every shard of `inputs` with its sidecar from `sidecars` into `out_dir`, skipping
-    shards already scored by this model. Refuses (`preflight.Refused`) before any work what
+    shards already scored by this model. Refuses (`UserError`) before any work what
     cannot succeed; writes and returns the run's stats (`score-stats.json`)."""
     out = Path(out_dir)
     here = runner == "local" and workers <= 1  # else workers load the model, on `device`

@@ -17,8 +17,9 @@ from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import read_annotations, read_sidecar, sidecar_path, write_sidecar
 from hqclip.eval.embed import Embedder
+from hqclip.errors import ConfigMismatch
 from hqclip.eval.models import ModelSpec, load
-from hqclip.refine.resume import ConfigMismatch, done_path
+from hqclip.refine.resume import done_path
 from hqclip.train.conftest import make_dataset
 
 

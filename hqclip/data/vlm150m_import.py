@@ -54,6 +54,7 @@ from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import sidecar_path, write_sidecar
 from hqclip.data.vlm150m import SOURCE_MODEL, iter_release, parse_record, release_units
 from hqclip.data.vocab import DEFAULT_SIZE, store_vocab, write_counts
+from hqclip.errors import UserError
 from hqclip.refine import resume
 from hqclip.refine.runners import run_units
 
@@ -73,10 +74,6 @@ PART_SCHEMA = pa.schema([("uid", pa.string()), ("unit", pa.int32()), ("pos", pa.
                          ("extra", pa.string())])
 _RECORD = ", ".join(f'j.{f} AS "{f}"' for f in ("desc", "neg_desc", "tags", "neg_tags"))
 _JSON = "'{" + ", ".join(f'"{f}": "VARCHAR[]"' for f in ("desc", "neg_desc", "tags", "neg_tags")) + "}'"
-
-
-class ImportUsageError(ValueError):
-    """A mistake in the import's arguments or inputs; the message says what to do."""
 
 
 def bucket_of(uid: str, bits: int) -> int:
@@ -377,29 +374,29 @@ def import_vlm150m(annotations: str | os.PathLike, shards: str | os.PathLike,
                    memory_limit: str = "1GB") -> dict[str, Any]:
     """Import the release under `annotations` for the image shards `shards` into sidecars under
     `output` (rerun the same call to resume). Returns and writes the stats; raises
-    ImportUsageError on bad arguments and resume.ConfigMismatch on a foreign output folder."""
+    UserError on bad arguments and ConfigMismatch (a UserError) on a foreign output folder."""
     start = time.perf_counter()
     root, out = Path(annotations), Path(output)
     if not root.is_dir():
-        raise ImportUsageError(f"--annotations {annotations}: no such folder; pass the folder "
-                               "holding the release's numbered folders or its .tar/.tar.gz parts")
+        raise UserError(f"--annotations {annotations}: no such folder; pass the folder "
+                        "holding the release's numbered folders or its .tar/.tar.gz parts")
     units = release_units(root)
     if not units:
-        raise ImportUsageError(f"--annotations {annotations}: no numbered folders, .tar/.tar.gz "
-                               "archives or .json files in it")
+        raise UserError(f"--annotations {annotations}: no numbered folders, .tar/.tar.gz "
+                        "archives or .json files in it")
     try:
         shard_list = list_shards(shards)
     except FileNotFoundError as e:
-        raise ImportUsageError(f"--shards: {e}") from None
+        raise UserError(f"--shards: {e}") from None
     missing = [s for s in shard_list if not s.is_file()]
     if not shard_list or missing:
-        raise ImportUsageError(f"--shards {shards}: " + (f"{missing[0]} does not exist" if missing
-                               else "no .tar shards found"))
+        raise UserError(f"--shards {shards}: " + (f"{missing[0]} does not exist" if missing
+                        else "no .tar shards found"))
     bits = int(math.log2(buckets)) if buckets else min(max(
         math.ceil(math.log2(max(1, len(shard_list) / SHARDS_PER_BUCKET))),
         int(math.log2(MIN_BUCKETS))), int(math.log2(MAX_BUCKETS)))
     if buckets and (buckets != 2 ** bits or not 1 <= buckets <= 65536):
-        raise ImportUsageError(f"--buckets {buckets}: a power of two from 1 to 65536")
+        raise UserError(f"--buckets {buckets}: a power of two from 1 to 65536")
     n_buckets = 2 ** bits
     names = hashlib.sha256("\n".join(s.name for s in shard_list).encode()).hexdigest()[:16]
     groups = _group(units, root)

@@ -10,7 +10,8 @@ from hqclip.data.shards import write_shards
 from hqclip.data.sidecar import read_sidecar
 from hqclip.data.testimages import png
 from hqclip.data.vlm150m import export_vlm150m
-from hqclip.data.vlm150m_import import ImportUsageError, import_vlm150m
+from hqclip.data.vlm150m_import import import_vlm150m
+from hqclip.errors import UserError
 
 NECKLACE = {
     "desc": ["the image shows a vintage women's necklace made of 18K gold",
@@ -158,7 +159,7 @@ def test_usage_errors_name_what_to_pass(tmp_path, args, needle):
     released(tmp_path / "rel", {uid(0): rec(0)})
     shards_for(tmp_path / "img", [[uid(0)]])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ImportUsageError, match=needle):
+    with pytest.raises(UserError, match=needle):
         import_vlm150m(tmp_path / args[0], tmp_path / args[1], tmp_path / "sc", progress=False)
 
 

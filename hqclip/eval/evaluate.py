@@ -10,9 +10,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from hqclip.errors import UserError
 from hqclip.eval import metrics
 from hqclip.eval.embed import Embedder
-from hqclip.eval.models import Loaded, ModelError, ModelSpec, check_compatible, load
+from hqclip.eval.models import Loaded, ModelSpec, check_compatible, load
 from hqclip.eval.perturb import aro_order, world_vocab
 from hqclip.eval.splits import Skips, Split, eval_dir, load_splits
 
@@ -39,7 +40,7 @@ def resolve_models(models: ModelsArg, device: str = "cpu", seed: int = 0) -> lis
                load(m if isinstance(m, ModelSpec) else ModelSpec.parse(m), device, seed) for m in models]
     labels = [m.label for m in out]
     if len(set(labels)) != len(labels):
-        raise ModelError(f"duplicate model labels {labels}; give each a LABEL= prefix")
+        raise UserError(f"duplicate model labels {labels}; give each a LABEL= prefix")
     return out
 
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from hqclip.eval.evaluate import resolve_models
-from hqclip.eval.models import ModelError, ModelSpec, fingerprint
+from hqclip.errors import UserError
+from hqclip.eval.models import ModelSpec, fingerprint
 
 
 @pytest.mark.parametrize("text,expect", [
@@ -27,21 +28,21 @@ def test_spec_parse(text, expect):
 
 @pytest.mark.parametrize("text", ["=tiny", "tiny:", ""])
 def test_spec_parse_rejects(text):
-    with pytest.raises(ModelError, match="expected"):
+    with pytest.raises(UserError, match="expected"):
         ModelSpec.parse(text)
 
 
 def test_unknown_model_or_checkpoint_is_clear(tiny_model_name, tmp_path):
-    with pytest.raises(ModelError, match="unknown open_clip model 'no-such-model'"):
+    with pytest.raises(UserError, match="unknown open_clip model 'no-such-model'"):
         resolve_models(["no-such-model"])
-    with pytest.raises(ModelError, match=f"cannot load pretrained tag/file {tmp_path}/none.pt"):
+    with pytest.raises(UserError, match=f"cannot load pretrained tag/file {tmp_path}/none.pt"):
         resolve_models([f"{tiny_model_name}:{tmp_path}/none.pt"])
 
 
 def test_tokenizer_of_another_model_is_refused(tiny_model_name):
     model, _, preprocess = open_clip.create_model_and_transforms(tiny_model_name)
     wrong = open_clip.get_tokenizer("ViT-B-32")  # context length 77, the tiny model has 16
-    with pytest.raises(ModelError, match="context length 77 != model context length 16"):
+    with pytest.raises(UserError, match="context length 77 != model context length 16"):
         resolve_models({"x": (model, preprocess, wrong)})
 
 
@@ -49,7 +50,7 @@ def test_checkpoint_of_another_model_is_refused(tiny_model_name, tmp_path):
     other = open_clip.create_model("RN50", pretrained=None)
     path = tmp_path / "rn50.pt"
     torch.save({"state_dict": other.state_dict()}, path)
-    with pytest.raises(ModelError, match=f"cannot load checkpoint {path} into {tiny_model_name}"):
+    with pytest.raises(UserError, match=f"cannot load checkpoint {path} into {tiny_model_name}"):
         resolve_models([f"{tiny_model_name}:{path}"])
 
 

@@ -19,7 +19,7 @@ def refused(*args: str) -> str:
     res = CliRunner().invoke(app, ["refine", *args, "--no-progress"])
     assert res.exit_code == 2, res.output
     assert isinstance(res.exception, SystemExit) and "Traceback" not in res.output
-    errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+    errors = [line for line in res.output.splitlines() if line.startswith("hqclip refine: ")]
     assert len(errors) == 1, res.output
     return errors[0]
 

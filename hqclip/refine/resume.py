@@ -21,16 +21,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hqclip.data.atomic import write_text
+from hqclip.errors import ConfigMismatch
 from hqclip.refine.backends import backend_class
 from hqclip.refine.config import RefineConfig
 
 log = logging.getLogger("hqclip.refine")
 
 MANIFEST = "refine-run.json"
-
-
-class ConfigMismatch(RuntimeError):
-    """The output folder was made under a different configuration."""
 
 
 def _hash(obj: Any) -> str:

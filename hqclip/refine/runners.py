@@ -25,6 +25,7 @@ from hqclip.data.shards import list_shards
 from hqclip.data.sidecar import sidecar_path
 from hqclip.data.tables import TABLE_SUFFIXES
 from hqclip.data.vocab import write_vocab
+from hqclip.errors import UserError
 from hqclip.refine import preflight, resume
 from hqclip.refine.backends import Backend, backend_class
 from hqclip.refine.config import RefineConfig
@@ -46,12 +47,15 @@ def resolve_inputs(path: str | Path) -> list[Path]:
     elif p.suffix in TABLE_SUFFIXES and p.exists():
         units = [p]
     else:
-        units = list_shards(path)
+        try:
+            units = list_shards(path)
+        except FileNotFoundError as e:
+            raise UserError(f"--input {e}") from None
     if not units:
-        raise FileNotFoundError(f"{path}: no .tar shards or caption tables (csv/parquet/jsonl) found")
+        raise UserError(f"--input {path}: no .tar shards or caption tables (csv/parquet/jsonl) found")
     missing = [u for u in units if not u.exists()]
     if missing:
-        raise FileNotFoundError(f"{missing[0]}: no such shard ({len(missing)} missing)")
+        raise UserError(f"--input {missing[0]}: no such shard ({len(missing)} missing)")
     return units
 
 
@@ -185,7 +189,7 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
                workers: int = 1) -> dict[str, Any]:
     """Refine every shard of `inputs` into sidecars under `out_dir`, skipping shards already done
     under the same configuration. A configuration that cannot serve the input raises
-    `preflight.Refused` first. Writes and returns the stats JSON; on failure the stats of the
+    `UserError` first. Writes and returns the stats JSON; on failure the stats of the
     finished shards are still written before the error propagates."""
     out = Path(out_dir)
     units = resolve_inputs(inputs)

@@ -13,6 +13,8 @@ from typing import Any
 
 import open_clip
 
+from hqclip.errors import UserError
+
 CONFIG_DIR = Path(__file__).parent / "model_configs"
 open_clip.add_model_config(CONFIG_DIR)
 
@@ -21,8 +23,8 @@ def model_config(name: str) -> dict[str, Any]:
     """The open_clip architecture config of `name` (written next to checkpoints of custom models)."""
     cfg = open_clip.get_model_config(name)
     if cfg is None:
-        raise ValueError(f"unknown model {name!r}; choose one of open_clip.list_models() "
-                         f"(the tiny CPU ones: {sorted(p.stem for p in CONFIG_DIR.glob('*.json'))})")
+        raise UserError(f"unknown model {name!r}; choose one of open_clip.list_models() "
+                        f"(the tiny CPU ones: {sorted(p.stem for p in CONFIG_DIR.glob('*.json'))})")
     return cfg
 
 
