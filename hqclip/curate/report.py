@@ -253,7 +253,7 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def _plots(res: dict[str, Any], out: Path) -> dict[str, Path]:
-    from hqclip.eval.report import pyplot, save_png  # imports torch (hqclip.eval): only here
+    from hqclip.plots import pyplot, save_png
 
     plt = pyplot()
     paths = {"counts": out / "counts.png", "edits": out / "edits.png"}

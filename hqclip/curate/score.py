@@ -27,7 +27,7 @@ from hqclip.data.samples import BadSample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.errors import UserError
 from hqclip.eval.embed import encode_images, encode_texts
-from hqclip.eval.models import Loaded, ModelSpec, fingerprint, load
+from hqclip.eval.models import Loaded, ModelSpec, load, weights_hash
 from hqclip.progress import bar
 from hqclip.refine import resume
 from hqclip.refine.runners import estimate_total, resolve_inputs, run_units
@@ -37,7 +37,7 @@ log = logging.getLogger("hqclip.curate")
 VERSION = 1  # bumped whenever the same model and data would give different scores
 MANIFEST = "score-run.json"
 STATS = "score-stats.json"
-_models: dict[tuple[str, str], Loaded] = {}  # per process: a worker reuses its loaded model
+_models: dict[tuple[str, str, str], Loaded] = {}  # a worker's model, reused by its next shards
 
 
 def stamp(unit: Path, sidecars: Path) -> dict[str, Any]:
@@ -135,16 +135,21 @@ def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: 
     return stats
 
 
-def _model(spec: str, device: str) -> Loaded:
-    if (spec, device) not in _models:
-        _models[(spec, device)] = load(ModelSpec.parse(spec), device)
-    return _models[(spec, device)]
+def _model(spec: str, device: str, fp: str) -> Loaded:
+    """The run's model in this worker: keyed by the run's fingerprint (which covers the weights), so
+    a Ray worker kept from an earlier run never scores with a checkpoint since rewritten, and holds
+    one model only."""
+    key = (spec, device, fp)
+    if key not in _models:
+        _models.clear()
+        _models[key] = load(ModelSpec.parse(spec), device)
+    return _models[key]
 
 
 def _job(unit: str, spec: str, device: str, sidecars: str, out_dir: str, fp: str,
          batch_size: int) -> dict[str, Any]:
     """One shard in a worker process or Ray task, which loads the model once."""
-    return score_shard(unit, sidecars, out_dir, _model(spec, device), fp, batch_size)
+    return score_shard(unit, sidecars, out_dir, _model(spec, device, fp), fp, batch_size)
 
 
 def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path, device: str,
@@ -179,7 +184,7 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
     out = Path(out_dir)
     here = runner == "local" and workers <= 1  # else workers load the model, on `device`
     units, m = check(spec, inputs, sidecars, out, device if here else "cpu", batch_size, workers)
-    fp = resume.prepare(out, {"model": fingerprint(m), "version": VERSION},
+    fp = resume.prepare(out, {"model": weights_hash(m), "version": VERSION},
                         {"model": spec, "input": str(inputs), "sidecars": str(sidecars),
                          "batch_size": batch_size}, overwrite, MANIFEST)
     todo, done = resume.plan(units, partial(sidecar_path, out_dir=out), fp, overwrite,

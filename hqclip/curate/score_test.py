@@ -82,8 +82,11 @@ def test_a_rerun_skips_scored_shards_and_another_model_needs_overwrite(scored, t
     assert stats["shards_done"] == 4 and stats["samples"] == 200
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.done")} == before  # nothing redone
 
-    import hqclip.train.models  # noqa: F401  (registers hqclip-micro)
     import open_clip
+
+    from hqclip.clip.configs import register
+
+    register()  # hqclip-micro
 
     torch.manual_seed(1)
     other = tmp_path / "other.pt"

@@ -1,5 +1,5 @@
 """Which model to evaluate: parse `--model` specs, load them through open_clip, check that the
-tokenizer belongs to the model, and fingerprint the weights for the embedding cache."""
+tokenizer belongs to the model, and hash the weights for the embedding cache."""
 
 from __future__ import annotations
 
@@ -56,10 +56,9 @@ def register_configs(spec: ModelSpec) -> None:
     run writes beside its checkpoints folder when NAME is not a known model."""
     import open_clip
 
-    try:
-        import hqclip.train.models  # noqa: F401  (registers its model_configs/ on import)
-    except ImportError:
-        pass
+    from hqclip.clip import configs
+
+    configs.register()
     if spec.pretrained and os.path.isfile(spec.pretrained) and spec.name not in open_clip.list_models():
         ckpt = Path(spec.pretrained).resolve()
         for cfg in (ckpt.parent / f"{spec.name}.json", ckpt.parent.parent / f"{spec.name}.json"):
@@ -120,7 +119,7 @@ def device_of(model) -> Any:
     return next(model.parameters()).device
 
 
-def fingerprint(m: Loaded) -> str:
+def weights_hash(m: Loaded) -> str:
     """Hash of the weights, transform and tokenizer: the cache key part that names the model."""
     import torch
 

@@ -8,9 +8,9 @@ import open_clip
 import pytest
 import torch
 
-from hqclip.eval.evaluate import resolve_models
+from hqclip.eval.evaluation import resolve_models
 from hqclip.errors import UserError
-from hqclip.eval.models import ModelSpec, fingerprint
+from hqclip.eval.models import ModelSpec, weights_hash
 
 
 @pytest.mark.parametrize("text,expect", [
@@ -54,14 +54,14 @@ def test_checkpoint_of_another_model_is_refused(tiny_model_name, tmp_path):
         resolve_models([f"{tiny_model_name}:{path}"])
 
 
-def test_seeded_random_init_and_checkpoint_fingerprints(tiny_model_name, tmp_path):
+def test_seeded_random_init_and_checkpoint_weights_hashes(tiny_model_name, tmp_path):
     a, b = resolve_models([f"a={tiny_model_name}", f"b={tiny_model_name}"])
-    assert fingerprint(a) == fingerprint(b)
+    assert weights_hash(a) == weights_hash(b)
     [c] = resolve_models([f"c={tiny_model_name}"], seed=1)
-    assert fingerprint(c) != fingerprint(a)
+    assert weights_hash(c) != weights_hash(a)
     torch.save({"epoch": 1, "state_dict": c.model.state_dict()}, tmp_path / "c.pt")
     [d] = resolve_models([f"{tiny_model_name}:{tmp_path / 'c.pt'}"])
-    assert d.label == f"{tiny_model_name}:c.pt" and fingerprint(d) == fingerprint(c)
+    assert d.label == f"{tiny_model_name}:c.pt" and weights_hash(d) == weights_hash(c)
 
 
 def test_config_written_beside_a_training_run_is_registered(tmp_path):

@@ -33,7 +33,7 @@ from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import read_annotations, sidecar_path
-from hqclip.eval.report import pyplot, save_png
+from hqclip.plots import pyplot, save_png
 from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
 from hqclip.quickstart.report import _cell, aggregate, gain
 from hqclip.quickstart.run import Job, make_sidecars, make_world, train_all

@@ -14,7 +14,7 @@ from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.data.vocab import read_vocab
 from hqclip.train.batch import TextSpec, collate
 from hqclip.train.loss import HQCLIPLoss
-from hqclip.train.models import create
+from hqclip.clip.configs import create
 from hqclip.train.module import HQCLIPModule
 
 B = 8

@@ -17,6 +17,7 @@ import torch
 from open_clip_train.scheduler import cosine_lr
 
 from hqclip import progress
+from hqclip.clip.configs import create, model_config, write_model_config
 from hqclip.errors import UserError
 from hqclip.train import checkpoint, distributed, preflight
 from hqclip.train.batch import TextSpec
@@ -24,7 +25,6 @@ from hqclip.train.cache import cached_tokenizer
 from hqclip.train.config import TrainConfig
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
-from hqclip.train.models import create, model_config, write_model_config
 from hqclip.train.module import HQCLIPModule
 from hqclip.train.optim import adamw
 from hqclip.train.texts import parse_neg_swap, parse_text_mix

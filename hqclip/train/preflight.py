@@ -57,7 +57,7 @@ def needs_annotations(cfg: TrainConfig) -> bool:
 
 def check(cfg: TrainConfig, world_size: int) -> Inputs:
     """Options, model name, shards and sidecars; raises UserError."""
-    from hqclip.train.models import model_config
+    from hqclip.clip.configs import model_config
 
     _positive(cfg)
     parse_text_mix(cfg.text_mix)

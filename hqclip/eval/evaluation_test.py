@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from hqclip.cli.main import app
 from hqclip.errors import UserError
 from hqclip.eval import evaluate
+from hqclip.eval import embed
 from hqclip.eval.embed import Embedder
 
 
@@ -45,6 +46,7 @@ def test_cli_two_models_report_and_cache(world, tiny_model_name, checkpoint, tmp
     assert first["models"]["trained"] != first["models"][tiny_model_name] | {"spec": f"{tiny_model_name}:{checkpoint}"}
     cached = sorted(cache.iterdir())
     assert len(cached) == 4  # images + texts per model
+    assert not embed._memo  # the decoded images and token ids do not outlive the call
 
     def boom(*a, **k):
         raise AssertionError("embedded again despite the cache")
