@@ -81,15 +81,18 @@ def report(
     seed: int = typer.Option(0, help="which random samples"),
     top: int = typer.Option(20, help="most frequent tags listed"),
     workers: int = typer.Option(1, help="processes over sidecars"),
+    world_kinds: bool = typer.Option(False, help="also count the synthetic world's edit kinds of "
+                                     "the description negatives (world data only)"),
     progress: bool = PROGRESS,
 ) -> None:
     """Quality report of a refined dataset: JSON, Markdown, PNG plots and a page of samples."""
-    from hqclip.curate.report import markdown, summarise, write_report
+    from hqclip.curate.quality_report import markdown, summarise, write_report
     from hqclip.refine.runners import resolve_inputs
 
     if input is not None:
         resolve_inputs(input)
-    res = summarise(sidecars, scores, samples, seed, top, workers, progress, work_dir=output)
+    res = summarise(sidecars, scores, samples, seed, top, workers, progress, work_dir=output,
+                    world_kinds=world_kinds)
     paths = write_report(res, output, input)
     typer.echo(markdown(res))
     typer.echo("report: " + ", ".join(str(p) for p in paths.values()))

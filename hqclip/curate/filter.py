@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from hqclip.curate import preflight
-from hqclip.curate.scores import read_scores
+from hqclip.curate.score_format import read_scores
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import read_annotations, read_sidecar, write_sidecar

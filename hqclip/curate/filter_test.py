@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hqclip.curate.filter import EDGES, Rules, judge, run_filter
-from hqclip.curate.scores import read_scores, write_scores
+from hqclip.curate.score_format import read_scores, write_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import SIDECAR_SCHEMA, read_annotations, read_sidecar
 from hqclip.data.vocab import read_vocab

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from hqclip.curate.scores import SCORE_FIELDS, is_scores, read_scores
+from hqclip.curate.score_format import SCORE_FIELDS, is_scores, read_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import is_sidecar, list_sidecars, read_annotations, sidecar_path
 from hqclip.errors import UserError

@@ -1,6 +1,6 @@
 """`hqclip score`: a trained CLIP scores each sample of refined data — the image against its
 alt-text, each description sentence and its aligned negative, each tag and negative tag — into a
-score sidecar per shard (`hqclip.curate.scores`).
+score sidecar per shard (`hqclip.curate.score_format`).
 
 The per-shard function runs on refine's runner (`run_units`: in process, forked workers or Ray
 tasks) with refine's exactly-once machinery (`hqclip.refine.resume`): the score sidecar is written
@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from hqclip.curate import preflight
-from hqclip.curate.scores import SCORE_FIELDS, is_scores, write_scores
+from hqclip.curate.score_format import SCORE_FIELDS, is_scores, write_scores
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import BadSample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path

@@ -12,7 +12,7 @@ import torch
 
 from hqclip.curate.conftest import MODEL
 from hqclip.curate.score import run_score
-from hqclip.curate.scores import read_scores
+from hqclip.curate.score_format import read_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import read_annotations, read_sidecar, sidecar_path, write_sidecar
