@@ -126,7 +126,7 @@ def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: st
         _run_ray(todo, job, ray_opts or {}, done)
         return results
     if runner != "local":
-        raise ValueError(f"unknown runner {runner!r}; choose local or ray")
+        raise UserError(f"unknown --runner {runner!r}; choose local or ray")
     if workers <= 1:
         for unit in todo:
             done(str(unit), job(str(unit)))
