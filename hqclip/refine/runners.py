@@ -14,6 +14,7 @@ import multiprocessing
 import tarfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -25,7 +26,7 @@ from hqclip.data.shards import list_shards
 from hqclip.data.sidecar import sidecar_path
 from hqclip.data.tables import TABLE_SUFFIXES
 from hqclip.data.vocab import write_vocab
-from hqclip.errors import UserError
+from hqclip.errors import Interrupted, UserError
 from hqclip.refine import preflight, resume
 from hqclip.refine.backends import Backend, backend_class
 from hqclip.refine.config import RefineConfig
@@ -138,6 +139,8 @@ def run_units(todo: list[Path], job: Callable[[str], dict[str, Any]], runner: st
         try:
             for fut in as_completed(futures):
                 done(futures.pop(fut), fut.result())  # a finished future keeps no result alive
+        except BrokenProcessPool as e:  # a worker was killed (out of memory, kill -9)
+            raise Interrupted(f"a worker process died ({e})") from e
         finally:
             for fut in futures:
                 fut.cancel()
@@ -169,7 +172,7 @@ def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> None:
             except ray.exceptions.RayTaskError as e:
                 raise e.cause if isinstance(e.cause, Exception) else e
             except ray.exceptions.RayError as e:
-                raise RuntimeError(f"{unit}: Ray gave up on this unit after its retries ({e})") from e
+                raise Interrupted(f"{unit}: Ray gave up on this unit after its retries ({e})") from e
             on_done(unit, stats)
     finally:
         for ref in pending:
