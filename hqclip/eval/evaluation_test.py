@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from hqclip.cli.main import app
 from hqclip.errors import UserError
-from hqclip.eval import evaluate
-from hqclip.eval import embed
+from hqclip.eval import embed, evaluate
 from hqclip.eval.embed import Embedder
 
 

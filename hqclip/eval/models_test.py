@@ -8,8 +8,8 @@ import open_clip
 import pytest
 import torch
 
-from hqclip.eval.evaluation import resolve_models
 from hqclip.errors import UserError
+from hqclip.eval.evaluation import resolve_models
 from hqclip.eval.models import ModelSpec, weights_hash
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import read_sidecar
-from hqclip.refine.config import RefineConfig
 from hqclip.errors import UserError
+from hqclip.refine.config import RefineConfig
 from hqclip.refine.runners import run_refine
 from hqclip.schema import FIELDS, check, normalize
 
