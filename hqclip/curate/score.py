@@ -6,8 +6,9 @@ The per-shard function runs on refine's runner (`run_units`: in process, forked 
 tasks) with refine's exactly-once machinery (`hqclip.refine.resume`): the score sidecar is written
 atomically, then its done marker, which records the fingerprint (the model's weights, transform
 and tokenizer: another model never resumes into old scores) and the stamps of the shard and its
-sidecar (a re-refined sidecar is scored again). Models and embeddings go through eval's code
-(`hqclip.eval.models.load`, `hqclip.eval.embed.encode_images` / `encode_texts`)."""
+sidecar (a re-refined sidecar is scored again). Models load as `hqclip eval` loads them
+(`hqclip.clip.load`) and embed through eval's code (`hqclip.eval.embed.encode_images` /
+`encode_texts`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hqclip.clip.load import Loaded, ModelSpec, load, weights_hash
 from hqclip.curate import preflight
 from hqclip.curate.score_format import SCORE_FIELDS, is_scores, write_scores
 from hqclip.data.atomic import write_text
@@ -27,7 +29,6 @@ from hqclip.data.samples import BadSample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.errors import UserError
 from hqclip.eval.embed import encode_images, encode_texts
-from hqclip.eval.models import Loaded, ModelSpec, load, weights_hash
 from hqclip.progress import bar
 from hqclip.refine import resume
 from hqclip.refine.runners import estimate_total, resolve_inputs, run_units

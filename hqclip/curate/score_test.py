@@ -10,15 +10,20 @@ import numpy as np
 import pytest
 import torch
 
+from hqclip.clip.load import ModelSpec, load
 from hqclip.curate.conftest import MODEL
 from hqclip.curate.score import run_score
 from hqclip.curate.score_format import read_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards, write_shards
-from hqclip.data.sidecar import read_annotations, read_sidecar, sidecar_path, write_sidecar
-from hqclip.eval.embed import Embedder
+from hqclip.data.sidecar import (
+    read_annotations,
+    read_sidecar,
+    sidecar_path,
+    write_sidecar,
+)
 from hqclip.errors import ConfigMismatch
-from hqclip.eval.models import ModelSpec, load
+from hqclip.eval.embed import Embedder
 from hqclip.refine.resume import done_path
 from hqclip.train.conftest import make_dataset
 

@@ -7,8 +7,7 @@ table, the splits) does not import torch."""
 import importlib
 from typing import Any
 
-_API = {"evaluate": "evaluation", "write_report": "eval_report", "markdown": "eval_report",
-        "load": "models", "Loaded": "models", "ModelSpec": "models"}
+_API = {"evaluate": "evaluation", "write_report": "eval_report", "markdown": "eval_report"}
 
 __all__ = list(_API)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from hqclip.progress import bar
 
+from hqclip.clip.load import Loaded, device_of, weights_hash
 from hqclip.data.atomic import atomic_open
-from hqclip.eval.models import Loaded, device_of, weights_hash
+from hqclip.progress import bar
 
 log = logging.getLogger("hqclip.eval")
 

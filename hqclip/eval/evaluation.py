@@ -10,10 +10,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from hqclip.clip.load import Loaded, ModelSpec, check_compatible, load
 from hqclip.errors import UserError
 from hqclip.eval import metrics
 from hqclip.eval.embed import Embedder, clear_memo
-from hqclip.eval.models import Loaded, ModelSpec, check_compatible, load
 from hqclip.eval.perturb import aro_order, world_vocab
 from hqclip.eval.splits import Skips, Split, eval_dir, load_splits
 

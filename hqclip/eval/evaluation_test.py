@@ -109,6 +109,9 @@ def test_in_process_models_share_the_cache_by_weights(world, tiny_model_name, tm
     assert (tmp_path / "out/results.md").exists()
     with pytest.raises(UserError, match="duplicate model labels"):
         evaluate([tiny_model_name, tiny_model_name], world)
+    wrong = open_clip.get_tokenizer("ViT-B-32")  # context length 77, the tiny model has 16
+    with pytest.raises(UserError, match="context length 77 != model context length 16"):
+        evaluate({"x": (model, preprocess, wrong)}, world)
 
 
 def _wds(folder, samples, **files):

@@ -1,5 +1,6 @@
-"""Which model to evaluate: parse `--model` specs, load them through open_clip, check that the
-tokenizer belongs to the model, and hash the weights for the embedding cache."""
+"""Which model to evaluate or score with: parse `--model` specs, load them through open_clip (a
+user mistake is a `UserError` before any work), check that the tokenizer belongs to the model,
+and hash the weights (the key of eval's embedding cache and of score's fingerprint)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Model specs, and the errors a user sees before any work for models that cannot be evaluated."""
+"""Model specs, and the errors a user sees before any work for models that cannot be loaded."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ import open_clip
 import pytest
 import torch
 
+from hqclip.clip.configs import CONFIG_DIR
+from hqclip.clip.load import Loaded, ModelSpec, check_compatible, load, weights_hash
 from hqclip.errors import UserError
-from hqclip.eval.evaluation import resolve_models
-from hqclip.eval.models import ModelSpec, weights_hash
+
+MICRO = "hqclip-micro"  # hqclip's own config: load registers it
+
+
+def loaded(*specs: str, seed: int = 0) -> list[Loaded]:
+    return [load(ModelSpec.parse(s), seed=seed) for s in specs]
 
 
 @pytest.mark.parametrize("text,expect", [
@@ -32,46 +38,45 @@ def test_spec_parse_rejects(text):
         ModelSpec.parse(text)
 
 
-def test_unknown_model_or_checkpoint_is_clear(tiny_model_name, tmp_path):
+def test_unknown_model_or_checkpoint_is_clear(tmp_path):
     with pytest.raises(UserError, match="unknown open_clip model 'no-such-model'"):
-        resolve_models(["no-such-model"])
+        loaded("no-such-model")
     with pytest.raises(UserError, match=f"cannot load pretrained tag/file {tmp_path}/none.pt"):
-        resolve_models([f"{tiny_model_name}:{tmp_path}/none.pt"])
+        loaded(f"{MICRO}:{tmp_path}/none.pt")
 
 
-def test_tokenizer_of_another_model_is_refused(tiny_model_name):
-    model, _, preprocess = open_clip.create_model_and_transforms(tiny_model_name)
-    wrong = open_clip.get_tokenizer("ViT-B-32")  # context length 77, the tiny model has 16
-    with pytest.raises(UserError, match="context length 77 != model context length 16"):
-        resolve_models({"x": (model, preprocess, wrong)})
+def test_tokenizer_of_another_model_is_refused():
+    [m] = loaded(MICRO)
+    wrong = open_clip.tokenizer.SimpleTokenizer(context_length=16)  # the model's is 77
+    with pytest.raises(UserError, match="context length 16 != model context length 77"):
+        check_compatible(Loaded("x", m.model, m.preprocess, wrong))
 
 
-def test_checkpoint_of_another_model_is_refused(tiny_model_name, tmp_path):
+def test_checkpoint_of_another_model_is_refused(tmp_path):
     other = open_clip.create_model("RN50", pretrained=None)
     path = tmp_path / "rn50.pt"
     torch.save({"state_dict": other.state_dict()}, path)
-    with pytest.raises(UserError, match=f"cannot load checkpoint {path} into {tiny_model_name}"):
-        resolve_models([f"{tiny_model_name}:{path}"])
+    with pytest.raises(UserError, match=f"cannot load checkpoint {path} into {MICRO}"):
+        loaded(f"{MICRO}:{path}")
 
 
-def test_seeded_random_init_and_checkpoint_weights_hashes(tiny_model_name, tmp_path):
-    a, b = resolve_models([f"a={tiny_model_name}", f"b={tiny_model_name}"])
+def test_seeded_random_init_and_checkpoint_weights_hashes(tmp_path):
+    a, b = loaded(f"a={MICRO}", f"b={MICRO}")
     assert weights_hash(a) == weights_hash(b)
-    [c] = resolve_models([f"c={tiny_model_name}"], seed=1)
+    [c] = loaded(f"c={MICRO}", seed=1)
     assert weights_hash(c) != weights_hash(a)
     torch.save({"epoch": 1, "state_dict": c.model.state_dict()}, tmp_path / "c.pt")
-    [d] = resolve_models([f"{tiny_model_name}:{tmp_path / 'c.pt'}"])
-    assert d.label == f"{tiny_model_name}:c.pt" and weights_hash(d) == weights_hash(c)
+    [d] = loaded(f"{MICRO}:{tmp_path / 'c.pt'}")
+    assert d.label == f"{MICRO}:c.pt" and weights_hash(d) == weights_hash(c)
 
 
 def test_config_written_beside_a_training_run_is_registered(tmp_path):
-    from hqclip.eval.conftest import TINY_CFG
-
+    cfg = json.loads((CONFIG_DIR / f"{MICRO}.json").read_text())
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    (run / "hqclip-eval-run.json").write_text(json.dumps(TINY_CFG))  # what `hqclip train` writes
-    assert "hqclip-eval-run" not in open_clip.list_models()
-    model = open_clip.CLIP(**TINY_CFG)
+    (run / "hqclip-clip-run.json").write_text(json.dumps(cfg))  # what `hqclip train` writes
+    assert "hqclip-clip-run" not in open_clip.list_models()
+    model = open_clip.CLIP(**cfg)
     torch.save({"state_dict": model.state_dict(), "step": 3}, run / "checkpoints/latest.pt")
-    [m] = resolve_models([f"hqclip-eval-run:{run / 'checkpoints/latest.pt'}"])
+    [m] = loaded(f"hqclip-clip-run:{run / 'checkpoints/latest.pt'}")
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in m.model.state_dict().items())
