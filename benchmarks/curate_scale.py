@@ -31,7 +31,7 @@ WORDS = ("red blue green yellow black white small large wooden metal glass vinta
 
 
 def write(root: Path, n: int) -> tuple[Path, Path]:
-    from hqclip.curate.scores import write_scores
+    from hqclip.curate.score_format import write_scores
     from hqclip.data.sidecar import write_sidecar
 
     sidecars, scores = root / "sidecars", root / "scores"

@@ -49,7 +49,7 @@ def step_times(world: Path, args) -> tuple[float, float, float]:
     from hqclip.data.sidecar import read_annotations, sidecar_path
     from hqclip.train.batch import TextSpec, collate
     from hqclip.train.loss import HQCLIPLoss
-    from hqclip.train.models import create, model_config
+    from hqclip.clip.configs import create, model_config
     from hqclip.train.module import HQCLIPModule
     from hqclip.train.optim import adamw
     from hqclip.train.config import TrainConfig
@@ -119,7 +119,8 @@ def ours_throughput(world: Path, out: Path, args) -> float:
 
 
 def open_clip_throughput(out: Path, args) -> float:
-    code = ("import sys, hqclip.train.models; from open_clip_train.main import main; main(sys.argv[1:])")
+    code = ("import sys; from hqclip.clip.configs import register; register(); "
+            "from open_clip_train.main import main; main(sys.argv[1:])")
     cmd = [sys.executable, "-c", code, "--dataset-type", "synthetic", "--model", args.model,
            "--batch-size", str(args.batch_size), "--train-num-samples", str(args.batch_size * (args.steps + 3)),
            "--epochs", "1", "--workers", str(args.workers), "--device", args.device,

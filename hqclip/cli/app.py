@@ -1,13 +1,50 @@
 """The typer app every command file registers on. Heavy imports stay inside commands so that
 `hqclip --help` is instant."""
 
+import functools
 import logging
-from typing import NoReturn
+from typing import Any, Callable, NoReturn
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="HQ-CLIP: refine image-text data with an LVLM, train CLIP on it, evaluate.")
+from hqclip.errors import Interrupted, UserError
+
+
+class App(typer.Typer):
+    """`@app.command()` as typer spells it, with the one place that reports the two expected
+    failures (`hqclip.errors`): `hqclip CMD: message` on stderr, exit 2 for a `UserError` and exit 1
+    with the resume hint for an `Interrupted`. Anything else keeps its traceback."""
+
+    def command(self, name: str | None = None, **kwargs: Any) -> Callable:
+        register = super().command(name, **kwargs)
+
+        def decorator(f: Callable) -> Callable:
+            command = name or f.__name__.lower().replace("_", "-")  # typer's default name
+
+            @functools.wraps(f)
+            def reported(**params: Any) -> Any:
+                try:
+                    return f(**params)
+                except UserError as e:
+                    _fail(command, str(e), 2)
+                except Interrupted as e:
+                    where = params.get("output") or params.get("out")
+                    _fail(command, f"{e} — finished units are kept in {where}; rerun the same "
+                          "command to resume", 1)
+
+            register(reported)
+            return f
+
+        return decorator
+
+
+def _fail(command: str, message: str, code: int) -> NoReturn:
+    typer.echo(f"hqclip {command}: {message}", err=True)
+    raise typer.Exit(code)
+
+
+app = App(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+          help="HQ-CLIP: refine image-text data with an LVLM, train CLIP on it, evaluate.")
 
 # the options of the per-unit runner (hqclip.units), one definition for every command on it
 RUNNER = typer.Option("local", help="local | ray")
@@ -16,12 +53,6 @@ RAY_CPUS = typer.Option(1.0, help="CPUs per Ray task")
 RAY_GPUS = typer.Option(0.0, help="GPUs per Ray task (with a GPU backend or --device cuda)")
 RAY_RETRIES = typer.Option(3, help="Ray retries of a shard whose worker died")
 PROGRESS = typer.Option(True, help="progress bar")
-
-
-def refuse(command: str, message: object) -> NoReturn:
-    """A user mistake found before any work: one line naming the command, exit code 2."""
-    typer.echo(f"hqclip {command}: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def ray_opts(address: str | None, cpus: float, gpus: float, retries: int) -> dict:

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from hqclip.cli.app import (PROGRESS, RAY_ADDRESS, RAY_CPUS, RAY_GPUS, RAY_RETRIES, RUNNER, app,
-                            ray_opts, refuse)
+                            ray_opts)
 
 
 @app.command()
@@ -35,17 +35,12 @@ def score(
 ) -> None:
     """Score each sample's alt-text, description sentences and their negatives, tags and negative
     tags against its image (resumable; rerun to continue)."""
-    from hqclip.curate.preflight import Refused
     from hqclip.curate.score import run_score
-    from hqclip.errors import ConfigMismatch
 
-    try:
-        stats = run_score(model, input, sidecars, output, device=device, batch_size=batch_size,
-                          runner=runner, workers=workers, overwrite=overwrite,
-                          ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
-                          progress=progress)
-    except (Refused, ConfigMismatch) as e:
-        refuse("score", e)
+    stats = run_score(model, input, sidecars, output, device=device, batch_size=batch_size,
+                      runner=runner, workers=workers, overwrite=overwrite,
+                      ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
+                      progress=progress)
     typer.echo(json.dumps({**stats, "stats": str(output / "score-stats.json")}))
 
 
@@ -69,14 +64,9 @@ def filter_cmd(
     """Drop the sentences (and samples) the scorer doubts; writes sidecars, vocab.json and a drop
     log (drops/*.parquet)."""
     from hqclip.curate.filter import Rules, run_filter
-    from hqclip.curate.preflight import Refused
-    from hqclip.errors import ConfigMismatch
 
     rules = Rules(min_margin, min_score, drop_bottom_pct, min_sample_score)
-    try:
-        stats = run_filter(sidecars, scores, output, rules, workers, overwrite, progress)
-    except (Refused, ConfigMismatch) as e:
-        refuse("filter", e)
+    stats = run_filter(sidecars, scores, output, rules, workers, overwrite, progress)
     typer.echo(json.dumps(stats))
 
 
@@ -91,21 +81,18 @@ def report(
     seed: int = typer.Option(0, help="which random samples"),
     top: int = typer.Option(20, help="most frequent tags listed"),
     workers: int = typer.Option(1, help="processes over sidecars"),
+    world_kinds: bool = typer.Option(False, help="also count the synthetic world's edit kinds of "
+                                     "the description negatives (world data only)"),
     progress: bool = PROGRESS,
 ) -> None:
     """Quality report of a refined dataset: JSON, Markdown, PNG plots and a page of samples."""
-    from hqclip.curate.preflight import Refused
-    from hqclip.curate.report import markdown, summarise, write_report
+    from hqclip.curate.quality_report import markdown, summarise, write_report
     from hqclip.data.inputs import resolve_inputs
 
-    try:
-        if input is not None:
-            resolve_inputs(input)
-        res = summarise(sidecars, scores, samples, seed, top, workers, progress, work_dir=output)
-    except Refused as e:
-        refuse("report", e)
-    except FileNotFoundError as e:
-        refuse("report", f"--input {e}")
+    if input is not None:
+        resolve_inputs(input)
+    res = summarise(sidecars, scores, samples, seed, top, workers, progress, work_dir=output,
+                    world_kinds=world_kinds)
     paths = write_report(res, output, input)
     typer.echo(markdown(res))
     typer.echo("report: " + ", ".join(str(p) for p in paths.values()))

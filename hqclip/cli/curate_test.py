@@ -54,10 +54,12 @@ def test_the_three_commands_on_the_world(data, tmp_path):
                          "--min-sample-score", "-0.05", "--no-progress"))
     assert out["sentences_out"] < out["sentences_in"] and out["rules"]["min_score"] is not None
     text = cli("report", "--sidecars", data["sidecars"], "--scores", data["scores"], "--input",
-               data["world"], "--output", tmp_path / "r0", "--samples", "5", "--no-progress")
+               data["world"], "--output", tmp_path / "r0", "--samples", "5", "--no-progress",
+               "--world-kinds")
     assert "% valid" in text and "world kind" in text and "| margin |" in text
-    cli("report", "--sidecars", tmp_path / "f", "--input", data["world"], "--output", tmp_path / "r",
-        "--samples", "5", "--no-progress")
+    text = cli("report", "--sidecars", tmp_path / "f", "--input", data["world"], "--output",
+               tmp_path / "r", "--samples", "5", "--no-progress")
+    assert "world kind" not in text  # opt-in
     reasons = json.loads((tmp_path / "r" / "report.json").read_text())["invalid_reasons"]
     assert reasons.get("filtered:min_score", 0) + reasons.get("filtered:no_sentence_left", 0) \
         + reasons.get("filtered:min_sample_score", 0) > 0

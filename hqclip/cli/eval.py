@@ -33,18 +33,15 @@ def eval_cmd(
     seed: int = typer.Option(0, help="seed of the random init of models given without a checkpoint"),
 ) -> None:
     """Zero-shot classification, retrieval, SugarCrepe, ARO order and Winoground-style scores."""
-    from hqclip.eval import ModelError, evaluate, markdown
+    from hqclip.errors import UserError
+    from hqclip.eval import evaluate, markdown
     from hqclip.eval.embed import default_cache_dir
 
     cb = [d.strip() for d in clip_benchmark.split(",") if d.strip()] if clip_benchmark else []
     if data is None and not cb:
-        raise typer.BadParameter("give --data and/or --clip-benchmark")
-    try:
-        results = evaluate(model, data, out, batch_size=batch_size, device=device, workers=workers,
-                           seed=seed, cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
-                           clip_benchmark=cb, clip_benchmark_root=clip_benchmark_root)
-    except (ModelError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2)
+        raise UserError("give --data and/or --clip-benchmark")
+    results = evaluate(model, data, out, batch_size=batch_size, device=device, workers=workers,
+                       seed=seed, cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+                       clip_benchmark=cb, clip_benchmark_root=clip_benchmark_root)
     typer.echo(markdown(results))
     typer.echo(f"report: {out}/results.json, {out}/results.md, {out}/summary.png")

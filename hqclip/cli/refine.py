@@ -66,11 +66,8 @@ def refine(
 ) -> None:
     """Refine image-text shards into sidecar parquet files (resumable; rerun to continue)."""
     import json
-    import logging
 
-    from hqclip.errors import ConfigMismatch
     from hqclip.refine.config import RefineConfig
-    from hqclip.refine.preflight import Refused
     from hqclip.refine.runners import run_refine
 
     options = {
@@ -90,17 +87,9 @@ def refine(
         max_retries=max_retries,
         batch_size=max(batch_size, concurrency if backend == "openai" else 1),
         max_pixels=max_pixels)
-    try:
-        stats = run_refine(cfg, input, output, runner=runner, overwrite=overwrite,
-                           ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
-                           progress=progress, workers=workers)
-    except (Refused, FileNotFoundError, ConfigMismatch) as e:  # before any work: nothing to resume
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
-    except (RuntimeError, ValueError, ImportError) as e:  # incl. backend down
-        logging.getLogger("hqclip.refine").error(
-            "%s — finished shards are kept in %s; rerun the same command to resume", e, output)
-        raise typer.Exit(1) from None
+    stats = run_refine(cfg, input, output, runner=runner, overwrite=overwrite,
+                       ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
+                       progress=progress, workers=workers)
     tot, run = stats["total"], stats["this_run"]
     typer.echo(json.dumps({"samples": tot["samples"], "ok": tot["ok"], "invalid": tot["invalid"],
                            "valid_pct": tot["valid_pct"], "reasons": tot["reasons"],

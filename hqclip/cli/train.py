@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from hqclip.cli.app import app, refuse
+from hqclip.cli.app import app
 
 
 @app.command()
@@ -52,16 +52,8 @@ def train(
     import os
 
     from hqclip.train import TrainConfig, run
-    from hqclip.train.preflight import UsageError
     from hqclip.train.texts import parse_text_mix
 
-    try:
-        try:
-            mix = parse_text_mix(text_mix)
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-        result = run(TrainConfig(**{**params, "output": str(output), "text_mix": mix}))
-    except UsageError as e:
-        refuse("train", e)
+    result = run(TrainConfig(**{**params, "output": str(output), "text_mix": parse_text_mix(text_mix)}))
     if os.environ.get("RANK", "0") == "0":
         typer.echo(json.dumps(result, indent=2))

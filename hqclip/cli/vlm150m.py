@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from hqclip.cli.app import app, refuse
+from hqclip.cli.app import app
+from hqclip.errors import UserError
 
 
 @app.command("import-vlm150m")
@@ -31,15 +32,11 @@ def import_vlm150m(
     `hqclip train --sidecars` reads. Resumable: rerun the same command after a crash."""
     import json
 
-    from hqclip.errors import UserError
     from hqclip.vlm150m.importer import import_vlm150m as do_import
 
-    try:
-        stats = do_import(annotations, shards, output, workers=workers, runner=runner,
-                          ray_opts={"address": ray_address}, buckets=buckets, overwrite=overwrite,
-                          progress=progress, memory_limit=memory_limit)
-    except UserError as e:
-        refuse("import-vlm150m", e)
+    stats = do_import(annotations, shards, output, workers=workers, runner=runner,
+                      ray_opts={"address": ray_address}, buckets=buckets, overwrite=overwrite,
+                      progress=progress, memory_limit=memory_limit)
     typer.echo(json.dumps(stats, indent=1))
 
 
@@ -55,7 +52,7 @@ def vocab(
     from hqclip.data.vocab import write_vocab
 
     if not sidecars.is_dir():
-        refuse("vocab", f"--sidecars {sidecars}: no such folder")
+        raise UserError(f"--sidecars {sidecars}: no such folder")
     typer.echo(str(write_vocab(sidecars, size, workers)))
 
 

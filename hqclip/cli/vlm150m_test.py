@@ -35,3 +35,14 @@ def test_import_mistakes_are_one_line(tmp_path):
     assert "--annotations" in r.stderr and "no such folder" in r.stderr
     r = CliRunner().invoke(app, ["vocab", "--sidecars", str(tmp_path / "nope")])
     assert r.exit_code == 2 and "no such folder" in r.stderr
+
+
+def test_export_without_sidecars_is_one_line(tmp_path):
+    for sidecars in (tmp_path / "nope", tmp_path):
+        r = CliRunner().invoke(app, ["export-vlm150m", "--sidecars", str(sidecars), "--out",
+                                     str(tmp_path / "out")])
+        line = r.stderr.strip()
+        assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+        assert line.startswith(f"hqclip export-vlm150m: --sidecars {sidecars}: no sidecar"), line
+        assert "\n" not in line
+    assert not (tmp_path / "out").exists()

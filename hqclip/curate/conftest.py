@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hqclip.curate.scores import read_scores
+from hqclip.curate.score_format import read_scores
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.conftest import small_world
 from hqclip.refine.runners import run_refine

@@ -26,10 +26,11 @@ import numpy as np
 import pyarrow as pa
 
 from hqclip.curate import preflight
-from hqclip.curate.scores import read_scores
+from hqclip.curate.score_format import read_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import read_annotations, read_sidecar, write_sidecar
 from hqclip.data.vocab import write_vocab
+from hqclip.errors import UserError
 from hqclip.progress import bar
 from hqclip.units import resume
 from hqclip.units.run import run_units
@@ -59,11 +60,11 @@ class Rules:
 
     def check(self) -> None:
         if all(v is None for v in dataclasses.asdict(self).values()):
-            raise preflight.Refused("no rule given: pass --min-margin, --min-score, "
-                                    "--drop-bottom-pct and/or --min-sample-score")
+            raise UserError("no rule given: pass --min-margin, --min-score, "
+                            "--drop-bottom-pct and/or --min-sample-score")
         if self.drop_bottom_pct is not None and not 0 < self.drop_bottom_pct < 100:
-            raise preflight.Refused(f"--drop-bottom-pct {self.drop_bottom_pct}: a percentage "
-                                    f"between 0 and 100")
+            raise UserError(f"--drop-bottom-pct {self.drop_bottom_pct}: a percentage "
+                            f"between 0 and 100")
 
 
 def _histogram(path: str) -> dict[str, Any]:
@@ -184,7 +185,7 @@ def _sum(stats: list[dict[str, Any]]) -> dict[str, Any]:
 def run_filter(sidecars: str | Path, scores: str | Path, out_dir: str | Path, rules: Rules,
                workers: int = 1, overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
     """Filter every sidecar of `sidecars` by its scores into `out_dir` (resumable), then write
-    vocab.json and filter-stats.json there; refuses (`preflight.Refused`) before any work."""
+    vocab.json and filter-stats.json there; refuses (`UserError`) before any work."""
     rules.check()
     files = preflight.sidecars(sidecars)
     pairs = preflight.scores(files, scores)

@@ -10,12 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from hqclip.curate.filter import EDGES, Rules, judge, run_filter
-from hqclip.curate.preflight import Refused
-from hqclip.curate.scores import read_scores, write_scores
+from hqclip.curate.score_format import read_scores, write_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import SIDECAR_SCHEMA, read_annotations, read_sidecar
 from hqclip.data.vocab import read_vocab
-from hqclip.errors import ConfigMismatch
+from hqclip.errors import ConfigMismatch, UserError
 from hqclip.schema import validate
 
 
@@ -91,7 +90,7 @@ def test_bottom_percent_drops_that_share_of_sentence_scores(scored, tmp_path):
 
 def test_a_filter_without_a_rule_is_refused(scored, tmp_path):
     world, sidecars, scores = scored
-    with pytest.raises(Refused, match="no rule given"):
+    with pytest.raises(UserError, match="no rule given"):
         run_filter(sidecars, scores, tmp_path / "f", Rules(), progress=False)
     assert not (tmp_path / "f").exists()
 

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from hqclip.conftest import require
-from hqclip.curate.report import summarise, write_report
+from hqclip.curate.quality_report import summarise, write_report
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

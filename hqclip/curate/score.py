@@ -1,13 +1,14 @@
 """`hqclip score`: a trained CLIP scores each sample of refined data — the image against its
 alt-text, each description sentence and its aligned negative, each tag and negative tag — into a
-score sidecar per shard (`hqclip.curate.scores`).
+score sidecar per shard (`hqclip.curate.score_format`).
 
 The per-shard function runs on the per-unit runner (`hqclip.units`: in process, local worker
 processes or Ray tasks) with its exactly-once machinery (`hqclip.units.resume`): the score sidecar
 is written atomically, then its done marker, which records the fingerprint (the model's weights,
 transform and tokenizer: another model never resumes into old scores) and the stamps of the shard
-and its sidecar (a re-refined sidecar is scored again). Models and embeddings go through eval's code
-(`hqclip.eval.models.load`, `hqclip.eval.embed.encode_images` / `encode_texts`)."""
+and its sidecar (a re-refined sidecar is scored again). Models load as `hqclip eval` loads them
+(`hqclip.clip.load`) and embed through eval's code (`hqclip.eval.embed.encode_images` /
+`encode_texts`)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hqclip.clip.load import Loaded, ModelSpec, load, weights_hash
 from hqclip.curate import preflight
-from hqclip.curate.scores import SCORE_FIELDS, is_scores, write_scores
+from hqclip.curate.score_format import SCORE_FIELDS, is_scores, write_scores
 from hqclip.data.inputs import estimate_total, iter_unit, resolve_inputs
 from hqclip.data.samples import BadSample, Sample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path
+from hqclip.errors import UserError
 from hqclip.eval.embed import encode_images, encode_texts
-from hqclip.eval.models import Loaded, ModelError, ModelSpec, fingerprint, load
 from hqclip.units import resume
 from hqclip.units.batching import map_unit
 from hqclip.units.stage import run_stage
@@ -33,7 +35,7 @@ from hqclip.units.stage import run_stage
 log = logging.getLogger("hqclip.curate")
 
 VERSION = 1  # bumped whenever the same model and data would give different scores
-_models: dict[tuple[str, str], Loaded] = {}  # per process: a worker reuses its loaded model
+_models: dict[tuple[str, str], Loaded] = {}  # per process: a worker's model, reused by its next shards
 
 
 def stamp(unit: Path, sidecars: Path) -> dict[str, Any]:
@@ -114,7 +116,9 @@ def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: 
 
 
 def _model(spec: str, device: str) -> Loaded:
+    """This process's model for the run, loaded by its first shard (or by `check`); one at a time."""
     if (spec, device) not in _models:
+        _models.clear()
         _models[(spec, device)] = load(ModelSpec.parse(spec), device)
     return _models[(spec, device)]
 
@@ -132,19 +136,15 @@ def _job(unit: str, spec: str, device: str, sidecars: str, out_dir: str, batch_s
 
 def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path, device: str,
           batch_size: int, workers: int) -> tuple[list[Path], Loaded]:
-    """The units to score and the model loaded on `device` in this process, or
-    `preflight.Refused` before any work."""
+    """The units to score and the loaded model, or `UserError` before any work."""
     if batch_size < 1 or workers < 1:
-        raise preflight.Refused(f"--batch-size {batch_size} and --workers {workers}: each must be "
-                                f"at least 1")
-    try:
-        units = resolve_inputs(inputs)
-    except FileNotFoundError as e:
-        raise preflight.Refused(f"--input {e}") from None
+        raise UserError(f"--batch-size {batch_size} and --workers {workers}: each must be "
+                        f"at least 1")
+    units = resolve_inputs(inputs)
     files = preflight.sidecars(sidecars)
     annotated = [u for u in units if sidecar_path(u, sidecars).exists()]
     if not annotated:
-        raise preflight.Refused(
+        raise UserError(
             f"--sidecars {sidecars}: no sidecar for any of the {len(units)} shards of --input "
             f"{inputs} (e.g. {sidecar_path(units[0], sidecars).name}); pass the --output of "
             f"`hqclip refine` made from these shards")
@@ -153,10 +153,7 @@ def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Pa
                     "scored", len(units) - len(annotated), len(units), sidecars)
     preflight.overlap(annotated[0], sidecar_path(annotated[0], sidecars))
     preflight.output(Path(out_dir), units[0], [files[0].parent, units[0].parent], is_scores)
-    try:
-        return units, _model(spec, device)
-    except ModelError as e:
-        raise preflight.Refused(f"--model {spec}: {e}") from None
+    return units, _model(spec, device)
 
 
 def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path,
@@ -164,7 +161,7 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
               ray_opts: dict[str, Any] | None = None, overwrite: bool = False,
               progress: bool = True) -> dict[str, Any]:
     """Score every shard of `inputs` with its sidecar from `sidecars` into `out_dir`, skipping
-    shards already scored by this model. Refuses (`preflight.Refused`) before any work what
+    shards already scored by this model. Refuses (`UserError`) before any work what
     cannot succeed; writes and returns the run's stats (`score-stats.json`)."""
     out = Path(out_dir)
     here = runner == "local" and workers <= 1  # else workers load the model, on `device`
@@ -180,7 +177,7 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
         return run_stage(
             "score", out, units, partial(_job, spec=spec, device=device, sidecars=str(sidecars),
                                          out_dir=str(out), batch_size=batch_size),
-            summarise, parts={"model": fingerprint(m), "version": VERSION},
+            summarise, parts={"model": weights_hash(m), "version": VERSION},
             config={"model": spec, "input": str(inputs), "sidecars": str(sidecars),
                     "batch_size": batch_size},
             output_of=partial(sidecar_path, out_dir=out), stamp=partial(stamp, sidecars=Path(sidecars)),

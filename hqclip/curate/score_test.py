@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
+from hqclip.clip.load import ModelSpec, load
 from hqclip.curate.conftest import MODEL, close, rows_of
 from hqclip.curate.score import run_score
-from hqclip.curate.scores import read_scores
+from hqclip.curate.score_format import read_scores
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import read_annotations, read_sidecar, sidecar_path, write_sidecar
 from hqclip.errors import ConfigMismatch
 from hqclip.eval.embed import Embedder
-from hqclip.eval.models import ModelSpec, load
 from hqclip.train.conftest import make_dataset
 from hqclip.units.resume import done_path
 
@@ -68,8 +68,11 @@ def test_a_rerun_skips_scored_shards_and_another_model_needs_overwrite(scored, t
     assert stats["shards_done"] == 4 and stats["samples"] == 200
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.done")} == before  # nothing redone
 
-    import hqclip.train.models  # noqa: F401  (registers hqclip-micro)
     import open_clip
+
+    from hqclip.clip.configs import register
+
+    register()  # hqclip-micro
 
     torch.manual_seed(1)
     other = tmp_path / "other.pt"

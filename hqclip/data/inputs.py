@@ -10,23 +10,27 @@ from pathlib import Path
 from hqclip.data.samples import Sample, SkipLog
 from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.tables import TABLE_SUFFIXES, iter_table
+from hqclip.errors import UserError
 
 
 def resolve_inputs(path: str | Path) -> list[Path]:
     """A world folder (its train/ shards), a folder of tars or caption tables, one tar or table,
-    or a brace pattern of tars."""
+    or a brace pattern of tars. A path that gives no unit is the user's to fix (`UserError`)."""
     p = Path(path)
     if p.is_dir():
         units = list_shards(p) or sorted(q for q in p.iterdir() if q.suffix in TABLE_SUFFIXES)
     elif p.suffix in TABLE_SUFFIXES and p.exists():
         units = [p]
     else:
-        units = list_shards(path)
+        try:
+            units = list_shards(path)
+        except FileNotFoundError as e:
+            raise UserError(f"--input {e}") from None
     if not units:
-        raise FileNotFoundError(f"{path}: no .tar shards or caption tables (csv/parquet/jsonl) found")
+        raise UserError(f"--input {path}: no .tar shards or caption tables (csv/parquet/jsonl) found")
     missing = [u for u in units if not u.exists()]
     if missing:
-        raise FileNotFoundError(f"{missing[0]}: no such shard ({len(missing)} missing)")
+        raise UserError(f"--input {missing[0]}: no such shard ({len(missing)} missing)")
     return units
 
 

@@ -99,8 +99,9 @@ def is_sidecar(path: str | os.PathLike) -> bool:
 
 
 def list_sidecars(path: str | os.PathLike) -> list[Path]:
+    """The sidecars of a folder, or the one sidecar file `path`; none for a missing path."""
     p = Path(path)
-    return sorted(p.glob(f"*{SUFFIX}")) if p.is_dir() else [p]
+    return [p] if p.is_file() else sorted(p.glob(f"*{SUFFIX}"))
 
 
 def read_annotations(path: str | os.PathLike, skips: SkipLog) -> dict[str, Record]:

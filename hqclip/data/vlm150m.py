@@ -16,6 +16,7 @@ from hqclip.progress import bar
 
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import list_sidecars, read_sidecar
+from hqclip.errors import UserError
 from hqclip.schema import FIELDS, normalize, validate
 
 SOURCE_MODEL = "vlm150m-import"
@@ -114,8 +115,12 @@ def export_vlm150m(sidecar_dir: str | os.PathLike, out_dir: str | os.PathLike) -
     """Write `<out_dir>/<folder>/<uid>.json` for every `ok` row (an imported record that was
     normalised is written as it was released, from `raw`); returns counts."""
     out = Path(out_dir)
+    sidecars = list_sidecars(sidecar_dir)
+    if not sidecars:
+        raise UserError(f"--sidecars {sidecar_dir}: no sidecar (.parquet) there; pass the --output "
+                        f"folder of `hqclip refine` or `hqclip import-vlm150m`")
     counts = {"written": 0, "skipped_invalid": 0}
-    for i, sc in enumerate(bar(list_sidecars(sidecar_dir), desc="export vlm150m", unit="sidecar")):
+    for i, sc in enumerate(bar(sidecars, desc="export vlm150m", unit="sidecar")):
         folder = out / ("" if sc.stem == "root" else _folder_name(sc, i))
         for row in read_sidecar(sc):
             if row["status"] != "ok":

@@ -27,16 +27,13 @@ from hqclip.progress import bar as progress_bar
 from hqclip.data.atomic import atomic_open, write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import list_sidecars, read_annotations
+from hqclip.errors import UserError
 from hqclip.schema import item_key
 
 log = logging.getLogger("hqclip.data")
 
 VOCAB = "vocab.json"
 DEFAULT_SIZE = 10_000  # stored; training keeps the first --vocab-size of them
-
-
-class VocabError(ValueError):
-    """vocab.json is missing or too small for the asked size; the message says what to run."""
 
 
 def write_counts(tags: Mapping[str, int], path: str | os.PathLike) -> None:
@@ -120,10 +117,10 @@ def read_vocab(sidecar_dir: str | os.PathLike, size: int) -> list[str]:
     """The first `size` tags of the stored vocabulary."""
     path = Path(sidecar_dir) / VOCAB
     if not path.exists():
-        raise VocabError(f"{path} not found: the linear STC head needs the tag vocabulary; run "
-                         f"`hqclip vocab --sidecars {sidecar_dir}` (or use --stc-head text)")
+        raise UserError(f"{path} not found: the linear STC head needs the tag vocabulary; run "
+                        f"`hqclip vocab --sidecars {sidecar_dir}` (or use --stc-head text)")
     vocab = json.loads(path.read_text())
     if size > vocab["size"] and vocab["distinct"] > vocab["size"]:
-        raise VocabError(f"{path} holds the top {vocab['size']} tags, fewer than --vocab-size "
-                         f"{size}; run `hqclip vocab --sidecars {sidecar_dir} --size {size}`")
+        raise UserError(f"{path} holds the top {vocab['size']} tags, fewer than --vocab-size "
+                        f"{size}; run `hqclip vocab --sidecars {sidecar_dir} --size {size}`")
     return vocab["tags"][:size]

@@ -1,8 +1,18 @@
 """Evaluation: zero-shot classification, retrieval, SugarCrepe / ARO-order / Winoground-style
-compositional tests, side by side for several models, with a JSON + Markdown + PNG report."""
+compositional tests, side by side for several models, with a JSON + Markdown + PNG report.
 
-from hqclip.eval.evaluate import evaluate
-from hqclip.eval.models import Loaded, ModelError, ModelSpec, load
-from hqclip.eval.report import markdown, write_report
+The names below load on first use, so importing a light module of this package (the report's
+table, the splits) does not import torch."""
 
-__all__ = ["evaluate", "write_report", "markdown", "load", "Loaded", "ModelSpec", "ModelError"]
+import importlib
+from typing import Any
+
+_API = {"evaluate": "evaluation", "write_report": "eval_report", "markdown": "eval_report"}
+
+__all__ = list(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)

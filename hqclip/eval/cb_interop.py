@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 
+from hqclip.clip.load import Loaded, device_of
+from hqclip.errors import UserError
 from hqclip.eval import metrics
-from hqclip.eval.models import Loaded, device_of
 
 log = logging.getLogger("hqclip.eval")
 
@@ -32,10 +33,17 @@ def run_clip_benchmark(m: Loaded, datasets, root: str, batch_size: int = 64, wor
     CLIP_benchmark's --dataset_root."""
     try:
         import torch
-        from clip_benchmark.datasets.builder import build_dataset, image_captions_collate_fn
-        from clip_benchmark.metrics import image_caption_selection, zeroshot_classification, zeroshot_retrieval
+        from clip_benchmark.datasets.builder import (
+            build_dataset,
+            image_captions_collate_fn,
+        )
+        from clip_benchmark.metrics import (
+            image_caption_selection,
+            zeroshot_classification,
+            zeroshot_retrieval,
+        )
     except ImportError as e:
-        raise RuntimeError("--clip-benchmark needs the optional extra: pip install 'hqclip[bench]'") from e
+        raise UserError("--clip-benchmark needs the optional extra: pip install 'hqclip[bench]'") from e
     device = device_of(m.model).type
     out = {}
     for name in datasets:

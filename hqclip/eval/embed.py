@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from hqclip.progress import bar
 
+from hqclip.clip.load import Loaded, device_of, weights_hash
 from hqclip.data.atomic import atomic_open
-from hqclip.eval.models import Loaded, device_of, fingerprint
+from hqclip.progress import bar
 
 log = logging.getLogger("hqclip.eval")
 
@@ -53,13 +53,18 @@ def _collate(batch):
     return (torch.stack(ok) if ok else None), [x is not None for x in batch]
 
 
-# Work that does not depend on the weights (decoded, preprocessed images; token ids) is remembered in
-# this process for the next model with the same transform or tokenizer, so evaluating many checkpoints
-# of one architecture (learning curves, seeds) pays for it once. Inputs over MEMO_BYTES are not kept;
-# the MEMO_ENTRIES most recent sets are.
+# Work that does not depend on the weights (decoded, preprocessed images; token ids) is remembered
+# for the next model with the same transform or tokenizer, so evaluating many checkpoints of one
+# architecture (learning curves, seeds) in one `evaluate` call pays for it once; the call clears it
+# when it ends (`clear_memo`), so nothing outlives the run that read the files. Inputs over MEMO_BYTES
+# are not kept; the MEMO_ENTRIES most recent sets are.
 MEMO_BYTES = 1 << 30
 MEMO_ENTRIES = 4
 _memo: dict[str, object] = {}
+
+
+def clear_memo() -> None:
+    _memo.clear()
 
 
 def _remember(key: str, value: object) -> None:
@@ -80,11 +85,11 @@ def encode_images(m: Loaded, x) -> np.ndarray:
 
 def encode_texts(m: Loaded, tokens, batch_size: int, desc: str | None = None) -> np.ndarray:
     """L2-normalised embeddings of tokenised texts (the tokenizer's N×L ids), encoded in batches of
-    similar length, each trimmed to its longest sequence (`hqclip.train.text_encode`: exact for
+    similar length, each trimmed to its longest sequence (`hqclip.clip.text`: exact for
     causal towers, full context otherwise); `desc` shows a progress bar over the batches."""
     import torch
 
-    from hqclip.train.text_encode import encode_text
+    from hqclip.clip.text import encode_text
 
     if len(tokens) == 0:
         return np.zeros((0, embed_dim(m)), np.float32)
@@ -118,10 +123,10 @@ class Embedder:
                  workers: int = 0):
         self.m, self.batch_size, self.workers = m, batch_size, workers
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        self.fp = fingerprint(m) if cache_dir else ""
+        self.fp = weights_hash(m) if cache_dir else ""
 
     def _cached(self, kind: str, content: "hashlib._Hash", compute: Callable[[], np.ndarray]) -> np.ndarray:
-        """`content` hashes the inputs; the key adds the model fingerprint."""
+        """`content` hashes the inputs; the key adds the model's weights hash."""
         if self.cache_dir is None:
             return compute()
         content.update(self.fp.encode())

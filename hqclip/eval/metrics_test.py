@@ -14,7 +14,7 @@ from sklearn.metrics import balanced_accuracy_score
 from torch.utils.data import DataLoader
 
 from hqclip.eval.embed import Embedder
-from hqclip.eval.evaluate import evaluate_model, load_all_splits, prompt, resolve_models
+from hqclip.eval.evaluation import evaluate_model, load_all_splits, prompt, resolve_models
 from hqclip.eval.splits import Skips
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from hqclip.data.samples import SkipLog
+from hqclip.errors import UserError
 
 log = logging.getLogger("hqclip.eval")
 
@@ -177,12 +178,12 @@ def load_splits(root: str | Path, skips: Skips) -> list[Split]:
     """Every split found under `root` (a world folder or its eval/ folder)."""
     folder = eval_dir(root)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such eval folder; run `hqclip world` or pass --data")
+        raise UserError(f"--data {folder}: no such eval folder; run `hqclip world` or pass --data")
     splits = [*zeroshot(folder / "zeroshot", skips), *retrieval(folder / "retrieval", skips),
               *sugarcrepe(folder / "sugarcrepe", skips), *winoground(folder / "winoground", skips)]
     for s in splits:
         log.info("%s/%s: %d entries", s.task, s.name, len(s.items))
     if not splits:
-        raise FileNotFoundError(f"{folder}: no eval splits found (zeroshot/, retrieval/, sugarcrepe/, "
-                                f"winoground/ in the formats of the README's Eval section)")
+        raise UserError(f"--data {folder}: no eval splits found (zeroshot/, retrieval/, sugarcrepe/, "
+                        f"winoground/ in the formats of the README's Eval section)")
     return splits

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
+from hqclip.errors import UserError
 from hqclip.eval import evaluate
 from hqclip.eval.splits import Skips, load_splits
 
@@ -55,8 +58,6 @@ def test_missing_folder_and_malformed_classes(tmp_path):
     (tmp_path / "zeroshot").mkdir()
     (tmp_path / "zeroshot/classes.json").write_text(json.dumps({"classnames": ["a"], "templates": ["no slot"]}))
     (tmp_path / "zeroshot/samples.json").write_text("[]")
-    try:
+    with pytest.raises(UserError, match="no eval splits found"):
         load_splits(tmp_path, skips)
-    except FileNotFoundError as e:
-        assert "no eval splits found" in str(e)
     assert [(i["entry"], i["reason"]) for i in skips.items] == [("*", "bad_json")]

@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 
 from hqclip.curate.filter import Rules, run_filter
-from hqclip.curate.scores import write_scores
+from hqclip.curate.score_format import write_scores
 from hqclip.curate.score import run_score
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import read_annotations, sidecar_path
-from hqclip.eval.report import pyplot, save_png
+from hqclip.plots import pyplot, save_png
 from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
 from hqclip.quickstart.report import _cell, aggregate, gain
 from hqclip.quickstart.run import Job, make_sidecars, make_world, train_all
@@ -54,7 +54,7 @@ def sentences(world: Path, sidecars: Path, scores: Path | None = None) -> dict[s
     """Every description sentence of the valid records: whether it is wrong (does not hold of
     its scene) and, with `scores`, its score and margin; per shard, by uid, so the truth can be
     written as scores too (`truth_scores`)."""
-    from hqclip.curate.scores import read_scores
+    from hqclip.curate.score_format import read_scores
 
     out: dict[str, Any] = {"wrong": [], "score": [], "margin": [], "unknown": 0, "by_shard": {}}
     for shard in list_shards(world):

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from hqclip.data.atomic import write_text
-from hqclip.eval.report import KEY_METRICS, _get, pyplot, save_png
+from hqclip.eval.eval_report import KEY_METRICS, _get
+from hqclip.plots import pyplot, save_png
 from hqclip.quickstart.plan import CONTROLS, FINAL, VARIANTS, Plan
 from hqclip.world import blind
 from hqclip.world.splits import SUBSETS

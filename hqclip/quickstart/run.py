@@ -121,9 +121,9 @@ def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[
     process with cores // parallel torch threads: the towers are too small to keep several
     threads busy, so two one-thread runs on two cores make more steps per second than one
     two-thread run. One progress bar over all steps. Returns each job's checkpoints, last last."""
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     import multiprocessing
     import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from hqclip.progress import bar
 
@@ -163,8 +163,8 @@ def step_of(ckpt: Path) -> int:
 def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> str:
     """Every stage of the plan; returns the Markdown summary that was also written to disk.
     `rows` are the ablation's rows (the study adds alternatives to them)."""
+    from hqclip.clip.load import ModelSpec
     from hqclip.eval import evaluate
-    from hqclip.eval.models import ModelSpec
 
     start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -228,8 +228,8 @@ def blind_report(world: Path, sidecars: Path, model_run: dict[str, Any], plan: P
     n-grams and by the text tower of `model_run`'s final checkpoint."""
     from itertools import islice
 
+    from hqclip.clip.load import ModelSpec, load
     from hqclip.data.sidecar import list_sidecars, read_sidecar, row_record
-    from hqclip.eval.models import ModelSpec, load
     from hqclip.world.blind import blind_test
 
     recs = list(islice((rec for p in list_sidecars(sidecars) for row in read_sidecar(p)

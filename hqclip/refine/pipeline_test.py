@@ -155,7 +155,9 @@ def test_a_different_configuration_refuses_to_resume_unless_overwrite(world, tmp
     assert stats["this_run"]["shards_done"] == 4
     res = CliRunner().invoke(app, ["refine", "--input", str(world), "--output", str(out),
                                    "--no-progress", "--temperature", "0.9"])
-    assert res.exit_code == 2 and "--overwrite" in res.stderr  # a user's choice, not a rerun
+    line = res.stderr.strip()  # a user mistake (exit 2) that says how to go on, not "rerun"
+    assert res.exit_code == 2 and line.startswith("hqclip refine: ") and "\n" not in line, res.output
+    assert "rerun with --overwrite" in line and "rerun the same command" not in line
 
 
 def test_workers_give_the_same_rows(world, tmp_path):

@@ -2,7 +2,7 @@
 
 A mistake found after a whole pass costs the pass (and on real data, GPU hours); each one here is
 found first, from the input's first readable sample and at most two requests per endpoint, and
-ends in `Refused`: one line that names the file, sample or endpoint and says what to do. Checked:
+ends in `UserError`: one line that names the file, sample or endpoint and says what to do. Checked:
 an input with no readable sample; `--output` holding a parquet file that is not a sidecar (the
 one img2dataset writes beside each shard would be overwritten); the default backend (`auto`) on
 input that is not a world; the oracle on input that is not a world; an endpoint that does not
@@ -25,6 +25,7 @@ from pathlib import Path
 from hqclip.data.inputs import iter_unit
 from hqclip.data.samples import Sample, SkipLog
 from hqclip.data.sidecar import is_sidecar, sidecar_path
+from hqclip.errors import UserError
 from hqclip.refine.backends import BACKENDS
 from hqclip.refine.config import RefineConfig
 
@@ -38,25 +39,20 @@ CHOOSE = ("--backend openai --endpoint URL (vllm serve, SGLang, llama.cpp, Ollam
 _NO_IMAGE = re.compile(r"image|vision|multimodal|multi-modal|mmproj|modalit", re.IGNORECASE)
 
 
-class Refused(ValueError):
-    """A run that cannot succeed as configured; the message is one line that says what to do.
-    Also what score, filter and report refuse with (`hqclip.curate.preflight`)."""
-
-
 def check(cfg: RefineConfig, units: list[Path], out_dir: Path) -> RefineConfig:
-    """The configuration to run (`auto` resolved, the served model named), or `Refused`."""
+    """The configuration to run (`auto` resolved, the served model named), or `UserError`."""
     if cfg.backend != "auto" and cfg.backend not in BACKENDS:
-        raise Refused(f"unknown --backend {cfg.backend!r}; choose auto, {', '.join(BACKENDS)}")
+        raise UserError(f"unknown --backend {cfg.backend!r}; choose auto, {', '.join(BACKENDS)}")
     unit, sample = _first_sample(units)
     _check_output(units[0], out_dir)
     if cfg.backend == "auto":
         if not _has_scene(sample):
-            raise Refused(f"{unit}: sample {sample.key} has no scene graph, so this is not a world "
-                          f"and there is no default model; choose one: {CHOOSE}")
+            raise UserError(f"{unit}: sample {sample.key} has no scene graph, so this is not a world "
+                            f"and there is no default model; choose one: {CHOOSE}")
         cfg = dataclasses.replace(cfg, backend="oracle")
     if cfg.backend == "oracle" and not _has_scene(sample):
-        raise Refused(f"{unit}: sample {sample.key} has no scene graph; --backend oracle only "
-                      f"answers world shards (hqclip world); for real data choose {CHOOSE}")
+        raise UserError(f"{unit}: sample {sample.key} has no scene graph; --backend oracle only "
+                        f"answers world shards (hqclip world); for real data choose {CHOOSE}")
     if cfg.backend == "openai":
         cfg = _check_endpoints(cfg)
     elif cfg.backend in ("transformers", "vllm"):
@@ -80,16 +76,16 @@ def _first_sample(units: list[Path]) -> tuple[Path, Sample]:
         if first is not None:
             return unit, first
     why = ", ".join(f"{k} {v}" for k, v in skips.as_dict().items()) or "no samples"
-    raise Refused(f"{units[0]}{f' and {len(units) - 1} more' if len(units) > 1 else ''}: no "
-                  f"readable sample ({why}); check --input and how the shards were written")
+    raise UserError(f"{units[0]}{f' and {len(units) - 1} more' if len(units) > 1 else ''}: no "
+                    f"readable sample ({why}); check --input and how the shards were written")
 
 
 def _check_output(first_unit: Path, out_dir: Path) -> None:
     path = sidecar_path(first_unit, out_dir)
     if path.exists() and not is_sidecar(path):
-        raise Refused(f"{path} exists and is not an hqclip sidecar (img2dataset writes its metadata "
-                      f"under that name beside each shard); refine would overwrite it: choose "
-                      f"another --output")
+        raise UserError(f"{path} exists and is not an hqclip sidecar (img2dataset writes its metadata "
+                        f"under that name beside each shard); refine would overwrite it: choose "
+                        f"another --output")
 
 
 def _probe_image() -> str:
@@ -108,7 +104,7 @@ def _check_endpoints(cfg: RefineConfig) -> RefineConfig:
     o = cfg.options
     endpoints = list(o.get("endpoints") or [])
     if not endpoints:
-        raise Refused("--backend openai needs --endpoint, e.g. http://127.0.0.1:8000/v1")
+        raise UserError("--backend openai needs --endpoint, e.g. http://127.0.0.1:8000/v1")
     key_env = o.get("api_key_env") or "OPENAI_API_KEY"
     timeout = float(o.get("timeout") or 120.0)
     model = cfg.model
@@ -120,28 +116,28 @@ def _check_endpoints(cfg: RefineConfig) -> RefineConfig:
         try:
             listed = client.models.list().data
         except (openai.APIConnectionError, openai.APITimeoutError) as e:
-            raise Refused(f"{url} does not answer ({type(e).__name__}); start the server or fix "
-                          f"--endpoint") from None
+            raise UserError(f"{url} does not answer ({type(e).__name__}); start the server or fix "
+                            f"--endpoint") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
-            raise Refused(f"{url} refused the API key (HTTP {e.status_code}); put a valid key in "
-                          f"the environment variable {key_env} (--api-key-env)") from None
+            raise UserError(f"{url} refused the API key (HTTP {e.status_code}); put a valid key in "
+                            f"the environment variable {key_env} (--api-key-env)") from None
         except openai.NotFoundError:
             log.warning("%s does not list its models (no /models); --model is not checked", url)
             continue
         except openai.APIStatusError as e:
-            raise Refused(f"{url} is not ready (HTTP {e.status_code} on /models); wait until "
-                          f"the server has loaded its model, then rerun") from None
+            raise UserError(f"{url} is not ready (HTTP {e.status_code} on /models); wait until "
+                            f"the server has loaded its model, then rerun") from None
         served = [m.id for m in listed]
         for m in listed:
             served += list((m.model_extra or {}).get("aliases") or [])
         if model is None and served:
             model = served[0]
         if model not in served:
-            raise Refused(f"{url} does not serve --model {model} (it serves "
-                          f"{', '.join(sorted(set(served))[:5]) or 'nothing'}); pass one of those "
-                          f"as --model, or point --endpoint at the server of {model}")
+            raise UserError(f"{url} does not serve --model {model} (it serves "
+                            f"{', '.join(sorted(set(served))[:5]) or 'nothing'}); pass one of those "
+                            f"as --model, or point --endpoint at the server of {model}")
     if model is None:
-        raise Refused(f"{endpoints[0]} lists no model; pass --model")
+        raise UserError(f"{endpoints[0]} lists no model; pass --model")
     if not cfg.no_image:
         _check_takes_images(clients[0], endpoints[0], model)
     return dataclasses.replace(cfg, model=model)
@@ -161,9 +157,9 @@ def _check_takes_images(client, url: str, model: str) -> None:
         error = body.get("error") if isinstance(body.get("error"), dict) else body
         msg = " ".join(str(error.get("message") or e.message).split())[:160]
         if e.status_code != 429 and _NO_IMAGE.search(msg):
-            raise Refused(f"{url}: {model} does not take images (HTTP {e.status_code}: {msg}); add "
-                          f"--no-image to rewrite the alt-text alone, or serve a vision-language "
-                          f"model") from None
+            raise UserError(f"{url}: {model} does not take images (HTTP {e.status_code}: {msg}); add "
+                            f"--no-image to rewrite the alt-text alone, or serve a vision-language "
+                            f"model") from None
         log.warning("%s: could not confirm that %s takes images (HTTP %s); going on",
                     url, model, e.status_code)
     except (openai.APIConnectionError, openai.APITimeoutError) as e:
@@ -178,11 +174,11 @@ def _check_model_config(cfg: RefineConfig) -> None:
     extra, modules = EXTRAS[cfg.backend]
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        raise Refused(f"--backend {cfg.backend} needs {', '.join(missing)}: pip install "
-                      f"'hqclip[{extra}]'; or serve the model (vllm serve MODEL) and use "
-                      f"--backend openai")
+        raise UserError(f"--backend {cfg.backend} needs {', '.join(missing)}: pip install "
+                        f"'hqclip[{extra}]'; or serve the model (vllm serve MODEL) and use "
+                        f"--backend openai")
     if not cfg.model:
-        raise Refused(f"--backend {cfg.backend} needs --model (a hub name or a local folder)")
+        raise UserError(f"--backend {cfg.backend} needs --model (a hub name or a local folder)")
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
@@ -190,15 +186,15 @@ def _check_model_config(cfg: RefineConfig) -> None:
         config = AutoConfig.from_pretrained(cfg.model)
     except Exception as e:  # noqa: BLE001 - hub, path and parse errors all mean the same to a user
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
-        raise Refused(f"--model {cfg.model}: its config could not be read ({first}); pass a hub "
-                      f"name you can download or a local folder with config.json") from None
+        raise UserError(f"--model {cfg.model}: its config could not be read ({first}); pass a hub "
+                        f"name you can download or a local folder with config.json") from None
     kind = getattr(config, "model_type", "?")
     text_only = getattr(config, "vision_config", None) is None
     if cfg.backend == "transformers" and kind not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
         what = "a text-only model" if text_only else "not an image-text-to-text model"
-        raise Refused(f"--model {cfg.model} is {what} ({kind}), which --backend transformers "
-                      f"cannot load; serve it (vllm serve, llama.cpp) and use --backend openai"
-                      f"{' --no-image' if text_only else ''}")
+        raise UserError(f"--model {cfg.model} is {what} ({kind}), which --backend transformers "
+                        f"cannot load; serve it (vllm serve, llama.cpp) and use --backend openai"
+                        f"{' --no-image' if text_only else ''}")
     if text_only and not cfg.no_image:
-        raise Refused(f"--model {cfg.model} is a text-only model ({kind}); add --no-image to "
-                      f"rewrite the alt-text alone, or choose a vision-language model")
+        raise UserError(f"--model {cfg.model} is a text-only model ({kind}); add --no-image to "
+                        f"rewrite the alt-text alone, or choose a vision-language model")

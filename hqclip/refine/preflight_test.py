@@ -19,7 +19,7 @@ def refused(*args: str) -> str:
     res = CliRunner().invoke(app, ["refine", *args, "--no-progress"])
     assert res.exit_code == 2, res.output
     assert isinstance(res.exception, SystemExit) and "Traceback" not in res.output
-    errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+    errors = [line for line in res.output.splitlines() if line.startswith("hqclip refine: ")]
     assert len(errors) == 1, res.output
     return errors[0]
 
@@ -147,3 +147,17 @@ def test_transformers_needs_an_image_text_to_text_model(photos, tmp_path):
     assert "needs --model" in refused(*args)
     line = refused(*args, "--model", str(tmp_path / "no-such-model"))
     assert "no-such-model: its config could not be read" in line
+
+
+def test_a_prompt_or_runner_the_user_got_wrong(world, tmp_path):
+    out = str(tmp_path / "o")
+    line = refused("--input", str(world), "--output", out, "--prompt", str(tmp_path / "nope.txt"))
+    assert f"--prompt {tmp_path / 'nope.txt'}: No such file" in line
+    (tmp_path / "p.txt").write_text("Describe the image.")
+    assert "needs an {alt_text} slot" in refused("--input", str(world), "--output", out, "--prompt",
+                                                 str(tmp_path / "p.txt"))
+    (tmp_path / "e.json").write_text("[{")
+    assert f"--examples {tmp_path / 'e.json'}: not JSON" in refused(
+        "--input", str(world), "--output", out, "--examples", str(tmp_path / "e.json"))
+    assert "unknown --runner 'nope'" in refused("--input", str(world), "--output", out, "--runner",
+                                                "nope")

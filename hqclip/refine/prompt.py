@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hqclip.errors import UserError
 from hqclip.schema import FIELDS, RECORD_JSON_SCHEMA
 
 PROMPT_VERSION = "v2"
@@ -59,17 +60,25 @@ def load_prompt(path: str | Path | None = None, text_only: bool = False, few_sho
     `few_shot` examples of the packaged set unless `examples_path` names a JSON list of
     `{"alt_text": ..., "record": {...}}`."""
     if path is not None:
-        template, name = Path(path).read_text(encoding="utf-8"), str(path)
+        template, name = _user_file(path, "--prompt"), str(path)
     else:
         name = f"{PROMPT_VERSION}-text.txt" if text_only else f"{PROMPT_VERSION}.txt"
         template = _package_text(name)
     if "{alt_text}" not in template:
-        raise ValueError(f"{name}: a prompt template needs an {{alt_text}} slot")
-    raw = (Path(examples_path).read_text(encoding="utf-8") if examples_path
-           else _package_text("examples.json"))
-    # a template without an {examples} slot takes no examples
-    examples = json.loads(raw)[:max(few_shot, 0)] if "{examples}" in template else []
+        raise UserError(f"--prompt {name}: a prompt template needs an {{alt_text}} slot")
+    raw = _user_file(examples_path, "--examples") if examples_path else _package_text("examples.json")
+    try:  # a template without an {examples} slot takes no examples
+        examples = json.loads(raw)[:max(few_shot, 0)] if "{examples}" in template else []
+    except ValueError as e:
+        raise UserError(f"--examples {examples_path}: not JSON ({e})") from None
     return Prompt(template=template, examples=_examples_block(examples), name=name)
+
+
+def _user_file(path: str | Path, flag: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{flag} {path}: {e.strerror or e}") from None
 
 
 def decode_schema(max_items: int | None = None, max_chars: int | None = None,

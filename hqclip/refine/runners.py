@@ -47,7 +47,7 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
                progress: bool = True, workers: int = 1) -> dict[str, Any]:
     """Refine every shard of `inputs` into sidecars under `out_dir`, skipping shards already done
     under the same configuration. A configuration that cannot serve the input raises
-    `preflight.Refused` first. Writes and returns the stats JSON (`refine-stats.json`); on failure
+    `UserError` first. Writes and returns the stats JSON (`refine-stats.json`); on failure
     the stats of the finished shards are still written before the error propagates. With one local
     worker the model is built in this process (and closed at the end); else each worker or Ray
     task builds its own and this process builds none, so no model or CUDA state is in a parent."""

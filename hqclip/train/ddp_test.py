@@ -8,13 +8,13 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from hqclip.clip.configs import create
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shards, list_shards
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.data.vocab import read_vocab
 from hqclip.train.batch import TextSpec, collate
 from hqclip.train.loss import HQCLIPLoss
-from hqclip.train.models import create
 from hqclip.train.module import HQCLIPModule
 
 B = 8

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 
 import hqclip.data.shards as shards_mod
+from hqclip.clip.configs import create
 from hqclip.data.shards import iter_shards, list_shards
 from hqclip.train.batch import TextSpec
 from hqclip.train.conftest import make_world
 from hqclip.train.loader import ShardStream, StreamSpec, make_loader
-from hqclip.train.models import create
 
 SPEC = TextSpec({"alt": 0.0, "desc": 1.0}, 1, 2, True, True)
 FRESH = Path(__file__).parent / "testdata" / "fresh_run.json"

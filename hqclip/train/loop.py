@@ -17,13 +17,14 @@ import torch
 from open_clip_train.scheduler import cosine_lr
 
 from hqclip import progress
+from hqclip.clip.configs import create, model_config, write_model_config
+from hqclip.errors import UserError
 from hqclip.train import checkpoint, distributed, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.cache import cached_tokenizer
 from hqclip.train.config import TrainConfig
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
-from hqclip.train.models import create, model_config, write_model_config
 from hqclip.train.module import HQCLIPModule
 from hqclip.train.optim import adamw
 from hqclip.train.texts import parse_neg_swap, parse_text_mix
@@ -54,7 +55,7 @@ def _open_metrics(path: Path, step: int):
 
 def run(cfg: TrainConfig) -> dict[str, Any]:
     """Train; returns {"steps", "checkpoint", "metrics", "counts", "last"}. A mistake in `cfg` or
-    its inputs raises `preflight.UsageError` before any work."""
+    its inputs raises `UserError` before any work."""
     d = distributed.init()
     if d.device.type == "cuda":  # as open_clip_train.main does
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -66,15 +67,15 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     try:
         resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
     except FileNotFoundError as e:
-        raise preflight.UsageError(str(e)) from None
+        raise UserError(str(e)) from None
     state = checkpoint.load(resume_path) if resume_path else None
     stc_head = cfg.stc_head if cfg.stc_weight > 0 else None
     vocab_list = preflight.vocab(cfg, inputs.sidecars, state)
     n_samples = cfg.train_num_samples or count_samples(inputs.shards)
     per_epoch = n_samples // (cfg.batch_size * d.world_size)
     if per_epoch < 1:
-        raise preflight.UsageError(f"{n_samples} samples per epoch < one global batch of "
-                                   f"{cfg.batch_size * d.world_size}; lower --batch-size")
+        raise UserError(f"{n_samples} samples per epoch < one global batch of "
+                        f"{cfg.batch_size * d.world_size}; lower --batch-size")
     stream_spec = StreamSpec(inputs.shards, cfg.batch_size, per_epoch, cfg.seed, d.rank, d.world_size,
                              cfg.resampled, cfg.shuffle_buffer)
     readers = max(1, readers_per_rank(stream_spec, cfg.workers))

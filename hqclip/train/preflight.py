@@ -1,5 +1,5 @@
 """What `hqclip train` checks before any work, so that a user mistake ends in one line saying what
-to do (`UsageError`, printed by the CLI) instead of a traceback minutes later.
+to do (`UserError`, printed by the CLI) instead of a traceback minutes later.
 
 Annotations: training joins each shard to `<sidecars>/<shard>.parquet`. With no sidecar for any
 shard (or no sidecar folder) a run that needs annotations — HNI, STC, or descriptions in
@@ -17,7 +17,8 @@ from typing import Any
 
 from hqclip.data.shards import list_shards
 from hqclip.data.sidecar import sidecar_path
-from hqclip.data.vocab import VocabError, read_vocab
+from hqclip.data.vocab import read_vocab
+from hqclip.errors import UserError
 from hqclip.train.config import TrainConfig
 from hqclip.train.texts import parse_neg_swap, parse_text_mix
 
@@ -25,10 +26,6 @@ log = logging.getLogger("hqclip.train")
 
 STC_HEADS = ("linear", "text")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-class UsageError(ValueError):
-    """A mistake in the command's arguments or inputs; the message says what to do."""
 
 
 @dataclass
@@ -43,15 +40,15 @@ def _positive(cfg: TrainConfig) -> None:
                  "vocab_size", "save_every", "log_every", "stop_after"):
         value = getattr(cfg, name)
         if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} {value}: must be at least 1")
+            raise UserError(f"--{name.replace('_', '-')} {value}: must be at least 1")
     if cfg.workers < 0:
-        raise UsageError(f"--workers {cfg.workers}: must be 0 (load in the training process) or more")
+        raise UserError(f"--workers {cfg.workers}: must be 0 (load in the training process) or more")
     if cfg.stc_head not in STC_HEADS:
-        raise UsageError(f"--stc-head {cfg.stc_head!r}: choose one of {', '.join(STC_HEADS)}")
+        raise UserError(f"--stc-head {cfg.stc_head!r}: choose one of {', '.join(STC_HEADS)}")
     if cfg.precision not in PRECISIONS:
-        raise UsageError(f"--precision {cfg.precision!r}: choose one of {', '.join(PRECISIONS)}")
+        raise UserError(f"--precision {cfg.precision!r}: choose one of {', '.join(PRECISIONS)}")
     if cfg.resampled and not cfg.train_num_samples:
-        raise UsageError("--resampled needs --train-num-samples (the length of an epoch)")
+        raise UserError("--resampled needs --train-num-samples (the length of an epoch)")
 
 
 def needs_annotations(cfg: TrainConfig) -> bool:
@@ -59,38 +56,38 @@ def needs_annotations(cfg: TrainConfig) -> bool:
 
 
 def check(cfg: TrainConfig, world_size: int) -> Inputs:
-    """Options, model name, shards and sidecars; raises UsageError."""
-    from hqclip.train.models import model_config
+    """Options, model name, shards and sidecars; raises UserError."""
+    from hqclip.clip.configs import model_config
 
     _positive(cfg)
+    parse_text_mix(cfg.text_mix)
+    parse_neg_swap(cfg.neg_swap)
+    model_config(cfg.model)
     try:
-        parse_text_mix(cfg.text_mix)
-        parse_neg_swap(cfg.neg_swap)
-        model_config(cfg.model)
         shards = list_shards(cfg.train_data)
-    except (ValueError, FileNotFoundError) as e:
-        raise UsageError(str(e)) from None
+    except FileNotFoundError as e:
+        raise UserError(f"--train-data {e}") from None
     if not shards:
-        raise UsageError(f"--train-data {cfg.train_data}: no .tar shards found; pass a world folder, "
-                         "a shard folder, a .tar or a brace pattern like shard-{000000..000009}.tar")
+        raise UserError(f"--train-data {cfg.train_data}: no .tar shards found; pass a world folder, "
+                        "a shard folder, a .tar or a brace pattern like shard-{000000..000009}.tar")
     absent = [s for s in shards if not s.is_file()]
     if absent:
-        raise UsageError(f"--train-data {cfg.train_data}: {absent[0]} does not exist "
-                         f"({len(absent)} of {len(shards)} shards missing)")
+        raise UserError(f"--train-data {cfg.train_data}: {absent[0]} does not exist "
+                        f"({len(absent)} of {len(shards)} shards missing)")
     if not cfg.resampled and len(shards) < world_size:
-        raise UsageError(f"{len(shards)} shards for {world_size} processes: every process needs a "
-                         "shard; use --resampled or more shards")
+        raise UserError(f"{len(shards)} shards for {world_size} processes: every process needs a "
+                        "shard; use --resampled or more shards")
     sidecars = cfg.sidecars
     root = Path(cfg.train_data)
     if sidecars is None and (root / "world.json").exists() and (root / "sidecars").is_dir():
         sidecars = str(root / "sidecars")
     if cfg.sidecars is not None and not Path(cfg.sidecars).is_dir():
-        raise UsageError(f"--sidecars {cfg.sidecars}: no such folder; pass the --output folder of "
-                         "`hqclip refine` or `hqclip import-vlm150m`")
+        raise UserError(f"--sidecars {cfg.sidecars}: no such folder; pass the --output folder of "
+                        "`hqclip refine` or `hqclip import-vlm150m`")
     without = [s for s in shards if sidecars is None or not sidecar_path(s, sidecars).exists()]
     if needs_annotations(cfg) and len(without) == len(shards):
         where = f"in {sidecars}" if sidecars else "(no --sidecars given)"
-        raise UsageError(
+        raise UserError(
             f"no annotation sidecar for any of the {len(shards)} shards of --train-data {where}: "
             "make them with `hqclip refine` or `hqclip import-vlm150m` and pass --sidecars, or "
             "train plain CLIP with --hni-weight 0 --stc-weight 0 --text-mix alt=1")
@@ -108,14 +105,11 @@ def vocab(cfg: TrainConfig, sidecars: str | None, state: dict[str, Any] | None) 
     if state is not None:
         return state["vocab"]
     if sidecars is None:
-        raise UsageError("--stc-head linear needs the sidecars' vocab.json; pass --sidecars")
-    try:
-        tags = read_vocab(sidecars, cfg.vocab_size)
-    except VocabError as e:
-        raise UsageError(str(e)) from None
+        raise UserError("--stc-head linear needs the sidecars' vocab.json; pass --sidecars")
+    tags = read_vocab(sidecars, cfg.vocab_size)
     if not tags:
-        raise UsageError(f"{sidecars}/vocab.json lists no tag (no annotated sample): use "
-                         "--stc-head text, or --stc-weight 0")
+        raise UserError(f"{sidecars}/vocab.json lists no tag (no annotated sample): use "
+                        "--stc-head text, or --stc-weight 0")
     return tags
 
 
@@ -124,10 +118,10 @@ def resume_matches(data: dict[str, Any], readers: int, cfg: TrainConfig, world_s
     if data.get("batches_done", 0) == 0:
         return
     if "streams" not in data:
-        raise UsageError("the checkpoint holds no reader positions (written by an older hqclip); "
-                         "it can only resume at an epoch boundary")
+        raise UserError("the checkpoint holds no reader positions (written by an older hqclip); "
+                        "it can only resume at an epoch boundary")
     wrote = (data["readers"], data["batch_size"], data["world_size"])
     if wrote != (readers, cfg.batch_size, world_size):
-        raise UsageError(f"the checkpoint was written with {wrote[0]} loader workers, --batch-size "
-                         f"{wrote[1]} and {wrote[2]} processes; resume with the same (now "
-                         f"{readers}, {cfg.batch_size}, {world_size})")
+        raise UserError(f"the checkpoint was written with {wrote[0]} loader workers, --batch-size "
+                        f"{wrote[1]} and {wrote[2]} processes; resume with the same (now "
+                        f"{readers}, {cfg.batch_size}, {world_size})")

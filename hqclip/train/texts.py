@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import re
 
+from hqclip.errors import UserError
 from hqclip.schema import Record
 
 TEXT_SOURCES = ("alt", "desc")
@@ -24,14 +25,17 @@ TEXT_SOURCES = ("alt", "desc")
 
 def parse_text_mix(spec: str | dict[str, float]) -> dict[str, float]:
     """`"alt=0.3,desc=0.7"` → `{"alt": 0.3, "desc": 0.7}` (normalised to sum 1)."""
-    if isinstance(spec, str):
-        spec = dict(_pair(item) for item in spec.split(",") if item.strip())
-    unknown = set(spec) - set(TEXT_SOURCES)
-    if unknown or not spec or any(v < 0 for v in spec.values()) or sum(spec.values()) <= 0:
-        raise ValueError(f"--text-mix {spec!r}: give non-negative weights for {TEXT_SOURCES}, "
-                         "e.g. alt=0.3,desc=0.7")
-    total = sum(spec.values())
-    return {s: spec.get(s, 0.0) / total for s in TEXT_SOURCES}
+    try:
+        weights = dict(_pair(item) for item in spec.split(",") if item.strip()) \
+            if isinstance(spec, str) else spec
+    except ValueError:
+        weights = {}
+    unknown = set(weights) - set(TEXT_SOURCES)
+    if unknown or not weights or any(v < 0 for v in weights.values()) or sum(weights.values()) <= 0:
+        raise UserError(f"--text-mix {spec!r}: give non-negative weights for {TEXT_SOURCES}, "
+                        "e.g. alt=0.3,desc=0.7")
+    total = sum(weights.values())
+    return {s: weights.get(s, 0.0) / total for s in TEXT_SOURCES}
 
 
 def _pair(item: str) -> tuple[str, float]:
@@ -43,9 +47,12 @@ def parse_neg_swap(spec: str | int) -> int | None:
     """`"all"` → None (swap every sentence); `"2"` → 2."""
     if str(spec).strip().lower() == "all":
         return None
-    k = int(spec)
+    try:
+        k = int(spec)
+    except ValueError:
+        k = 0
     if k < 1:
-        raise ValueError(f"--neg-swap {spec!r}: a positive integer or 'all'")
+        raise UserError(f"--neg-swap {spec!r}: a positive integer or 'all'")
     return k
 
 

@@ -2,6 +2,7 @@ import random
 
 import pytest
 
+from hqclip.errors import UserError
 from hqclip.train.texts import alt_negative, parse_neg_swap, parse_text_mix, sample_texts
 
 REC = {"desc": ["a red circle.", "the circle is small.", "it is on the left."],
@@ -41,10 +42,14 @@ def test_text_mix_and_tags():
 def test_parsers():
     assert parse_text_mix("alt=1,desc=3") == {"alt": 0.25, "desc": 0.75}
     assert parse_neg_swap("all") is None and parse_neg_swap("2") == 2
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="--text-mix 'caption=1'"):
         parse_text_mix("caption=1")
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="--text-mix 'alt=x'"):
+        parse_text_mix("alt=x")
+    with pytest.raises(UserError, match="--neg-swap '0'"):
         parse_neg_swap("0")
+    with pytest.raises(UserError, match="--neg-swap 'x'"):
+        parse_neg_swap("x")
 
 
 def test_alt_negative_swaps_a_named_tag_in_the_alt_texts_own_form():

@@ -11,7 +11,10 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from hqclip.errors import Interrupted, UserError
 
 # every command on the runner: a task may use this much, and is retried this often if its worker dies
 RAY_DEFAULTS = {"address": None, "num_cpus": 1, "num_gpus": 0, "max_retries": 3}
@@ -46,7 +49,7 @@ def run_units(todo: Iterable[Any], job: Callable[[str], dict[str, Any]], runner:
         _run_ray(todo, job, {**RAY_DEFAULTS, **(ray_opts or {})}, done)
         return results
     if runner != "local":
-        raise ValueError(f"unknown runner {runner!r}; choose local or ray")
+        raise UserError(f"unknown --runner {runner!r}; choose local or ray")
     if workers <= 1:
         for unit in todo:
             done(str(unit), job(str(unit)))
@@ -56,6 +59,8 @@ def run_units(todo: Iterable[Any], job: Callable[[str], dict[str, Any]], runner:
         try:
             for fut in as_completed(futures):
                 done(futures.pop(fut), fut.result())  # a finished future keeps no result alive
+        except BrokenProcessPool as e:  # a worker was killed (out of memory, kill -9)
+            raise Interrupted(f"a worker process died ({e})") from e
         finally:
             for fut in futures:
                 fut.cancel()
@@ -67,7 +72,10 @@ def _call(job: Callable[[str], dict[str, Any]], unit: str) -> dict[str, Any]:
 
 
 def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> None:
-    import ray
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--runner ray needs Ray: pip install 'hqclip[ray]'") from None
 
     owns = not ray.is_initialized()
     if owns:
@@ -87,7 +95,7 @@ def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> None:
             except ray.exceptions.RayTaskError as e:
                 raise e.cause if isinstance(e.cause, Exception) else e
             except ray.exceptions.RayError as e:
-                raise RuntimeError(f"{unit}: Ray gave up on this unit after its retries ({e})") from e
+                raise Interrupted(f"{unit}: Ray gave up on this unit after its retries ({e})") from e
             on_done(unit, stats)
     finally:
         for ref in pending:

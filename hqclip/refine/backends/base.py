@@ -15,10 +15,11 @@ from typing import Any
 
 from PIL import Image
 
+from hqclip.errors import Interrupted
 from hqclip.refine.config import RefineConfig
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(Interrupted):
     """The model cannot be reached; finished shards are kept and a rerun resumes."""
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import read_sidecar
+from hqclip.errors import UserError
 from hqclip.refine.config import RefineConfig
-from hqclip.refine.preflight import Refused
 from hqclip.refine.runners import run_refine
 from hqclip.schema import FIELDS, check, normalize
 
@@ -57,7 +57,7 @@ def test_text_only_refine_through_llama_cpp_server(world, tmp_path, llama_url):
 def test_llama_cpp_server_without_a_vision_model_needs_no_image(world, tmp_path, llama_url):
     shard, _ = _shard(world, tmp_path, 1)
     cfg = RefineConfig(backend="openai", options={"endpoints": [llama_url]})
-    with pytest.raises(Refused, match=r"does not take images \(HTTP 500: image input is not "
+    with pytest.raises(UserError, match=r"does not take images \(HTTP 500: image input is not "
                                       r"supported.*add --no-image"):
         run_refine(cfg, shard, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()

@@ -7,7 +7,8 @@ import json
 import math
 from pathlib import Path
 
-from hqclip.data.atomic import atomic_open, write_text
+from hqclip.data.atomic import write_text
+from hqclip.plots import pyplot, save_png
 
 # (column, path into a model's results)
 KEY_METRICS = (
@@ -55,23 +56,6 @@ def markdown(results: dict) -> str:
     if counts:
         text += "Skipped entries: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + " (named in results.json).\n"
     return text
-
-
-def pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (no display on training hosts)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_png(fig, path: Path) -> None:
-    """Write a figure atomically and free it."""
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
-    pyplot().close(fig)
 
 
 def _bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None:

@@ -13,7 +13,8 @@ import torch
 from typer.testing import CliRunner
 
 from hqclip.cli.main import app
-from hqclip.eval import ModelError, evaluate
+from hqclip.errors import UserError
+from hqclip.eval import embed, evaluate
 from hqclip.eval.embed import Embedder
 
 
@@ -44,6 +45,7 @@ def test_cli_two_models_report_and_cache(world, tiny_model_name, checkpoint, tmp
     assert first["models"]["trained"] != first["models"][tiny_model_name] | {"spec": f"{tiny_model_name}:{checkpoint}"}
     cached = sorted(cache.iterdir())
     assert len(cached) == 4  # images + texts per model
+    assert not embed._memo  # the decoded images and token ids do not outlive the call
 
     def boom(*a, **k):
         raise AssertionError("embedded again despite the cache")
@@ -59,6 +61,7 @@ def test_cli_two_models_report_and_cache(world, tiny_model_name, checkpoint, tmp
 def test_cli_refuses_bad_model_before_work(world, tmp_path):
     r = CliRunner().invoke(app, ["eval", "-m", "no-such-model", "--data", str(world), "--out", str(tmp_path)])
     assert r.exit_code == 2 and "unknown open_clip model 'no-such-model'" in r.output
+    assert r.stderr.startswith("hqclip eval: ")
     assert not (tmp_path / "results.json").exists()
 
 
@@ -104,8 +107,11 @@ def test_in_process_models_share_the_cache_by_weights(world, tiny_model_name, tm
     assert sorted(cache.iterdir()) == files  # same weights, same cache entries
     assert res["models"]["mine"] == by_spec | {"spec": "mine"}
     assert (tmp_path / "out/results.md").exists()
-    with pytest.raises(ModelError, match="duplicate model labels"):
+    with pytest.raises(UserError, match="duplicate model labels"):
         evaluate([tiny_model_name, tiny_model_name], world)
+    wrong = open_clip.get_tokenizer("ViT-B-32")  # context length 77, the tiny model has 16
+    with pytest.raises(UserError, match="context length 77 != model context length 16"):
+        evaluate({"x": (model, preprocess, wrong)}, world)
 
 
 def _wds(folder, samples, **files):

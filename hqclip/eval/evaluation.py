@@ -10,9 +10,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from hqclip.clip.load import Loaded, ModelSpec, check_compatible, load
+from hqclip.errors import UserError
 from hqclip.eval import metrics
-from hqclip.eval.embed import Embedder
-from hqclip.eval.models import Loaded, ModelError, ModelSpec, check_compatible, load
+from hqclip.eval.embed import Embedder, clear_memo
 from hqclip.eval.perturb import aro_order, world_vocab
 from hqclip.eval.splits import Skips, Split, eval_dir, load_splits
 
@@ -39,7 +40,7 @@ def resolve_models(models: ModelsArg, device: str = "cpu", seed: int = 0) -> lis
                load(m if isinstance(m, ModelSpec) else ModelSpec.parse(m), device, seed) for m in models]
     labels = [m.label for m in out]
     if len(set(labels)) != len(labels):
-        raise ModelError(f"duplicate model labels {labels}; give each a LABEL= prefix")
+        raise UserError(f"duplicate model labels {labels}; give each a LABEL= prefix")
     return out
 
 
@@ -148,20 +149,23 @@ def evaluate(models: ModelsArg, data_root: str | Path | None, out_dir: str | Pat
     loaded = resolve_models(models, device, seed)
     results: dict = {"data": str(data_root) if data_root is not None else None, "models": {}}
     reported: set = set()
-    for m in loaded:
-        entry: dict = {"spec": m.spec}
-        if splits:
-            embedder = Embedder(m, batch_size, Path(cache_dir) if cache_dir else None, workers)
-            entry.update(evaluate_model(m, splits, embedder, skips, reported))
-        if clip_benchmark:
-            from hqclip.eval.cb_interop import run_clip_benchmark
+    try:  # the models share decoded images and token ids (the memo), this call only
+        for m in loaded:
+            entry: dict = {"spec": m.spec}
+            if splits:
+                embedder = Embedder(m, batch_size, Path(cache_dir) if cache_dir else None, workers)
+                entry.update(evaluate_model(m, splits, embedder, skips, reported))
+            if clip_benchmark:
+                from hqclip.eval.cb_interop import run_clip_benchmark
 
-            entry["clip_benchmark"] = run_clip_benchmark(m, clip_benchmark, clip_benchmark_root,
-                                                         batch_size, workers)
-        results["models"][m.label] = entry
+                entry["clip_benchmark"] = run_clip_benchmark(m, clip_benchmark, clip_benchmark_root,
+                                                             batch_size, workers)
+            results["models"][m.label] = entry
+    finally:
+        clear_memo()
     results["skipped"] = {"counts": skips.as_dict(), "entries": skips.items}
     if out_dir is not None:
-        from hqclip.eval.report import write_report
+        from hqclip.eval.eval_report import write_report
 
         write_report(results, out_dir)
     return results

@@ -1,5 +1,6 @@
-"""Which model to evaluate: parse `--model` specs, load them through open_clip, check that the
-tokenizer belongs to the model, and fingerprint the weights for the embedding cache."""
+"""Which model to evaluate or score with: parse `--model` specs, load them through open_clip (a
+user mistake is a `UserError` before any work), check that the tokenizer belongs to the model,
+and hash the weights (the key of eval's embedding cache and of score's fingerprint)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hqclip.errors import UserError
+
 # open_clip names that carry their own ':' and never take a separate checkpoint
 _SCHEMA_PREFIXES = ("hf-hub:", "local-dir:")
-
-
-class ModelError(ValueError):
-    """A model that cannot be evaluated; raised before any embedding work starts."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class ModelSpec:
         else:
             name, pretrained = text.split(":", 1)
         if not name or (label is not None and not label) or pretrained == "":
-            raise ModelError(f"bad --model {text!r}: expected [LABEL=]NAME[:CHECKPOINT_OR_TAG]")
+            raise UserError(f"bad --model {text!r}: expected [LABEL=]NAME[:CHECKPOINT_OR_TAG]")
         return cls(label or (f"{name}:{os.path.basename(pretrained)}" if pretrained else name),
                    name, pretrained)
 
@@ -58,10 +57,9 @@ def register_configs(spec: ModelSpec) -> None:
     run writes beside its checkpoints folder when NAME is not a known model."""
     import open_clip
 
-    try:
-        import hqclip.train.models  # noqa: F401  (registers its model_configs/ on import)
-    except ImportError:
-        pass
+    from hqclip.clip import configs
+
+    configs.register()
     if spec.pretrained and os.path.isfile(spec.pretrained) and spec.name not in open_clip.list_models():
         ckpt = Path(spec.pretrained).resolve()
         for cfg in (ckpt.parent / f"{spec.name}.json", ckpt.parent.parent / f"{spec.name}.json"):
@@ -77,8 +75,8 @@ def load(spec: ModelSpec, device: str = "cpu", seed: int = 0) -> Loaded:
 
     register_configs(spec)
     if spec.name not in open_clip.list_models() and not spec.name.startswith(_SCHEMA_PREFIXES):
-        raise ModelError(f"model {spec.label!r}: unknown open_clip model {spec.name!r} "
-                         f"(see `python -c 'import open_clip; print(open_clip.list_models())'`)")
+        raise UserError(f"model {spec.label!r}: unknown open_clip model {spec.name!r} "
+                        f"(see `python -c 'import open_clip; print(open_clip.list_models())'`)")
     torch.manual_seed(seed)
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(
@@ -86,8 +84,8 @@ def load(spec: ModelSpec, device: str = "cpu", seed: int = 0) -> Loaded:
     except Exception as e:  # missing file, unknown tag, state-dict shape or key mismatch
         what = "checkpoint" if spec.pretrained and os.path.isfile(spec.pretrained) else "pretrained tag/file"
         msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ModelError(f"model {spec.label!r}: cannot load {what} {spec.pretrained} into "
-                         f"{spec.name}: {msg}") from e
+        raise UserError(f"model {spec.label!r}: cannot load {what} {spec.pretrained} into "
+                        f"{spec.name}: {msg}") from e
     model.eval()
     loaded = Loaded(spec.label, model, preprocess, open_clip.get_tokenizer(spec.name),
                     f"{spec.name}:{spec.pretrained}" if spec.pretrained else spec.name)
@@ -103,26 +101,26 @@ def check_compatible(m: Loaded) -> None:
     tok_vocab = getattr(m.tokenizer, "vocab_size", None) or getattr(
         getattr(m.tokenizer, "tokenizer", None), "vocab_size", None)
     if model_vocab and tok_vocab and tok_vocab > model_vocab:
-        raise ModelError(f"model {m.label!r}: tokenizer has {tok_vocab} tokens but the text tower "
-                         f"embeds {model_vocab}; use the tokenizer of the same open_clip model")
+        raise UserError(f"model {m.label!r}: tokenizer has {tok_vocab} tokens but the text tower "
+                        f"embeds {model_vocab}; use the tokenizer of the same open_clip model")
     model_ctx = getattr(m.model, "context_length", None)
     tok_ctx = getattr(m.tokenizer, "context_length", None)
     if model_ctx and tok_ctx and model_ctx != tok_ctx:
-        raise ModelError(f"model {m.label!r}: tokenizer context length {tok_ctx} != model context "
-                         f"length {model_ctx}; use the tokenizer of the same open_clip model")
+        raise UserError(f"model {m.label!r}: tokenizer context length {tok_ctx} != model context "
+                        f"length {model_ctx}; use the tokenizer of the same open_clip model")
     try:
         with torch.no_grad():
             m.model.encode_text(m.tokenizer(["a photo."]).to(device_of(m.model)))
     except Exception as e:
-        raise ModelError(f"model {m.label!r}: its tokenizer's output does not run through the text "
-                         f"tower ({type(e).__name__}: {e}); use the tokenizer of the same model") from e
+        raise UserError(f"model {m.label!r}: its tokenizer's output does not run through the text "
+                        f"tower ({type(e).__name__}: {e}); use the tokenizer of the same model") from e
 
 
 def device_of(model) -> Any:
     return next(model.parameters()).device
 
 
-def fingerprint(m: Loaded) -> str:
+def weights_hash(m: Loaded) -> str:
     """Hash of the weights, transform and tokenizer: the cache key part that names the model."""
     import torch
 

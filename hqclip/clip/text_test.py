@@ -1,7 +1,7 @@
 import torch
 
-from hqclip.train.models import create
-from hqclip.train.text_encode import encode_text, trimmable
+from hqclip.clip.configs import create
+from hqclip.clip.text import encode_text, trimmable
 
 
 def test_trimmed_forward_equals_encode_text():

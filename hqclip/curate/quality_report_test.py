@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hqclip.curate.report import summarise, write_report
-from hqclip.curate.scores import read_scores, write_scores
+from hqclip.curate.quality_report import summarise, write_report
+from hqclip.curate.score_format import read_scores, write_scores
 from hqclip.data.sidecar import write_sidecar
 
 A = [
@@ -48,8 +48,9 @@ def test_every_count_of_a_known_dataset(sidecars, tmp_path):
     assert res["top_tags"] == [["dog", 2], ["bird", 1], ["red cup", 1]]
     assert res["vocabulary"] == {"tags": 3, "neg_tags": 4, "description_words": 16}
     assert res["edits"] == {"desc": {"one word replaced": 2, "words swapped": 1, "words inserted": 1},
-                            "tags": {"one word replaced": 4},
-                            "world": {"none": 3, "color": 1}}  # red → blue: a world colour word
+                            "tags": {"one word replaced": 4}}  # the world's kinds only on request
+    world = summarise(sidecars, samples=3, progress=False, world_kinds=True)["edits"]["world"]
+    assert world == {"none": 3, "color": 1}  # red → blue: a world colour word
     assert "scores_summary" not in res
     assert len(res["samples"]) == 3 and len({s["row"]["uid"] for s in res["samples"]}) == 3
     other = summarise(sidecars, samples=3, seed=1, progress=False)
@@ -87,7 +88,7 @@ def test_scores_give_histograms_and_every_file_is_written(sidecars, tmp_path):
 
 def test_the_world_report_names_the_fine_kinds(scored, tmp_path):
     world, sidecars, scores = scored
-    res = summarise(sidecars, scores, samples=4, progress=False)
+    res = summarise(sidecars, scores, samples=4, progress=False, world_kinds=True)
     kinds = res["edits"]["world"]
     assert set(kinds) <= {"color", "size", "shape", "object", "relation", "binding"}
     assert sum(kinds.values()) == sum(res["edits"]["desc"].values()) == \

@@ -1,7 +1,7 @@
 """`hqclip report`: the quality of a refined dataset, from its sidecars alone (and its scores and
 shards when given): valid %, invalid reasons, attempts, tokens in/out, sentence and tag counts and
 lengths, the most frequent tags, vocabulary sizes, the kind of edit each negative makes (a word
-diff of the aligned pair, `hqclip.schema.worddiff`; the world's fine kinds too), score and margin
+diff of the aligned pair, `hqclip.schema.worddiff`; the world's fine kinds on request), score and margin
 histograms, and a page of random samples (`hqclip.curate.html`). Written as report.json,
 report.md, PNG plots and samples.html, like `hqclip eval`.
 
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from hqclip.curate import preflight
-from hqclip.curate.scores import read_scores
+from hqclip.curate.score_format import read_scores
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import read_annotations, read_sidecar
@@ -45,7 +45,8 @@ def _rank(seed: int, uid: str) -> str:
     return hashlib.blake2b(f"{seed}:{uid}".encode(), digest_size=8).hexdigest()
 
 
-def _summarise(path: str, scores: dict[str, str], tmp: str, samples: int, seed: int) -> dict[str, Any]:
+def _summarise(path: str, scores: dict[str, str], tmp: str, samples: int, seed: int,
+               world_kinds: bool = False) -> dict[str, Any]:
     """One sidecar (and its score sidecar, if any) → counters, histograms, candidate samples."""
     sidecar = Path(path)
     rows = read_sidecar(sidecar)
@@ -69,7 +70,8 @@ def _summarise(path: str, scores: dict[str, str], tmp: str, samples: int, seed: 
         for p, n in zip(rec["desc"], rec["neg_desc"]):
             c["desc_words"][len(words(p))] += 1
             c["desc_edits"][edit_class(p, n)] += 1
-            c["world_kinds"][edit_kind(p, n) or "none"] += 1
+            if world_kinds:
+                c["world_kinds"][edit_kind(p, n) or "none"] += 1
             vocab.update(words(p) + words(n))
         for t, n in zip(rec["tags"], rec["neg_tags"]):
             c["tag_words"][len(words(t))] += 1
@@ -142,10 +144,12 @@ def _hist_summary(counts: np.ndarray, total: float) -> dict[str, Any] | None:
 
 def summarise(sidecars: str | Path, scores: str | Path | None = None, samples: int = 24,
               seed: int = 0, top: int = 20, workers: int = 1, progress: bool = True,
-              work_dir: str | Path | None = None) -> dict[str, Any]:
+              work_dir: str | Path | None = None, world_kinds: bool = False) -> dict[str, Any]:
     """The report's numbers (and its sample rows) for a sidecar folder; refuses
-    (`preflight.Refused`) before any work what it cannot read. Tag and word counts spill to a
-    temp folder under `work_dir` (default: the system's)."""
+    (`UserError`) before any work what it cannot read. Tag and word counts spill to a
+    temp folder under `work_dir` (default: the system's). `world_kinds`: also classify each
+    description negative by the synthetic world's edit kinds (colour, size, relation, ...), which
+    only mean something on world data."""
     files = preflight.sidecars(sidecars)
     pairs = preflight.scores(files, scores) if scores is not None else {}
     shown = bar(total=len(files), desc="report", unit="sidecar", disable=not progress)
@@ -159,7 +163,7 @@ def summarise(sidecars: str | Path, scores: str | Path | None = None, samples: i
             shown.update(1)
 
         run_units(files, partial(_summarise, scores={s.name: str(p) for s, p in pairs.items()},
-                                 tmp=tmp, samples=samples, seed=seed),
+                                 tmp=tmp, samples=samples, seed=seed, world_kinds=world_kinds),
                   workers=workers, on_done=add, collect=False)
         shown.close()
         vocab = {name: top_counts(f"{tmp}/{name}/*.parquet", top, tmp)
@@ -183,7 +187,7 @@ def summarise(sidecars: str | Path, scores: str | Path | None = None, samples: i
                        "description_words": vocab["words"][1]},
         "edits": {"desc": _ordered(m["desc_edits"]), "tags": _ordered(m["tag_edits"])},
     }
-    if set(m["world_kinds"]) - {"none"}:  # world sentences: the fine kinds too
+    if world_kinds:
         res["edits"]["world"] = dict(m["world_kinds"].most_common())
     if pairs:
         res["scores_summary"] = {k: _hist_summary(m["hists"][k], m["sums"][k]) for k in HISTS}
@@ -253,7 +257,7 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def _plots(res: dict[str, Any], out: Path) -> dict[str, Path]:
-    from hqclip.eval.report import pyplot, save_png  # imports torch (hqclip.eval): only here
+    from hqclip.plots import pyplot, save_png
 
     plt = pyplot()
     paths = {"counts": out / "counts.png", "edits": out / "edits.png"}
