@@ -2,7 +2,7 @@
 `hqclip --help` is instant."""
 
 import logging
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -22,6 +22,13 @@ def refuse(command: str, message: object) -> NoReturn:
     """A user mistake found before any work: one line naming the command, exit code 2."""
     typer.echo(f"hqclip {command}: {message}", err=True)
     raise typer.Exit(2)
+
+
+def renamed(old_to_new: dict[str, str]) -> dict[str, Any]:
+    """A command's context settings under which old option names keep working as hidden aliases:
+    click passes each option name through `token_normalize_func` before looking it up, so with
+    {"out": "output"} `--out X` reads as `--output X`, and help shows only `--output`."""
+    return {"token_normalize_func": lambda name: old_to_new.get(name, name)}
 
 
 def ray_opts(address: str | None, cpus: float, gpus: float, retries: int) -> dict:
