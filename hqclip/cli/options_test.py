@@ -9,6 +9,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from hqclip.cli.main import app
+from hqclip.refine.config import RefineConfig
 from hqclip.train.config import TrainConfig
 from hqclip.train.conftest import make_dataset
 from hqclip.train.texts import parse_text_mix
@@ -35,6 +36,16 @@ def test_train_options_are_the_train_config_fields_with_their_defaults():
     for name, default in want.items():
         assert got[name].default == default, name
     assert got["train_data"].opts == ["--input"]
+
+
+def test_refine_options_are_the_refine_config_fields_with_their_defaults():
+    got = params("refine")
+    want = field_defaults(RefineConfig)
+    del want["options"]  # built from the backend options
+    for name, default in want.items():
+        assert got[name].default == default, name
+    # in the fingerprint: what a CLI user got before the default moved into the config
+    assert got["max_pixels"].default == 89_478_485
 
 
 def train(*args):
