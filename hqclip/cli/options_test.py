@@ -13,6 +13,7 @@ from hqclip.refine.config import RefineConfig
 from hqclip.train.config import TrainConfig
 from hqclip.train.conftest import make_dataset
 from hqclip.train.texts import parse_text_mix
+from hqclip.world.config import AltTextNoise, WorldConfig
 
 
 def params(command: str) -> dict:
@@ -46,6 +47,16 @@ def test_refine_options_are_the_refine_config_fields_with_their_defaults():
         assert got[name].default == default, name
     # in the fingerprint: what a CLI user got before the default moved into the config
     assert got["max_pixels"].default == 89_478_485
+
+
+def test_world_options_are_the_world_config_fields_with_their_defaults():
+    got = params("world")
+    want = {**field_defaults(WorldConfig), **field_defaults(AltTextNoise)}
+    for name in ("zeroshot_per_class", "retrieval_samples", "sugarcrepe_per_subset", "winoground_samples",
+                 "alt_text"):
+        del want[name]  # eval sizes come from --eval-scale, alt_text from the AltTextNoise options
+    for name, default in want.items():
+        assert got[name].default == default, name
 
 
 def train(*args):
