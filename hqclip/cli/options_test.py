@@ -3,6 +3,7 @@ old option names as hidden aliases."""
 
 import dataclasses
 import json
+import re
 
 import pytest
 import typer.main
@@ -105,3 +106,19 @@ def test_config_of_something_else_is_refused(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"train_data": "w", "output": "o", "colour": 1}))
     r = train("--config", tmp_path / "x.json")
     assert r.exit_code == 2 and "not a TrainConfig" in r.stderr, r.output
+
+
+@pytest.mark.parametrize("command, old, name, rest", [
+    ("train", "--train-data", "train_data", []),
+    ("world", "--out", "output", []),
+    ("eval", "--out", "out", ["-m", "hqclip-micro"]),
+    ("eval", "--data", "data", ["-m", "hqclip-micro"]),
+    ("export-vlm150m", "--out", "out", ["--sidecars", "s"]),
+    ("import-vlm150m", "--shards", "shards", ["--annotations", "a", "--output", "o"]),
+])
+def test_old_option_names_still_work_and_are_hidden(command, old, name, rest):
+    cmd = typer.main.get_command(app).commands[command]
+    for args in ([old, "x"], [f"{old}=x"]):
+        assert str(cmd.make_context(command, [*rest, *args]).params[name]) == "x"
+    help = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+    assert not re.search(re.escape(old) + r"(?![\w-])", help), help

@@ -390,10 +390,10 @@ def import_vlm150m(annotations: str | os.PathLike, shards: str | os.PathLike,
     try:
         shard_list = list_shards(shards)
     except FileNotFoundError as e:
-        raise ImportUsageError(f"--shards: {e}") from None
+        raise ImportUsageError(f"--input: {e}") from None
     missing = [s for s in shard_list if not s.is_file()]
     if not shard_list or missing:
-        raise ImportUsageError(f"--shards {shards}: " + (f"{missing[0]} does not exist" if missing
+        raise ImportUsageError(f"--input {shards}: " + (f"{missing[0]} does not exist" if missing
                                else "no .tar shards found"))
     bits = int(math.log2(buckets)) if buckets else min(max(
         math.ceil(math.log2(max(1, len(shard_list) / SHARDS_PER_BUCKET))),

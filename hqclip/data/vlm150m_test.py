@@ -151,7 +151,7 @@ def test_release_as_archives_round_trips_through_export(tmp_path):
 @pytest.mark.parametrize("args, needle", [
     (("nope", "img"), "--annotations"),
     (("empty", "img"), "no numbered folders"),
-    (("rel", "nope"), "--shards"),
+    (("rel", "nope"), "--input"),
     (("rel", "empty"), "no .tar shards"),
 ])
 def test_usage_errors_name_what_to_pass(tmp_path, args, needle):

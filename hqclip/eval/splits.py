@@ -177,7 +177,7 @@ def load_splits(root: str | Path, skips: Skips) -> list[Split]:
     """Every split found under `root` (a world folder or its eval/ folder)."""
     folder = eval_dir(root)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such eval folder; run `hqclip world` or pass --data")
+        raise FileNotFoundError(f"{folder}: no such eval folder; run `hqclip world` or pass --input")
     splits = [*zeroshot(folder / "zeroshot", skips), *retrieval(folder / "retrieval", skips),
               *sugarcrepe(folder / "sugarcrepe", skips), *winoground(folder / "winoground", skips)]
     for s in splits:
