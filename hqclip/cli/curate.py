@@ -36,7 +36,7 @@ def score(
     """Score each sample's alt-text, description sentences and their negatives, tags and negative
     tags against its image (resumable; rerun to continue)."""
     from hqclip.curate.preflight import Refused
-    from hqclip.curate.score import run_score
+    from hqclip.curate.score import STATS, run_score
     from hqclip.refine.resume import ConfigMismatch
 
     try:
@@ -46,7 +46,7 @@ def score(
                           progress=progress)
     except (Refused, ConfigMismatch) as e:
         refuse("score", e)
-    typer.echo(json.dumps({**stats, "stats": str(output / "score-stats.json")}))
+    typer.echo(json.dumps({**stats, "stats": str(output / STATS)}))
 
 
 @app.command("filter")
