@@ -33,12 +33,12 @@ def config_options(cls: type, skip: tuple[str, ...] = (), flags: dict[str, str] 
             continue
         default = defaults.get(f.name, _default(f))
         decls = [flags[f.name]] if f.name in flags else []
-        help = f.metadata.get("help")
+        text = f.metadata.get("help")
         if _required(f):
-            help = f"{help} [required unless --config]"
+            text = f"{text} [required unless --config]"
         params.append(inspect.Parameter(
             f.name, KEYWORD, annotation=types.get(f.name, hints[f.name]),
-            default=typer.Option(default, *decls, help=help)))
+            default=typer.Option(default, *decls, help=text)))
     return params
 
 
@@ -54,7 +54,7 @@ def _default(f: dataclasses.Field) -> Any:
 
 def with_options(*groups: list[inspect.Parameter], after: str | None = None) -> Callable:
     """Put the generated options into the command's signature (after its parameter `after`, else
-    first); typer then parses them and passes them to the command's `**options`."""
+    first); typer then parses them and passes them to the command's `**fields`."""
     def wrap(fn: Callable) -> Callable:
         sig = inspect.signature(fn, eval_str=True)
         own = [p.replace(kind=KEYWORD) for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
