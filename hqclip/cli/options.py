@@ -67,7 +67,8 @@ def with_options(*groups: list[inspect.Parameter], after: str | None = None) -> 
 def config_values(ctx: typer.Context, cls: type, options: dict[str, Any],
                   config: Path | None = None) -> dict[str, Any]:
     """The values of `cls`'s fields that the command line asks for: with `--config`, those in the
-    file (a run's config.json), each replaced by an option given on the command line."""
+    file (a run's config.json, or a manifest holding it under "config"), each replaced by an option
+    given on the command line."""
     values = {k: str(v) if isinstance(v, Path) else v for k, v in options.items()}
     if config is not None:
         values = {**_read(config, cls), **{k: v for k, v in values.items()
@@ -84,6 +85,8 @@ def _read(config: Path, cls: type) -> dict[str, Any]:
         values = json.loads(config.read_text())
     except (OSError, ValueError) as e:
         raise UserError(f"--config {config}: {e}") from None
+    if isinstance(values, dict) and isinstance(values.get("config"), dict):
+        values = values["config"]
     fields = {f.name for f in dataclasses.fields(cls)}
     if not isinstance(values, dict) or set(values) - fields:
         raise UserError(f"--config {config}: not a {cls.__name__} (give the config.json a run wrote)")

@@ -18,7 +18,8 @@ def test_import_export_and_vocab_through_the_cli(tmp_path):
     assert r.exit_code == 0, r.output
     stats = json.loads(r.stdout)
     assert stats["ok"] == 1 and stats["skipped"]["bad_json"] == 1 and stats["rows_written"] == 1
-    r = CliRunner().invoke(app, ["export-vlm150m", "--sidecars", str(tmp_path / "sc"), "--output", str(tmp_path / "out")])
+    r = CliRunner().invoke(app, ["export-vlm150m", "--sidecars", str(tmp_path / "sc"),
+                                 "--output", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "out" / "000000" / f"{uid}.json").read_text()) == NECKLACE
     (tmp_path / "sc" / "vocab.json").unlink()

@@ -2,22 +2,28 @@
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
 from hqclip.cli.app import app, renamed
-from hqclip.cli.options import config_options, with_options
+from hqclip.cli.options import config_options, config_values, with_options
 from hqclip.world.config import AltTextNoise, WorldConfig
 
-# eval split sizes are set through --eval-scale
-EVAL_SIZES = ("zeroshot_per_class", "retrieval_samples", "sugarcrepe_per_subset", "winoground_samples")
+# not options: the eval split sizes (set through --eval-scale), and max_objects (the eval splits
+# need scenes of up to 4 objects)
+NOT_OPTIONS = ("zeroshot_per_class", "retrieval_samples", "sugarcrepe_per_subset", "winoground_samples",
+               "max_objects", "alt_text")
 
 
 @app.command(context_settings=renamed({"out": "output"}))
-@with_options(config_options(WorldConfig, skip=(*EVAL_SIZES, "alt_text")), config_options(AltTextNoise),
+@with_options(config_options(WorldConfig, skip=NOT_OPTIONS), config_options(AltTextNoise),
               after="output")
 def world(
+    ctx: typer.Context,
+    config: Optional[Path] = typer.Option(None, "--config", help="replay a world from its world.json; "
+                                          "options given here override it (--eval-scale scales its "
+                                          "eval sizes)"),
     output: Path = typer.Option(..., "--output", help="output folder"),
     eval_scale: float = typer.Option(1.0, help="multiply the size of every eval split"),
     workers: int = typer.Option(0, help="processes (0: all cores)"),
@@ -27,8 +33,10 @@ def world(
     """Generate train shards and held-out eval splits; prints the generation rate."""
     from hqclip.world.build import build_world
 
-    noise = {f.name: fields.pop(f.name) for f in dataclasses.fields(AltTextNoise)}
-    cfg = WorldConfig(**fields, alt_text=AltTextNoise(**noise)).with_eval_scale(eval_scale)
+    values = config_values(ctx, WorldConfig, fields, config)
+    noise = {**values.pop("alt_text", {}), **{f.name: values.pop(f.name)
+                                              for f in dataclasses.fields(AltTextNoise) if f.name in values}}
+    cfg = WorldConfig(**values, alt_text=AltTextNoise(**noise)).with_eval_scale(eval_scale)
     m = build_world(output, cfg, workers=workers or None, reuse=not force)
     if m["cached"]:
         typer.echo(f"{output}: complete world with this config already there (use --force to redo)")

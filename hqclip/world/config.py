@@ -50,7 +50,7 @@ class WorldConfig:
     image_size: int = field(default=64, metadata={"help": "rendered image side in pixels"})
     train_samples: int = field(default=20_000, metadata={"help": "training samples"})
     shard_size: int = field(default=2_000, metadata={"help": "samples per train shard"})
-    max_objects: int = field(default=4, metadata={"help": "objects per image, at most"})
+    max_objects: int = 4
     # eval split sizes: each claim family's metric has a binomial standard error of at most one
     # point (zero-shot 2,520 images; retrieval 2,500; the mean of five 500-pair SugarCrepe subsets)
     zeroshot_per_class: int = 70
