@@ -8,8 +8,9 @@ import dataclasses
 import inspect
 import json
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import typer
 

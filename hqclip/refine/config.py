@@ -26,7 +26,7 @@ class OpenAIOptions:
     backoff: float = 1.0       # seconds before the first retry
 
     @classmethod
-    def of(cls, options: dict[str, Any]) -> "OpenAIOptions":
+    def of(cls, options: dict[str, Any]) -> OpenAIOptions:
         """The openai ones of a config's `options`; a missing or None one is its default."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in options.items() if k in names and v is not None})
