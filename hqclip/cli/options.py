@@ -72,13 +72,17 @@ def config_values(ctx: typer.Context, cls: type, options: dict[str, Any],
     given on the command line."""
     values = {k: str(v) if isinstance(v, Path) else v for k, v in options.items()}
     if config is not None:
-        values = {**_read(config, cls), **{k: v for k, v in values.items()
-                                           if ctx.get_parameter_source(k).name != "DEFAULT"}}
+        values = {**_read(config, cls), **{k: v for k, v in values.items() if given(ctx, k)}}
     flag = {p.name: p.opts[0] for p in ctx.command.params}
     missing = [flag[f.name] for f in dataclasses.fields(cls) if _required(f) and values.get(f.name) is None]
     if missing:
         raise UserError(f"give {' and '.join(missing)} (or --config with a run's config.json)")
     return values
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given on the command line (rather than left at its default)."""
+    return ctx.get_parameter_source(name).name != "DEFAULT"
 
 
 def _read(config: Path, cls: type) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 from hqclip.cli.main import app
 from hqclip.cli.world import NOT_OPTIONS
 from hqclip.refine.config import RefineConfig
+from hqclip.refine.resume import MANIFEST
 from hqclip.train.config import TrainConfig
 from hqclip.train.conftest import make_dataset
 from hqclip.train.texts import parse_text_mix
+from hqclip.world.build import build_world
 from hqclip.world.config import AltTextNoise, WorldConfig
 
 
@@ -122,3 +124,22 @@ def test_old_option_names_still_work_and_are_hidden(command, old, name, rest):
         assert str(cmd.make_context(command, [*rest, *args]).params[name]) == "x"
     help = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
     assert not re.search(re.escape(old) + r"(?![\w-])", help), help
+
+
+def refine(*args):
+    return CliRunner().invoke(app, ["refine", "--no-progress", *map(str, args)])
+
+
+def test_a_refine_run_replayed_from_its_manifest_has_its_config_but_what_is_given(tmp_path):
+    world = tmp_path / "w"
+    build_world(world, WorldConfig(train_samples=20, shard_size=10).with_eval_scale(0.01), workers=1)
+    r = refine("--input", world, "--output", tmp_path / "a", "--omission", 0.2, "--seed", 3,
+               "--batch-size", 4)
+    assert r.exit_code == 0, r.output
+    first = json.loads((tmp_path / "a" / MANIFEST).read_text())["config"]
+    r = refine("--config", tmp_path / "a" / MANIFEST, "--input", world, "--output", tmp_path / "b",
+               "--hallucination", 0.1)
+    assert r.exit_code == 0, r.output
+    replay = json.loads((tmp_path / "b" / MANIFEST).read_text())["config"]
+    assert replay == {**first, "options": {**first["options"], "hallucination": 0.1}}
+    assert first["seed"] == 3 and first["options"]["omission"] == 0.2

@@ -9,11 +9,19 @@ import typer
 
 from hqclip.cli.app import (PROGRESS, RAY_ADDRESS, RAY_CPUS, RAY_GPUS, RAY_RETRIES, RUNNER, app,
                             ray_opts)
-from hqclip.cli.options import config_options, config_values, with_options
+from hqclip.cli.options import config_options, config_values, given, with_options
 from hqclip.refine.config import OpenAIOptions, RefineConfig
 
 
 _OPENAI = OpenAIOptions()
+# RefineConfig.options of each backend: key -> the option that sets it
+BACKEND_OPTIONS = {
+    "oracle": {k: k for k in ("omission", "hallucination", "malformed", "delay")},
+    "transformers": {"device": "device", "dtype": "dtype"},
+    "vllm": {"dtype": "dtype"},
+    "openai": {"endpoints": "endpoint", "api_key_env": "api_key_env", "concurrency": "concurrency",
+               "timeout": "request_timeout", "retries": "request_retries"},
+}
 
 
 @app.command()
@@ -24,6 +32,8 @@ _OPENAI = OpenAIOptions()
               after="output")
 def refine(
     ctx: typer.Context,
+    config: Optional[Path] = typer.Option(None, "--config", help="replay a refine run from its "
+                                          "refine-run.json; options given here override it"),
     input: str = typer.Option(..., "--input", help="world folder, folder of tars or caption tables, "
                               "one tar/table, or a brace pattern shard-{000000..000009}.tar"),
     output: Path = typer.Option(..., "--output", help="sidecar folder (one parquet per shard)"),
@@ -55,23 +65,20 @@ def refine(
     import json
     import logging
 
+    from hqclip.errors import UserError
     from hqclip.refine.preflight import Refused
     from hqclip.refine.runners import STATS, run_refine
 
-    options = {
-        "oracle": {"omission": omission, "hallucination": hallucination, "malformed": malformed,
-                   "delay": delay},
-        "transformers": {"device": device, "dtype": dtype},
-        "vllm": {"dtype": dtype},
-        "openai": {"endpoints": endpoint, "api_key_env": api_key_env, "concurrency": concurrency,
-                   "timeout": request_timeout, "retries": request_retries},
-    }.get("oracle" if fields["backend"] == "auto" else fields["backend"], {})  # auto: the oracle
-    cfg = RefineConfig(**config_values(ctx, RefineConfig, fields), options=options)
     try:
+        values = config_values(ctx, RefineConfig, fields, config)
+        backend = "oracle" if values["backend"] == "auto" else values["backend"]  # auto: the oracle
+        options = {key: ctx.params[name] for key, name in BACKEND_OPTIONS.get(backend, {}).items()
+                   if config is None or given(ctx, name)}
+        cfg = RefineConfig(**{**values, "options": {**values.get("options", {}), **options}})
         stats = run_refine(cfg, input, output, runner=runner, overwrite=overwrite,
                            ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
                            progress=progress, workers=workers)
-    except (Refused, FileNotFoundError) as e:  # before any work: nothing to keep or resume
+    except (Refused, FileNotFoundError, UserError) as e:  # before any work: nothing to keep or resume
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     except (RuntimeError, ValueError, ImportError) as e:  # incl. backend down
