@@ -36,7 +36,7 @@ def config_options(cls: type, skip: tuple[str, ...] = (), flags: dict[str, str] 
         decls = [flags[f.name]] if f.name in flags else []
         text = f.metadata.get("help")
         if _required(f):
-            text = f"{text} [required unless --config]"
+            text = f"{text} (required unless --config)"
         params.append(inspect.Parameter(
             f.name, KEYWORD, annotation=types.get(f.name, hints[f.name]),
             default=typer.Option(default, *decls, help=text)))
