@@ -55,6 +55,13 @@ RAY_RETRIES = typer.Option(3, help="Ray retries of a shard whose worker died")
 PROGRESS = typer.Option(True, help="progress bar")
 
 
+def renamed(old_to_new: dict[str, str]) -> dict[str, Any]:
+    """A command's context settings under which old option names keep working as hidden aliases:
+    click passes each option name through `token_normalize_func` before looking it up, so with
+    {"out": "output"} `--out X` reads as `--output X`, and help shows only `--output`."""
+    return {"token_normalize_func": lambda name: old_to_new.get(name, name)}
+
+
 def ray_opts(address: str | None, cpus: float, gpus: float, retries: int) -> dict:
     return {"address": address, "num_cpus": cpus, "num_gpus": gpus, "max_retries": retries}
 

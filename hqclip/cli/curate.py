@@ -36,12 +36,13 @@ def score(
     """Score each sample's alt-text, description sentences and their negatives, tags and negative
     tags against its image (resumable; rerun to continue)."""
     from hqclip.curate.score import run_score
+    from hqclip.units.stage import stats_name
 
     stats = run_score(model, input, sidecars, output, device=device, batch_size=batch_size,
                       runner=runner, workers=workers, overwrite=overwrite,
                       ray_opts=ray_opts(ray_address, ray_cpus, ray_gpus, ray_retries),
                       progress=progress)
-    typer.echo(json.dumps({**stats, "stats": str(output / "score-stats.json")}))
+    typer.echo(json.dumps({**stats, "stats": str(output / stats_name("score"))}))
 
 
 @app.command("filter")

@@ -8,18 +8,18 @@ from typing import List, Optional
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import app, renamed
 
 
-@app.command("eval")
+@app.command("eval", context_settings=renamed({"data": "input", "out": "output"}))
 def eval_cmd(
     model: List[str] = typer.Option(..., "--model", "-m", help=(
         "[LABEL=]NAME[:CHECKPOINT]: an open_clip model name, optionally a checkpoint file (or an "
         "open_clip pretrained tag) after ':', optionally a display label before '='. Repeat for "
         "side-by-side rows, e.g. -m base=hqclip-tiny:runs/a/checkpoints/epoch_latest.pt")),
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help=(
+    data: Optional[Path] = typer.Option(None, "--input", "-d", help=(
         "a world folder (hqclip world) or a folder holding zeroshot/ retrieval/ sugarcrepe/ winoground/")),
-    out: Path = typer.Option(Path("runs/eval"), "--out", "-o", help="report folder"),
+    out: Path = typer.Option(Path("runs/eval"), "--output", "-o", help="report folder"),
     clip_benchmark: Optional[str] = typer.Option(None, "--clip-benchmark", help=(
         "comma-separated CLIP_benchmark datasets (cifar10,mscoco_captions,sugar_crepe/swap_att,...; "
         "downloaded by CLIP_benchmark) or wds/NAME (a local WebDataset); needs the bench extra")),
@@ -39,7 +39,7 @@ def eval_cmd(
 
     cb = [d.strip() for d in clip_benchmark.split(",") if d.strip()] if clip_benchmark else []
     if data is None and not cb:
-        raise UserError("give --data and/or --clip-benchmark")
+        raise UserError("give --input and/or --clip-benchmark")
     results = evaluate(model, data, out, batch_size=batch_size, device=device, workers=workers,
                        seed=seed, cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
                        clip_benchmark=cb, clip_benchmark_root=clip_benchmark_root)

@@ -30,23 +30,23 @@ def refused(r, *needles):
 
 
 def test_missing_train_data(tmp_path):
-    refused(train("--train-data", tmp_path / "nope", "--output", tmp_path / "o"), "no such shard or folder")
+    refused(train("--input", tmp_path / "nope", "--output", tmp_path / "o"), "no such shard or folder")
 
 
 def test_folder_without_shards(tmp_path):
-    refused(train("--train-data", tmp_path, "--output", tmp_path / "o"), "no .tar shards found")
+    refused(train("--input", tmp_path, "--output", tmp_path / "o"), "no .tar shards found")
 
 
 def test_brace_pattern_naming_missing_shards(dataset, tmp_path):
     train_dir, sidecars = dataset
-    r = train("--train-data", f"{train_dir}/shard-{{000000..000009}}.tar", "--sidecars", sidecars,
+    r = train("--input", f"{train_dir}/shard-{{000000..000009}}.tar", "--sidecars", sidecars,
               "--output", tmp_path / "o")
     refused(r, "shard-000004.tar does not exist", "6 of 10")
 
 
 def test_missing_sidecar_folder(dataset, tmp_path):
     train_dir, _ = dataset
-    refused(train("--train-data", train_dir, "--sidecars", tmp_path / "nope", "--output", tmp_path / "o"),
+    refused(train("--input", train_dir, "--sidecars", tmp_path / "nope", "--output", tmp_path / "o"),
             "--sidecars", "no such folder")
 
 
@@ -57,7 +57,7 @@ def test_hni_stc_without_any_sidecar_says_to_refine_or_train_plain_clip(dataset,
     if sidecars:
         (tmp_path / "empty").mkdir()
         extra = ["--sidecars", tmp_path / "empty"]
-    line = refused(train("--train-data", train_dir, "--output", tmp_path / "o", *extra),
+    line = refused(train("--input", train_dir, "--output", tmp_path / "o", *extra),
                    "no annotation sidecar for any of the 4 shards", "hqclip refine",
                    "--hni-weight 0 --stc-weight 0 --text-mix alt=1")
     assert not (tmp_path / "o").exists(), line
@@ -66,7 +66,7 @@ def test_hni_stc_without_any_sidecar_says_to_refine_or_train_plain_clip(dataset,
 def test_linear_head_without_vocab_says_to_run_hqclip_vocab(dataset, tmp_path):
     train_dir, sidecars = dataset
     (sidecars / "vocab.json").unlink()
-    refused(train("--train-data", train_dir, "--sidecars", sidecars, "--output", tmp_path / "o"),
+    refused(train("--input", train_dir, "--sidecars", sidecars, "--output", tmp_path / "o"),
             f"hqclip vocab --sidecars {sidecars}")
 
 
@@ -74,7 +74,7 @@ def test_vocab_smaller_than_asked(dataset, tmp_path):
     train_dir, sidecars = dataset
     vocab = json.loads((sidecars / "vocab.json").read_text())
     (sidecars / "vocab.json").write_text(json.dumps({**vocab, "size": 2, "tags": vocab["tags"][:2]}))
-    refused(train("--train-data", train_dir, "--sidecars", sidecars, "--output", tmp_path / "o"),
+    refused(train("--input", train_dir, "--sidecars", sidecars, "--output", tmp_path / "o"),
             "--size 1000")
 
 
@@ -92,7 +92,7 @@ def test_vocab_smaller_than_asked(dataset, tmp_path):
 ])
 def test_bad_options(dataset, tmp_path, args, needle):
     train_dir, sidecars = dataset
-    refused(train("--train-data", train_dir, "--sidecars", sidecars, "--output", tmp_path / "o", *args),
+    refused(train("--input", train_dir, "--sidecars", sidecars, "--output", tmp_path / "o", *args),
             needle)
 
 
@@ -102,12 +102,12 @@ def test_some_shards_without_sidecar_train_with_a_warning_and_resume_needs_the_s
     train_dir, sidecars = dataset
     (sidecars / "shard-000001.parquet").unlink()
     out = tmp_path / "o"
-    r = train("--train-data", train_dir, "--sidecars", sidecars, "--output", out, "--steps", "4",
+    r = train("--input", train_dir, "--sidecars", sidecars, "--output", out, "--steps", "4",
               "--stop-after", "2", "--stc-head", "text", "--log-every", "1")
     assert r.exit_code == 0, r.output
     assert "1 of 4 shards have no sidecar" in caplog.text and "shard-000001.tar" in caplog.text
     row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     assert row["counts"]["shard_without_sidecar"] == 1
-    refused(train("--train-data", train_dir, "--sidecars", sidecars, "--output", out, "--steps", "4",
+    refused(train("--input", train_dir, "--sidecars", sidecars, "--output", out, "--steps", "4",
                   "--stc-head", "text", "--resume", "latest", "--workers", "2"),
             "written with 1 loader workers", "resume with the same")

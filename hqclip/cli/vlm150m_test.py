@@ -13,12 +13,13 @@ def test_import_export_and_vocab_through_the_cli(tmp_path):
     (tmp_path / "rel" / "00007" / f"{'cd' * 16}.json").write_text("{")
     shards_for(tmp_path / "img", [[uid]])
     r = CliRunner().invoke(app, ["import-vlm150m", "--annotations", str(tmp_path / "rel"),
-                                 "--shards", str(tmp_path / "img"), "--output", str(tmp_path / "sc"),
+                                 "--input", str(tmp_path / "img"), "--output", str(tmp_path / "sc"),
                                  "--no-progress"])
     assert r.exit_code == 0, r.output
     stats = json.loads(r.stdout)
     assert stats["ok"] == 1 and stats["skipped"]["bad_json"] == 1 and stats["rows_written"] == 1
-    r = CliRunner().invoke(app, ["export-vlm150m", "--sidecars", str(tmp_path / "sc"), "--out", str(tmp_path / "out")])
+    r = CliRunner().invoke(app, ["export-vlm150m", "--sidecars", str(tmp_path / "sc"),
+                                 "--output", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "out" / "000000" / f"{uid}.json").read_text()) == NECKLACE
     (tmp_path / "sc" / "vocab.json").unlink()
@@ -30,7 +31,7 @@ def test_import_export_and_vocab_through_the_cli(tmp_path):
 
 def test_import_mistakes_are_one_line(tmp_path):
     r = CliRunner().invoke(app, ["import-vlm150m", "--annotations", str(tmp_path / "nope"),
-                                 "--shards", str(tmp_path), "--output", str(tmp_path / "sc")])
+                                 "--input", str(tmp_path), "--output", str(tmp_path / "sc")])
     assert r.exit_code == 2 and r.stderr.strip().count("\n") == 0
     assert "--annotations" in r.stderr and "no such folder" in r.stderr
     r = CliRunner().invoke(app, ["vocab", "--sidecars", str(tmp_path / "nope")])

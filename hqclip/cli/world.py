@@ -1,40 +1,47 @@
 """`hqclip world`: generate the synthetic compositional world."""
 
+import dataclasses
 from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import app, renamed
+from hqclip.cli.options import config_options, config_values, with_options
+from hqclip.world.config import AltTextNoise, WorldConfig
+
+# not options: the eval split sizes (set through --eval-scale), and max_objects (the eval splits
+# need scenes of up to 4 objects)
+NOT_OPTIONS = ("zeroshot_per_class", "retrieval_samples", "sugarcrepe_per_subset", "winoground_samples",
+               "max_objects", "alt_text")
 
 
-@app.command()
+@app.command(context_settings=renamed({"out": "output"}))
+@with_options(config_options(WorldConfig, skip=NOT_OPTIONS), config_options(AltTextNoise),
+              after="output")
 def world(
-    out: Path = typer.Option(..., "--out", help="output folder"),
-    train_samples: int = typer.Option(20_000, help="training samples"),
-    seed: int = typer.Option(0, help="world seed: same seed, same world"),
-    image_size: int = typer.Option(64, help="rendered image side in pixels"),
-    shard_size: int = typer.Option(2_000, help="samples per train shard"),
+    ctx: typer.Context,
+    config: Optional[Path] = typer.Option(None, "--config", help="replay a world from its world.json; "
+                                          "options given here override it (--eval-scale scales its "
+                                          "eval sizes)"),
+    output: Path = typer.Option(..., "--output", help="output folder"),
     eval_scale: float = typer.Option(1.0, help="multiply the size of every eval split"),
     workers: int = typer.Option(0, help="processes (0: all cores)"),
-    mention_rate: float = typer.Option(0.5, help="alt-text: chance each object is named"),
-    wrong_attr_rate: float = typer.Option(0.2, help="alt-text: chance a named object is wrong"),
-    irrelevant_rate: float = typer.Option(0.6, help="alt-text: chance of stock-site filler"),
-    empty_rate: float = typer.Option(0.1, help="alt-text: chance of no alt-text"),
     force: bool = typer.Option(False, help="regenerate even if a complete world of this config exists"),
+    **fields: Any,
 ) -> None:
     """Generate train shards and held-out eval splits; prints the generation rate."""
     from hqclip.world.build import build_world
-    from hqclip.world.config import AltTextNoise, WorldConfig
 
-    cfg = WorldConfig(
-        seed=seed, image_size=image_size, train_samples=train_samples, shard_size=shard_size,
-        alt_text=AltTextNoise(mention_rate, wrong_attr_rate, irrelevant_rate, empty_rate),
-    ).with_eval_scale(eval_scale)
-    m = build_world(out, cfg, workers=workers or None, reuse=not force)
+    values = config_values(ctx, WorldConfig, fields, config)
+    noise = {**values.pop("alt_text", {}), **{f.name: values.pop(f.name)
+                                              for f in dataclasses.fields(AltTextNoise) if f.name in values}}
+    cfg = WorldConfig(**values, alt_text=AltTextNoise(**noise)).with_eval_scale(eval_scale)
+    m = build_world(output, cfg, workers=workers or None, reuse=not force)
     if m["cached"]:
-        typer.echo(f"{out}: complete world with this config already there (use --force to redo)")
+        typer.echo(f"{output}: complete world with this config already there (use --force to redo)")
     t = m["timing"]
-    typer.echo(f"{out}: {m['train']['samples']} train samples in {len(m['train']['shards'])} shards, "
+    typer.echo(f"{output}: {m['train']['samples']} train samples in {len(m['train']['shards'])} shards, "
                f"eval {m['eval']}")
     typer.echo(f"train generation: {t['train_seconds']} s ({t['train_samples_per_s']} samples/s, "
                f"{t['workers']} workers); total {t['total_seconds']} s")

@@ -178,12 +178,12 @@ def load_splits(root: str | Path, skips: Skips) -> list[Split]:
     """Every split found under `root` (a world folder or its eval/ folder)."""
     folder = eval_dir(root)
     if not folder.is_dir():
-        raise UserError(f"--data {folder}: no such eval folder; run `hqclip world` or pass --data")
+        raise UserError(f"--input {folder}: no such eval folder; run `hqclip world` or pass --input")
     splits = [*zeroshot(folder / "zeroshot", skips), *retrieval(folder / "retrieval", skips),
               *sugarcrepe(folder / "sugarcrepe", skips), *winoground(folder / "winoground", skips)]
     for s in splits:
         log.info("%s/%s: %d entries", s.task, s.name, len(s.items))
     if not splits:
-        raise UserError(f"--data {folder}: no eval splits found (zeroshot/, retrieval/, sugarcrepe/, "
+        raise UserError(f"--input {folder}: no eval splits found (zeroshot/, retrieval/, sugarcrepe/, "
                         f"winoground/ in the formats of the README's Eval section)")
     return splits

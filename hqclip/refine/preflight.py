@@ -27,7 +27,7 @@ from hqclip.data.samples import Sample, SkipLog
 from hqclip.data.sidecar import is_sidecar, sidecar_path
 from hqclip.errors import UserError
 from hqclip.refine.backends import BACKENDS
-from hqclip.refine.config import RefineConfig
+from hqclip.refine.config import OpenAIOptions, RefineConfig
 
 log = logging.getLogger("hqclip.refine")
 
@@ -101,12 +101,12 @@ def _check_endpoints(cfg: RefineConfig) -> RefineConfig:
     unless --no-image, the first one answers a request that carries an image."""
     import openai
 
-    o = cfg.options
-    endpoints = list(o.get("endpoints") or [])
+    o = OpenAIOptions.of(cfg.options)
+    endpoints = list(o.endpoints)
     if not endpoints:
         raise UserError("--backend openai needs --endpoint, e.g. http://127.0.0.1:8000/v1")
-    key_env = o.get("api_key_env") or "OPENAI_API_KEY"
-    timeout = float(o.get("timeout") or 120.0)
+    key_env = o.api_key_env
+    timeout = float(o.timeout)
     model = cfg.model
     clients = []
     for url in endpoints:

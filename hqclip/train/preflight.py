@@ -66,13 +66,13 @@ def check(cfg: TrainConfig, world_size: int) -> Inputs:
     try:
         shards = list_shards(cfg.train_data)
     except FileNotFoundError as e:
-        raise UserError(f"--train-data {e}") from None
+        raise UserError(f"--input {e}") from None
     if not shards:
-        raise UserError(f"--train-data {cfg.train_data}: no .tar shards found; pass a world folder, "
+        raise UserError(f"--input {cfg.train_data}: no .tar shards found; pass a world folder, "
                         "a shard folder, a .tar or a brace pattern like shard-{000000..000009}.tar")
     absent = [s for s in shards if not s.is_file()]
     if absent:
-        raise UserError(f"--train-data {cfg.train_data}: {absent[0]} does not exist "
+        raise UserError(f"--input {cfg.train_data}: {absent[0]} does not exist "
                         f"({len(absent)} of {len(shards)} shards missing)")
     if not cfg.resampled and len(shards) < world_size:
         raise UserError(f"{len(shards)} shards for {world_size} processes: every process needs a "
@@ -88,7 +88,7 @@ def check(cfg: TrainConfig, world_size: int) -> Inputs:
     if needs_annotations(cfg) and len(without) == len(shards):
         where = f"in {sidecars}" if sidecars else "(no --sidecars given)"
         raise UserError(
-            f"no annotation sidecar for any of the {len(shards)} shards of --train-data {where}: "
+            f"no annotation sidecar for any of the {len(shards)} shards of --input {where}: "
             "make them with `hqclip refine` or `hqclip import-vlm150m` and pass --sidecars, or "
             "train plain CLIP with --hni-weight 0 --stc-weight 0 --text-mix alt=1")
     if without and sidecars is not None:

@@ -350,10 +350,10 @@ def _validate(annotations: str | os.PathLike, shards: str | os.PathLike, buckets
     try:
         shard_list = list_shards(shards)
     except FileNotFoundError as e:
-        raise UserError(f"--shards: {e}") from None
+        raise UserError(f"--input: {e}") from None
     missing = [s for s in shard_list if not s.is_file()]
     if not shard_list or missing:
-        raise UserError(f"--shards {shards}: " + (f"{missing[0]} does not exist" if missing
+        raise UserError(f"--input {shards}: " + (f"{missing[0]} does not exist" if missing
                         else "no .tar shards found"))
     return root, units, shard_list
 

@@ -97,7 +97,7 @@ def test_release_as_archives_round_trips_through_export(tmp_path):
 @pytest.mark.parametrize("args, buckets, needle", [
     (("nope", "img"), None, "--annotations"),
     (("empty", "img"), None, "no numbered folders"),
-    (("rel", "nope"), None, "--shards"),
+    (("rel", "nope"), None, "--input"),
     (("rel", "empty"), None, "no .tar shards"),
     (("rel", "img"), -4, "--buckets -4: a power of two"),
     (("rel", "img"), 0, "--buckets 0: a power of two"),

@@ -34,20 +34,22 @@ def heldout_pairs() -> list[tuple[str, str]]:
 @dataclass(frozen=True)
 class AltTextNoise:
     """Knobs for the web-like alt-text. Defaults read like scraped alt-text: partial, sometimes
-    wrong, padded with irrelevant words, sometimes empty."""
+    wrong, padded with irrelevant words (stock-photo words, file names, site names), sometimes
+    empty. Each field's help is the `hqclip world` option's."""
 
-    mention_rate: float = 0.5      # each object is named with this probability
-    wrong_attr_rate: float = 0.2   # a named object gets a wrong colour or shape
-    irrelevant_rate: float = 0.6   # stock-photo words, file names, site names
-    empty_rate: float = 0.1        # no alt-text at all
+    mention_rate: float = field(default=0.5, metadata={"help": "alt-text: chance each object is named"})
+    wrong_attr_rate: float = field(default=0.2, metadata={"help":
+        "alt-text: chance a named object is wrong"})
+    irrelevant_rate: float = field(default=0.6, metadata={"help": "alt-text: chance of stock-site filler"})
+    empty_rate: float = field(default=0.1, metadata={"help": "alt-text: chance of no alt-text"})
 
 
 @dataclass(frozen=True)
 class WorldConfig:
-    seed: int = 0
-    image_size: int = 64
-    train_samples: int = 20_000
-    shard_size: int = 2_000
+    seed: int = field(default=0, metadata={"help": "world seed: same seed, same world"})
+    image_size: int = field(default=64, metadata={"help": "rendered image side in pixels"})
+    train_samples: int = field(default=20_000, metadata={"help": "training samples"})
+    shard_size: int = field(default=2_000, metadata={"help": "samples per train shard"})
     max_objects: int = 4
     # eval split sizes: each claim family's metric has a binomial standard error of at most one
     # point (zero-shot 2,520 images; retrieval 2,500; the mean of five 500-pair SugarCrepe subsets)

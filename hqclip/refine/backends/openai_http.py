@@ -9,7 +9,7 @@ exponential backoff (on the next endpoint), and when every try fails the backend
 400 for one oversized sample) fail only that sample. The API key is read from the environment
 variable named by `api_key_env` and never logged.
 
-Options: endpoints (list of base URLs), api_key_env, concurrency, timeout, retries, backoff.
+Options: `OpenAIOptions` (endpoints, api_key_env, concurrency, timeout, retries, backoff).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 from hqclip.refine.backends.base import (
     Backend, BackendUnavailable, Request, Response, chat_messages)
+from hqclip.refine.config import OpenAIOptions
 
 log = logging.getLogger("hqclip.refine")
 
@@ -35,16 +36,16 @@ class OpenAIBackend(Backend):
         import openai
 
         self._openai = openai
-        o = cfg.options
-        self.endpoints: list[str] = list(o.get("endpoints") or [])
+        o = OpenAIOptions.of(cfg.options)
+        self.endpoints: list[str] = list(o.endpoints)
         if not self.endpoints:
             raise ValueError("--backend openai needs at least one --endpoint, "
                              "e.g. http://127.0.0.1:8000/v1")
-        self.concurrency = int(o.get("concurrency") or 32)
-        self.timeout = float(o.get("timeout") or 120.0)
-        self.retries = int(o.get("retries") if o.get("retries") is not None else 5)
-        self.backoff = float(o.get("backoff") or 1.0)
-        self._key = os.environ.get(o.get("api_key_env") or "OPENAI_API_KEY") or "EMPTY"
+        self.concurrency = int(o.concurrency)
+        self.timeout = float(o.timeout)
+        self.retries = int(o.retries)
+        self.backoff = float(o.backoff)
+        self._key = os.environ.get(o.api_key_env) or "EMPTY"
         self._loop = asyncio.new_event_loop()
         self._clients: list[Any] = []
         self._busy = [0] * len(self.endpoints)
