@@ -4,12 +4,14 @@ from pathlib import Path
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import app, refuse
 
 
 @app.command()
 def quickstart(
-    out: Path = typer.Option(Path("runs/quickstart"), help="world, sidecars, models and report go here"),
+    output: Path = typer.Option(None, "--output", show_default="runs/quickstart",
+                                help="world, sidecars, models and report go here"),
+    out: Path = typer.Option(None, "--out", hidden=True, help="the old spelling of --output"),
     full: bool = typer.Option(False, help="several seeds (mean ± std), the learnability controls "
                               "the captioner-error study and one turn of the cycle"),
     seeds: int = typer.Option(3, help="--full: seeds per variant"),
@@ -23,10 +25,12 @@ def quickstart(
     from hqclip.quickstart.plan import Plan
     from hqclip.quickstart.run import run
 
+    if out is not None and output is not None:
+        refuse("quickstart", "--out is the old spelling of --output: give one of them")
     plan = Plan()
     overrides = {"train_samples": train_samples, "steps": steps, "error": error,
                  "world_seed": world_seed}
     plan = plan.replace(**{k: v for k, v in overrides.items() if v is not None})
     if full:
         plan = plan.replace(seeds=tuple(range(seeds)), error_study=True, controls=True, cycle=True)
-    typer.echo(run(plan, out))
+    typer.echo(run(plan, output or out or Path("runs/quickstart")))
