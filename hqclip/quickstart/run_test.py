@@ -58,7 +58,7 @@ def test_two_rows_with_controls_and_the_cycle_run_and_report(tmp_path):
     report = json.loads((tmp_path / "report" / "quickstart.json").read_text())
     assert {c["claim"] for c in report["claims"]} >= {"HQ-CLIP > alt-text CLIP on retrieval"}
     assert all(c["holds"] is None for c in report["claims"])  # one seed: nothing is judged
-    assert "| HNI gain on compositional > seed spread | – | – | not judged: row not trained |" in text
+    assert "| STC gain on zero-shot > seed spread | – | – | not judged: row not trained |" in text
     assert {p["variant"] for p in report["plateau"]} == set(rows)
     assert all(list(c["ZS top-1"]) == ["2", "4"] for c in report["curves"].values())
     assert set(report["blind"]) == {"training", "benchmark"} and "| benchmark | swap_att |" in text

@@ -19,7 +19,7 @@ from open_clip_train.scheduler import cosine_lr
 from hqclip import progress
 from hqclip.train import checkpoint, distributed, preflight
 from hqclip.train.batch import TextSpec
-from hqclip.train.cache import cached_tokenizer
+from hqclip.train.cache import CachedTokenizer
 from hqclip.train.config import TrainConfig
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
@@ -86,7 +86,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
     if cfg.cache:
-        tokenizer = cached_tokenizer(tokenizer)
+        tokenizer = CachedTokenizer(tokenizer)
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
     optimizer = adamw(module, cfg)
     prec, autocast = _autocast(cfg, d.device)
