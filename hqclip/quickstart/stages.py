@@ -117,12 +117,12 @@ def _train(cfg: TrainConfig) -> None:
 
 
 def _steps_done(cfg: TrainConfig) -> int:
+    """The last step a running job logged (0 before its first row, or while a row is half written)."""
     rows = (Path(cfg.output) / "metrics.jsonl")
     try:
-        last = rows.read_text().splitlines()[-1]
-    except (OSError, IndexError):
+        return json.loads(rows.read_text().splitlines()[-1])["step"]
+    except (OSError, IndexError, ValueError):
         return 0
-    return json.loads(last)["step"]
 
 
 def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[Path]]:
