@@ -44,7 +44,7 @@ def jobs(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> l
 
 def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> str:
     """Every stage of the plan; returns the Markdown summary that was also written to disk.
-    `rows` are the ablation's rows (the study adds alternatives to them)."""
+    `rows` are the ablation's rows (experiments/study.py adds alternatives to them)."""
     start = time.perf_counter()
     timings: dict[str, float] = {}
     world = make_world(plan, out)
