@@ -9,7 +9,8 @@ from hqclip.cli.app import app, refuse
 
 @app.command()
 def quickstart(
-    output: Path = typer.Option(None, "--output", show_default="runs/quickstart",
+    ctx: typer.Context,
+    output: Path = typer.Option(Path("runs/quickstart"), "--output",
                                 help="world, sidecars, models and report go here"),
     out: Path = typer.Option(None, "--out", hidden=True, help="the old spelling of --output"),
     full: bool = typer.Option(False, help="several seeds (mean ± std), the learnability controls "
@@ -25,12 +26,14 @@ def quickstart(
     from hqclip.quickstart.plan import Plan
     from hqclip.quickstart.run import run
 
-    if out is not None and output is not None:
-        refuse("quickstart", "--out is the old spelling of --output: give one of them")
+    if out is not None:
+        if ctx.get_parameter_source("output").name == "COMMANDLINE":  # both spellings given
+            refuse("quickstart", "--out is the old spelling of --output: give one of them")
+        output = out
     plan = Plan()
     overrides = {"train_samples": train_samples, "steps": steps, "error": error,
                  "world_seed": world_seed}
     plan = plan.replace(**{k: v for k, v in overrides.items() if v is not None})
     if full:
         plan = plan.replace(seeds=tuple(range(seeds)), error_study=True, controls=True, cycle=True)
-    typer.echo(run(plan, output or out or Path("runs/quickstart")))
+    typer.echo(run(plan, output))
