@@ -116,20 +116,27 @@ def truth_scores(world: Path, sidecars: Path, out: Path) -> Path:
     return out
 
 
+def unfiltered_jobs(plan: Plan, sidecars: Path, error: float = ERROR
+                    ) -> tuple[list[Job], dict[str, Job]]:
+    """HQ-CLIP on the unfiltered sidecars for every seed, and the two scorers (HQ-CLIP and
+    alt-text CLIP, first seed). Named and checkpointed as the quickstart's own runs at this
+    error, so those are shared."""
+    points = plan.curve_points if error == plan.error else 1
+    unfiltered = [Job(f"{FINAL}-err{error:g}", seed, sidecars, VARIANTS[FINAL], points)
+                  for seed in plan.seeds]
+    alt = "alt-text CLIP"  # the plan's row
+    return unfiltered, {"HQ-CLIP": unfiltered[0],
+                        alt: Job(f"{alt}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[alt], points)}
+
+
 def cycle(plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES,
           truth_filter: bool = True) -> dict[str, Any]:
     """The turn, every stage cached under `out`; returns the result that `cycle_markdown` prints
     (also written to out/report/cycle/)."""
     world = make_world(plan, out)
     sidecars = make_sidecars(plan, world, out, error)
-    # the names and checkpoint counts of the quickstart's own runs at this error, so they are shared
-    points = plan.curve_points if error == plan.error else 1
-    unfiltered = [Job(f"{FINAL}-err{error:g}", seed, sidecars, VARIANTS[FINAL], points)
-                  for seed in plan.seeds]
-    alt = "alt-text CLIP"  # the plan's row
-    scorers = {"HQ-CLIP": unfiltered[0],
-               alt: Job(f"{alt}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[alt], points)}
-    jobs = [*unfiltered, scorers[alt]]
+    unfiltered, scorers = unfiltered_jobs(plan, sidecars, error)
+    jobs = [*unfiltered, scorers["alt-text CLIP"]]
     ckpts = {id(j): c[-1] for j, c in zip(jobs, train_all(plan, world, out, jobs))}
 
     result: dict[str, Any] = {"error": error, "rules": rules.__dict__, "seeds": list(plan.seeds),

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from hqclip.quickstart.cycle import ROWS
+from hqclip.quickstart.cycle import ERROR, ROWS, unfiltered_jobs
 from hqclip.quickstart.plan import CONTROL_VARIANT, CONTROLS, FINAL, VARIANTS, Plan
 from hqclip.quickstart.run import jobs, run
 from hqclip.quickstart.stages import sidecars_dir
@@ -42,6 +42,22 @@ def test_rows_replace_the_ablation_rows_not_the_rest(tmp_path):
     assert [r["variant"] for r in jobs(plan, tmp_path, rows)] == ["mine", *CONTROLS]
 
 
+def _configs(plan, out, js):
+    return {json.dumps(j.config(plan, out / "world", out).to_dict(), sort_keys=True) for j in js}
+
+
+@pytest.mark.parametrize("plan, shared", [
+    (Plan(seeds=(0, 1, 2), error_study=True, controls=True, cycle=True), 3),  # HQ-CLIP at 30 %
+    (Plan(error=0.3, cycle=True), 2),                                       # and the alt-text scorer
+])
+def test_the_cycle_reuses_the_plans_own_models_at_its_error(tmp_path, plan, shared):
+    unfiltered, scorers = unfiltered_jobs(plan, sidecars_dir(tmp_path, ERROR))
+    assert [j.seed for j in unfiltered] == list(plan.seeds) and scorers["HQ-CLIP"] is unfiltered[0]
+    mine = _configs(plan, tmp_path, [*unfiltered, scorers["alt-text CLIP"]])
+    planned = _configs(plan, tmp_path, [r["job"] for r in jobs(plan, tmp_path)])
+    assert len(mine & planned) == shared  # the same config: not trained twice
+
+
 @pytest.mark.slow
 def test_two_rows_with_controls_and_the_cycle_run_and_report(tmp_path):
     """Six models: two rows at the cycle's error (its unfiltered and alt-text scorers are the
@@ -77,3 +93,4 @@ def test_two_rows_with_controls_and_the_cycle_run_and_report(tmp_path):
         assert (tmp_path / "report" / "cycle" / f).exists(), f
     again = run(plan, tmp_path, rows)  # every stage cached: same tables, the cycle's included
     assert again.split("Times")[0] == text.split("Times")[0]
+
