@@ -220,16 +220,20 @@ class RunLog:
         self.totals: Counter = Counter(load_counts if s.d.is_master else {})
         self.counts: Counter = Counter()
         self.sums: Counter = Counter()
-        self.n, self.t = 0, time.perf_counter()
+        self.n, self.t = 0, 0.0
         self.last: dict[str, float] = {}
         self.metrics, self.writer, self.bar = None, None, None
         self.stack = contextlib.ExitStack()
 
     def __enter__(self) -> "RunLog":
+        if self.s.d.is_master:
+            self._open()
+        self.t = time.perf_counter()
+        return self
+
+    def _open(self) -> None:
         s, cfg = self.s, self.s.cfg
-        if not s.d.is_master:
-            return self
-        with self.stack:
+        with self.stack:  # a failure in here closes what it opened
             out = Path(cfg.output)
             out.mkdir(parents=True, exist_ok=True)
             write_model_config(cfg.model, out / f"{cfg.model}.json")
@@ -245,7 +249,6 @@ class RunLog:
             self.stack = self.stack.pop_all()
         log.info("%d shards (%d without a sidecar), %d samples/epoch, %d steps/epoch, %d steps",
                  len(s.inputs.shards), len(s.inputs.without_sidecar), s.n_samples, s.per_epoch, s.total)
-        return self
 
     def __exit__(self, *exc: Any) -> None:
         self.stack.close()
