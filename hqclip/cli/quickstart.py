@@ -4,12 +4,13 @@ from pathlib import Path
 
 import typer
 
-from hqclip.cli.app import app
+from hqclip.cli.app import app, renamed
 
 
-@app.command()
+@app.command(context_settings=renamed({"out": "output"}))
 def quickstart(
-    out: Path = typer.Option(Path("runs/quickstart"), help="world, sidecars, models and report go here"),
+    output: Path = typer.Option(Path("runs/quickstart"), "--output",
+                                help="world, sidecars, models and report go here"),
     full: bool = typer.Option(False, help="several seeds (mean ± std), the learnability controls "
                               "the captioner-error study and one turn of the cycle"),
     seeds: int = typer.Option(3, help="--full: seeds per variant"),
@@ -29,4 +30,4 @@ def quickstart(
     plan = plan.replace(**{k: v for k, v in overrides.items() if v is not None})
     if full:
         plan = plan.replace(seeds=tuple(range(seeds)), error_study=True, controls=True, cycle=True)
-    typer.echo(run(plan, out))
+    typer.echo(run(plan, output))

@@ -11,32 +11,32 @@ A sentence is wrong when it does not hold of the sample's hidden scene
 are, its omissions are not (a left-out object leaves no sentence). The filter's rule is fixed in
 advance, not tuned: drop a sentence whose margin is below 0 (the scorer prefers its negative).
 
-    python -m hqclip.quickstart.cycle --out runs/cycle --seeds 0
-
-Writes OUT/report/cycle/{cycle.md, cycle.json, cycle.png, eval/}; world, sidecars, models and
-embeddings are shared with `hqclip quickstart --out OUT` (each stage cached on disk)."""
+Part of `hqclip quickstart --full` (and `python -m experiments.cycle`, the turn alone). Writes
+OUT/report/cycle/{cycle.md, cycle.json, cycle.png, eval/}; world, sidecars, models and embeddings
+are shared with `hqclip quickstart --output OUT` (each stage cached on disk)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from hqclip.curate.filter import Rules, run_filter
-from hqclip.curate.score_format import write_scores
+from hqclip.curate.score_format import read_scores, write_scores
 from hqclip.curate.score import run_score
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import read_annotations, sidecar_path
+from hqclip.eval import evaluate
 from hqclip.plots import pyplot, save_png
 from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
-from hqclip.quickstart.report import _cell, aggregate, gain
-from hqclip.quickstart.run import Job, make_sidecars, make_world, train_all
+from hqclip.quickstart.stages import Job, make_sidecars, make_world, train_all
+from hqclip.quickstart.stats import aggregate, cell, gain
 from hqclip.world.describe import holds
 
 log = logging.getLogger("hqclip.quickstart")
@@ -54,8 +54,6 @@ def sentences(world: Path, sidecars: Path, scores: Path | None = None) -> dict[s
     """Every description sentence of the valid records: whether it is wrong (does not hold of
     its scene) and, with `scores`, its score and margin; per shard, by uid, so the truth can be
     written as scores too (`truth_scores`)."""
-    from hqclip.curate.score_format import read_scores
-
     out: dict[str, Any] = {"wrong": [], "score": [], "margin": [], "unknown": 0, "by_shard": {}}
     for shard in list_shards(world):
         scenes = {s.uid: s.meta["scene"] for s in iter_shard(shard, decode=False)}
@@ -84,8 +82,6 @@ def sentences(world: Path, sidecars: Path, scores: Path | None = None) -> dict[s
 def detection(s: dict[str, Any], rule: Rules = RULES) -> dict[str, Any]:
     """AUROC of the score and of the margin at finding wrong sentences (a low value flags one),
     and precision / recall of the filter's rule (margin below `rule.min_margin`)."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     wrong = np.array(s["wrong"], bool)
     res: dict[str, Any] = {"sentences": int(wrong.size), "wrong": int(wrong.sum()),
                            "not_a_sentence": s["unknown"], "auroc": {}, "roc": {}}
@@ -120,22 +116,27 @@ def truth_scores(world: Path, sidecars: Path, out: Path) -> Path:
     return out
 
 
-def cycle(plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES,
-          truth_filter: bool = True) -> dict[str, Any]:
-    """The turn, every stage cached under `out`; returns the result that `cycle_markdown` prints
-    (also written to out/report/cycle/)."""
-    from hqclip.eval import evaluate
-
-    world = make_world(plan, out)
-    sidecars = make_sidecars(plan, world, out, error)
-    # the names and checkpoint counts of the quickstart's own runs at this error, so they are shared
+def unfiltered_jobs(plan: Plan, sidecars: Path, error: float = ERROR
+                    ) -> tuple[list[Job], dict[str, Job]]:
+    """HQ-CLIP on the unfiltered sidecars for every seed, and the two scorers (HQ-CLIP and
+    alt-text CLIP, first seed). Named and checkpointed as the quickstart's own runs at this
+    error, so those are shared."""
     points = plan.curve_points if error == plan.error else 1
     unfiltered = [Job(f"{FINAL}-err{error:g}", seed, sidecars, VARIANTS[FINAL], points)
                   for seed in plan.seeds]
     alt = "alt-text CLIP"  # the plan's row
-    scorers = {"HQ-CLIP": unfiltered[0],
-               alt: Job(f"{alt}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[alt], points)}
-    jobs = [*unfiltered, scorers[alt]]
+    return unfiltered, {"HQ-CLIP": unfiltered[0],
+                        alt: Job(f"{alt}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[alt], points)}
+
+
+def cycle(plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES,
+          truth_filter: bool = True) -> dict[str, Any]:
+    """The turn, every stage cached under `out`; returns the result that `cycle_markdown` prints
+    (also written to out/report/cycle/)."""
+    world = make_world(plan, out)
+    sidecars = make_sidecars(plan, world, out, error)
+    unfiltered, scorers = unfiltered_jobs(plan, sidecars, error)
+    jobs = [*unfiltered, scorers["alt-text CLIP"]]
     ckpts = {id(j): c[-1] for j, c in zip(jobs, train_all(plan, world, out, jobs))}
 
     result: dict[str, Any] = {"error": error, "rules": rules.__dict__, "seeds": list(plan.seeds),
@@ -194,7 +195,7 @@ def cycle_markdown(result: dict[str, Any]) -> str:
     lines += ["", f"| one turn of the cycle ({seeds}) | " + " | ".join(COLS) + " |",
               "|---" * (len(COLS) + 1) + "|"]
     for row, g in result["eval"].items():
-        lines.append(f"| {row} | " + " | ".join(_cell(g.get(c)) for c in COLS) + " |")
+        lines.append(f"| {row} | " + " | ".join(cell(g.get(c)) for c in COLS) + " |")
     base = result["eval"][ROWS[0]]
     for row, g in list(result["eval"].items())[1:]:
         cells = []
@@ -246,18 +247,3 @@ def write_cycle_report(result: dict[str, Any], out: Path) -> str:
     _plot(result, out / "cycle.png")
     return text
 
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("runs/cycle"))
-    ap.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2")
-    ap.add_argument("--error", type=float, default=ERROR)
-    ap.add_argument("--no-truth-filter", action="store_true", help="skip the truth-filtered bound")
-    a = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    plan = Plan(seeds=tuple(int(x) for x in a.seeds.split(",") if x.strip()))
-    print(cycle_markdown(cycle(plan, a.out, a.error, truth_filter=not a.no_truth_filter)))
-
-
-if __name__ == "__main__":
-    main()

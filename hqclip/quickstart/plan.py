@@ -1,6 +1,6 @@
 """What the quickstart trains: the four variants of the HQ-CLIP ablation, the learnability controls,
-and their shared settings. Settings are chosen on the tuning world (seed 1000, `study`), never on the
-reported one."""
+and their shared settings. Settings are chosen on the tuning world (seed 1000,
+`experiments/study.py`), never on the reported one."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ FINAL = "+ STC (HQ-CLIP)"
 # Learnability controls (diagnostic rows, not claims): "+ HNI" trained on a perfect captioner whose
 # negatives are all of the one kind a compositional subset tests. A subset that even its control
 # cannot lift beyond chance + the control's seed spread is "not resolvable at this size" and is
-# left out of the compositional claims (report.resolvable). Controlled: the subsets that every
+# left out of the compositional claims (verdicts.resolvable). Controlled: the subsets that every
 # ablation row left within 8 points of chance on the tuning world (docs/quickstart: replace_rel
 # 49-51, swap_att 53-58); every row scored 70-98 on the other three, so their controls could not
 # change a verdict and would cost --full nine models.

@@ -1,13 +1,15 @@
 """In-memory caches for a dataset that fits in RAM (the quickstart's world): decoded samples per
-shard and token ids per text, kept for the life of the process — across epochs, and across the
-models one process trains in a row. They pay off only where the process lives that long: with
-`--workers 0` (the loader reads in the training process); DataLoader workers are re-created every
-epoch. Both are bounded: a shard that would take the samples over `max_bytes` is not kept, and the
-token cache forgets its oldest entries past `max_texts`."""
+shard, kept for the life of the process (across epochs, and across the models one process trains
+in a row) as long as the shard file is unchanged; and token ids per text, kept for one run (one
+tokenizer). They pay off only where the process lives that long: with `--workers 0` (the loader
+reads in the training process); DataLoader workers are re-created every epoch. Both are bounded: a
+shard that would take the samples over `max_bytes` is not kept, and the token cache forgets its
+oldest entries past `max_texts`."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import OrderedDict
 from typing import Callable, Iterator
 
@@ -18,16 +20,24 @@ from hqclip.data.samples import Sample
 MAX_BYTES = 2 << 30
 MAX_TEXTS = 1_000_000
 
-_shards: dict[str, list[Sample]] = {}
+# path -> (size, mtime_ns) of the file read, its samples, their bytes
+_shards: dict[str, tuple[tuple[int, int], list[Sample], int]] = {}
 _bytes = 0
 
 
 def cached_shard(path: str, read: Callable[[], Iterator[Sample]]) -> Iterator[Sample]:
-    """The samples `read()` yields for `path`, from memory after the first full read."""
+    """The samples `read()` yields for `path`, from memory after the first full read while the
+    file keeps its size and mtime (a world rebuilt at the same path is read again)."""
     global _bytes
+    st = os.stat(path)
+    stamp = (st.st_size, st.st_mtime_ns)
     if path in _shards:
-        yield from _shards[path]
-        return
+        old, samples, held = _shards[path]
+        if old == stamp:
+            yield from samples
+            return
+        del _shards[path]  # the file changed: its samples are stale
+        _bytes -= held
     kept: list[Sample] | None = []
     size = 0
     for s in read():
@@ -38,23 +48,13 @@ def cached_shard(path: str, read: Callable[[], Iterator[Sample]]) -> Iterator[Sa
             if _bytes + size > MAX_BYTES:
                 kept = None
     if kept is not None:
-        _shards[path] = kept
+        _shards[path] = (stamp, kept, size)
         _bytes += size
 
 
-_tokenizers: dict[str, "CachedTokenizer"] = {}
-
-
-def cached_tokenizer(tokenizer: Callable) -> "CachedTokenizer":
-    """One CachedTokenizer per kind of tokenizer in this process, shared by the runs it trains."""
-    key = f"{type(tokenizer).__name__}:{getattr(tokenizer, 'context_length', '')}"
-    if key not in _tokenizers:
-        _tokenizers[key] = CachedTokenizer(tokenizer)
-    return _tokenizers[key]
-
-
 class CachedTokenizer:
-    """A tokenizer that remembers the token ids of every text it has seen (up to `max_texts`)."""
+    """A tokenizer that remembers the token ids of every text it has seen (up to `max_texts`). One
+    per run, around that run's tokenizer: two tokenizers never share ids."""
 
     def __init__(self, tokenizer: Callable, max_texts: int = MAX_TEXTS):
         self.tokenizer, self.max_texts = tokenizer, max_texts

@@ -1,4 +1,7 @@
-"""`run(config)`: the HQ-CLIP training loop on open_clip models, single process or under torchrun."""
+"""`run(config)`: the HQ-CLIP training loop on open_clip models, single process or under torchrun.
+`setup` checks the inputs and builds (or resumes) the model and optimiser, `step` is one optimiser
+step, `RunLog` writes what the run reports (metrics.jsonl, TensorBoard, the bar) and `save` writes
+a resumable checkpoint."""
 
 from __future__ import annotations
 
@@ -9,19 +12,22 @@ import math
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from open_clip_train.scheduler import cosine_lr
+from torch.utils.tensorboard import SummaryWriter
 
 from hqclip import progress
 from hqclip.clip.configs import create, model_config, write_model_config
+from hqclip.data.atomic import write_text
 from hqclip.errors import UserError
 from hqclip.train import checkpoint, distributed, preflight
 from hqclip.train.batch import TextSpec
-from hqclip.train.cache import cached_tokenizer
+from hqclip.train.cache import CachedTokenizer
 from hqclip.train.config import TrainConfig
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
@@ -45,32 +51,54 @@ def _to(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
 
 
-def _open_metrics(path: Path, step: int):
-    """A fresh file for a fresh run; on resume, drop rows logged after the checkpoint's step."""
-    rows = path.read_text().splitlines() if step and path.exists() else []
-    f = open(path, "w")
-    f.writelines(r + "\n" for r in rows if json.loads(r)["step"] <= step)
-    return f
+@dataclass
+class State:
+    """Everything a run's steps share: its inputs, model, optimiser and position."""
+
+    cfg: TrainConfig
+    d: distributed.Dist
+    inputs: preflight.Inputs
+    n_samples: int
+    per_epoch: int                  # global batches per epoch
+    total: int                      # steps of the schedule
+    stop: int                       # this invocation stops here (--stop-after)
+    readers: int                    # loader readers on this rank
+    stream_spec: StreamSpec
+    text_spec: TextSpec
+    transform: Callable
+    tokenizer: Callable
+    vocab_list: list[str] | None
+    module: HQCLIPModule
+    model: torch.nn.Module          # the module, wrapped in DDP on several ranks
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    scheduler: Callable[[int], Any]
+    autocast: Callable
+    loss_fn: HQCLIPLoss
+    step: int = 0
+    positions: list = field(default_factory=list)  # each reader's position after its last batch
+
+    @property
+    def vocab(self) -> dict[str, int] | None:
+        return {t: i for i, t in enumerate(self.vocab_list)} if self.vocab_list else None
 
 
-def run(cfg: TrainConfig) -> dict[str, Any]:
-    """Train; returns {"steps", "checkpoint", "metrics", "counts", "last"}. A mistake in `cfg` or
-    its inputs raises `UserError` before any work."""
+def setup(cfg: TrainConfig) -> State:
+    """Check `cfg` and its inputs (a mistake raises `UserError` before any work), then
+    build the model, optimiser and schedule, from the checkpoint when resuming."""
     d = distributed.init()
     if d.device.type == "cuda":  # as open_clip_train.main does
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     out_dir = Path(cfg.output)
-    ckpt_dir = out_dir / "checkpoints"
     inputs = preflight.check(cfg, d.world_size)
-    load_counts = {"shard_without_sidecar": len(inputs.without_sidecar)} if inputs.without_sidecar else {}
     try:
         resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
     except FileNotFoundError as e:
         raise UserError(str(e)) from None
-    state = checkpoint.load(resume_path) if resume_path else None
+    resumed = checkpoint.load(resume_path) if resume_path else None
     stc_head = cfg.stc_head if cfg.stc_weight > 0 else None
-    vocab_list = preflight.vocab(cfg, inputs.sidecars, state)
+    vocab_list = preflight.vocab(cfg, inputs.sidecars, resumed)
     n_samples = cfg.train_num_samples or count_samples(inputs.shards)
     per_epoch = n_samples // (cfg.batch_size * d.world_size)
     if per_epoch < 1:
@@ -79,15 +107,15 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     stream_spec = StreamSpec(inputs.shards, cfg.batch_size, per_epoch, cfg.seed, d.rank, d.world_size,
                              cfg.resampled, cfg.shuffle_buffer)
     readers = max(1, readers_per_rank(stream_spec, cfg.workers))
-    if state:
-        preflight.resume_matches(state["data"], readers, cfg, d.world_size)
+    if resumed:
+        preflight.resume_matches(resumed["data"], readers, cfg, d.world_size)
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
     if cfg.cache:
-        tokenizer = cached_tokenizer(tokenizer)
+        tokenizer = CachedTokenizer(tokenizer)
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
     optimizer = adamw(module, cfg)
     prec, autocast = _autocast(cfg, d.device)
@@ -96,19 +124,20 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     scheduler = cosine_lr(optimizer, cfg.lr, cfg.warmup, total)
 
     step = 0
-    if cfg.resume and not state and d.is_master:
-        log.info("--resume %s: no checkpoint in %s yet, starting fresh", cfg.resume, ckpt_dir)
-    if state:
-        module.clip.load_state_dict(state["state_dict"])
-        module.load_state_dict({**module.state_dict(), **state["heads"]})
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        step = int(state["step"])
-        checkpoint.set_rng_state(state["rng"][d.rank] if d.rank < len(state["rng"]) else state["rng"][0])
+    if cfg.resume and not resumed and d.is_master:
+        log.info("--resume %s: no checkpoint in %s yet, starting fresh", cfg.resume, out_dir / "checkpoints")
+    if resumed:
+        module.clip.load_state_dict(resumed["state_dict"])
+        module.load_state_dict({**module.state_dict(), **resumed["heads"]})
+        optimizer.load_state_dict(resumed["optimizer"])
+        scaler.load_state_dict(resumed["scaler"])
+        step = int(resumed["step"])
+        rngs = resumed["rng"]
+        checkpoint.set_rng_state(rngs[d.rank] if d.rank < len(rngs) else rngs[0])
         if d.is_master:
             log.info("resumed from %s at step %d", resume_path, step)
 
-    model = module
+    model: torch.nn.Module = module
     if d.world_size > 1:
         model = torch.nn.parallel.DistributedDataParallel(
             module, device_ids=[d.device] if d.device.type == "cuda" else None,
@@ -118,112 +147,173 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     text_spec = TextSpec(parse_text_mix(cfg.text_mix), parse_neg_swap(cfg.neg_swap), cfg.max_tags,
                          want_neg=cfg.hni_weight > 0, want_tags=stc_head == "text",
                          alt_neg=cfg.alt_neg)
-    vocab = {t: i for i, t in enumerate(vocab_list)} if vocab_list else None
+    positions = (resumed["data"]["streams"][d.rank] if resumed and step % per_epoch else [None] * readers)
+    return State(cfg, d, inputs, n_samples, per_epoch, total, min(total, cfg.stop_after or total), readers,
+                 stream_spec, text_spec, transform, tokenizer, vocab_list, module, model, optimizer, scaler,
+                 scheduler, autocast, loss_fn, step, positions)
 
-    writer, metrics_f, bar = None, None, None
-    if d.is_master:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_model_config(cfg.model, out_dir / f"{cfg.model}.json")
-        (out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-        metrics_f = _open_metrics(out_dir / "metrics.jsonl", step)
-        from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(str(out_dir / "tensorboard"))
-        if cfg.progress:
-            bar = progress.bar(total=total, initial=step, desc="train", unit="step")
+
+def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """One optimiser step on `batch` (the loader's, without its bookkeeping); returns the losses."""
+    s.scheduler(s.step)
+    batch = _to(batch, s.d.device)
+    with s.autocast():
+        losses = s.loss_fn(**s.model(batch))
+    s.optimizer.zero_grad(set_to_none=True)
+    s.scaler.scale(losses["loss"]).backward()
+    if s.cfg.grad_clip_norm is not None:
+        s.scaler.unscale_(s.optimizer)
+        torch.nn.utils.clip_grad_norm_(s.module.parameters(), s.cfg.grad_clip_norm)
+    s.scaler.step(s.optimizer)
+    s.scaler.update()
+    with torch.no_grad():
+        s.module.clip.logit_scale.clamp_(0, math.log(100))
+    s.step += 1
+    return losses
+
+
+def save(s: State) -> Path:
+    """A checkpoint of the model, optimiser, RNGs and every rank's reader positions (all ranks
+    take part; the master writes it). Returns its path."""
+    rngs, streams = [None] * s.d.world_size, [None] * s.d.world_size
+    if s.d.world_size > 1:
+        torch.distributed.all_gather_object(rngs, checkpoint.rng_state())
+        torch.distributed.all_gather_object(streams, s.positions)
+    else:
+        rngs, streams = [checkpoint.rng_state()], [s.positions]
+    path = Path(s.cfg.output) / "checkpoints" / f"step_{s.step:08d}.pt"
+    if s.d.is_master:
+        checkpoint.save(path, {
+            "state_dict": s.module.clip.state_dict(), "heads": s.module.head_state_dict(),
+            "optimizer": s.optimizer.state_dict(), "scaler": s.scaler.state_dict(),
+            "step": s.step, "epoch": s.step // s.per_epoch, "data": {
+                "epoch": s.step // s.per_epoch, "batches_done": s.step % s.per_epoch,
+                "readers": s.readers, "batch_size": s.cfg.batch_size, "world_size": s.d.world_size,
+                "streams": streams},
+            "rng": rngs, "model": s.cfg.model, "config": s.cfg.to_dict(), "vocab": s.vocab_list})
+    return path
+
+
+def _kept_metrics(path: Path, step: int) -> str:
+    """The rows of `path` up to `step` (a resumed run replaces those logged after its checkpoint);
+    nothing for a fresh run. A row cut short by a kill is dropped."""
+    if not step or not path.exists():
+        return ""
+    kept = []
+    for r in path.read_text().splitlines():
+        try:
+            row = json.loads(r)
+        except json.JSONDecodeError:
+            continue
+        if row["step"] <= step:
+            kept.append(r + "\n")
+    return "".join(kept)
+
+
+class RunLog:
+    """What a run reports, every `log_every` steps: the mean losses over ranks, lr, logit scale,
+    throughput and the loader's counts, to metrics.jsonl, TensorBoard and the bar (the master
+    writes; every rank takes part in the means). Entering writes config.json and the model config;
+    leaving closes every file, also when the run fails."""
+
+    def __init__(self, s: State, load_counts: dict[str, int]):
+        self.s = s
+        self.totals: Counter = Counter(load_counts if s.d.is_master else {})
+        self.counts: Counter = Counter()
+        self.sums: Counter = Counter()
+        self.n, self.t = 0, 0.0
+        self.last: dict[str, float] = {}
+        self.metrics, self.writer, self.bar = None, None, None
+        self.stack = contextlib.ExitStack()
+
+    def __enter__(self) -> "RunLog":
+        if self.s.d.is_master:
+            self._open()
+        self.t = time.perf_counter()
+        return self
+
+    def _open(self) -> None:
+        s, cfg = self.s, self.s.cfg
+        with self.stack:  # a failure in here closes what it opened
+            out = Path(cfg.output)
+            out.mkdir(parents=True, exist_ok=True)
+            write_model_config(cfg.model, out / f"{cfg.model}.json")
+            write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2))
+            path = out / "metrics.jsonl"
+            write_text(path, _kept_metrics(path, s.step))  # the old rows stay whole until replaced
+            self.metrics = self.stack.enter_context(open(path, "a"))
+            self.writer = SummaryWriter(str(out / "tensorboard"))
+            self.stack.callback(self.writer.close)
+            if cfg.progress:
+                self.bar = progress.bar(total=s.total, initial=s.step, desc="train", unit="step")
+                self.stack.callback(self.bar.close)
+            self.stack = self.stack.pop_all()
         log.info("%d shards (%d without a sidecar), %d samples/epoch, %d steps/epoch, %d steps",
-                 len(inputs.shards), len(inputs.without_sidecar), n_samples, per_epoch, total)
+                 len(s.inputs.shards), len(s.inputs.without_sidecar), s.n_samples, s.per_epoch, s.total)
 
-    counts: Counter = Counter()
-    totals: Counter = Counter(load_counts if d.is_master else {})
-    sums: Counter = Counter()
-    n_logged, t_log = 0, time.perf_counter()
-    last: dict[str, float] = {}
+    def __exit__(self, *exc: Any) -> None:
+        self.stack.close()
+
+    def add(self, losses: dict[str, torch.Tensor], counts: dict[str, int], epoch: int) -> None:
+        """One step's losses and loader counts; a row is written every `log_every` steps."""
+        s = self.s
+        self.counts.update(counts)
+        for k in TERMS:
+            if k in losses:
+                self.sums[k] += float(losses[k].detach())
+        self.n += 1
+        if s.step % s.cfg.log_every == 0 or s.step == s.stop:
+            self._row(losses, epoch)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def _row(self, losses: dict[str, torch.Tensor], epoch: int) -> None:
+        s = self.s
+        vals = distributed.all_mean(torch.tensor([self.sums[k] / self.n for k in TERMS],
+                                                 dtype=torch.float64, device=s.d.device), s.d)
+        self.last = {k: v for k, v in zip(TERMS, vals.tolist()) if k in losses}
+        self.totals.update(distributed.all_sum_counts(self.counts, s.d))
+        dt = time.perf_counter() - self.t
+        row = {"step": s.step, "epoch": epoch, "lr": s.optimizer.param_groups[0]["lr"], **self.last,
+               "logit_scale": float(s.module.clip.logit_scale.detach().exp()),
+               "samples_per_s": self.n * s.cfg.batch_size * s.d.world_size / max(dt, 1e-9),
+               "counts": dict(self.totals)}
+        if s.d.is_master:
+            self.metrics.write(json.dumps(row) + "\n")
+            self.metrics.flush()
+            for k in (*self.last, "lr", "logit_scale", "samples_per_s"):
+                self.writer.add_scalar(f"train/{k}", row[k], s.step)
+            if self.bar is not None:
+                self.bar.set_postfix({"samples/s": f"{row['samples_per_s']:.0f}",
+                                      **{k: f"{v:.3f}" for k, v in self.last.items()}})
+        self.sums.clear()
+        self.counts.clear()
+        self.n, self.t = 0, time.perf_counter()
+
+
+def run(cfg: TrainConfig) -> dict[str, Any]:
+    """Train; returns {"steps", "checkpoint", "metrics", "counts", "last"}. A mistake in `cfg` or
+    its inputs raises `UserError` before any work."""
+    s = setup(cfg)
+    without = s.inputs.without_sidecar
     ckpt_path = None
-    stop = min(total, cfg.stop_after or total)
-
-    # each reader's position after its last consumed batch (this rank's; the checkpoint has all)
-    positions = state["data"]["streams"][d.rank] if state and step % per_epoch else [None] * readers
-
-    def save() -> Path:
-        rngs, streams = [None] * d.world_size, [None] * d.world_size
-        if d.world_size > 1:
-            torch.distributed.all_gather_object(rngs, checkpoint.rng_state())
-            torch.distributed.all_gather_object(streams, positions)
-        else:
-            rngs, streams = [checkpoint.rng_state()], [positions]
-        path = ckpt_dir / f"step_{step:08d}.pt"
-        if d.is_master:
-            checkpoint.save(path, {
-                "state_dict": module.clip.state_dict(), "heads": module.head_state_dict(),
-                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                "step": step, "epoch": step // per_epoch, "data": {
-                    "epoch": step // per_epoch, "batches_done": step % per_epoch,
-                    "readers": readers, "batch_size": cfg.batch_size, "world_size": d.world_size,
-                    "streams": streams},
-                "rng": rngs, "model": cfg.model, "config": cfg.to_dict(), "vocab": vocab_list})
-        return path
-
-    while step < stop:
-        epoch, skip = divmod(step, per_epoch)
-        if not skip:
-            positions = [None] * readers
-        stream = ShardStream(stream_spec, text_spec, inputs.sidecars, transform, tokenizer, vocab,
-                             epoch, skip, positions if skip else None, cache=cfg.cache)
-        for batch in make_loader(stream, cfg.workers):
-            scheduler(step)
-            counts.update(batch.pop("counts"))
-            batch.pop("uids")
-            reader = batch.pop("stream")
-            positions[reader["reader"]] = reader["state"]
-            batch = _to(batch, d.device)
-            with autocast():
-                losses = loss_fn(**model(batch))
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(losses["loss"]).backward()
-            if cfg.grad_clip_norm is not None:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            with torch.no_grad():
-                module.clip.logit_scale.clamp_(0, math.log(100))
-            step += 1
-            for k in TERMS:
-                if k in losses:
-                    sums[k] += float(losses[k].detach())
-            n_logged += 1
-            if step % cfg.log_every == 0 or step == stop:
-                vals = distributed.all_mean(torch.tensor([sums[k] / n_logged for k in TERMS],
-                                                         dtype=torch.float64, device=d.device), d)
-                last = {k: v for k, v in zip(TERMS, vals.tolist()) if k in losses}
-                step_counts = distributed.all_sum_counts(counts, d)
-                totals.update(step_counts)
-                dt = time.perf_counter() - t_log
-                row = {"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"], **last,
-                       "logit_scale": float(module.clip.logit_scale.detach().exp()),
-                       "samples_per_s": n_logged * cfg.batch_size * d.world_size / max(dt, 1e-9),
-                       "counts": dict(totals)}
-                if d.is_master:
-                    metrics_f.write(json.dumps(row) + "\n")
-                    metrics_f.flush()
-                    for k in (*last, "lr", "logit_scale", "samples_per_s"):
-                        writer.add_scalar(f"train/{k}", row[k], step)
-                    if bar is not None:
-                        bar.set_postfix({"samples/s": f"{row['samples_per_s']:.0f}",
-                                         **{k: f"{v:.3f}" for k, v in last.items()}})
-                sums.clear()
-                counts.clear()
-                n_logged, t_log = 0, time.perf_counter()
-            if bar is not None:
-                bar.update(1)
-            if step % cfg.save_every == 0 or step == stop:
-                ckpt_path = save()
-            if step >= stop or step % per_epoch == 0:
-                break
-    if d.is_master:
-        if bar is not None:
-            bar.close()
-        writer.close()
-        metrics_f.close()
-    return {"steps": step, "checkpoint": str(ckpt_path) if ckpt_path else None,
-            "metrics": str(out_dir / "metrics.jsonl"), "counts": dict(totals), "last": last}
+    with RunLog(s, {"shard_without_sidecar": len(without)} if without else {}) as out:
+        while s.step < s.stop:
+            epoch, skip = divmod(s.step, s.per_epoch)
+            if not skip:
+                s.positions = [None] * s.readers
+            stream = ShardStream(s.stream_spec, s.text_spec, s.inputs.sidecars, s.transform, s.tokenizer,
+                                 s.vocab, epoch, skip, s.positions if skip else None, cache=cfg.cache)
+            for batch in make_loader(stream, cfg.workers):
+                counts = batch.pop("counts")
+                batch.pop("uids")
+                reader = batch.pop("stream")
+                s.positions[reader["reader"]] = reader["state"]
+                out.add(step(s, batch), counts, epoch)
+                if s.step % cfg.save_every == 0 or s.step == s.stop:
+                    ckpt_path = save(s)
+                if s.step >= s.stop or s.step % s.per_epoch == 0:
+                    break
+    return {"steps": s.step, "checkpoint": str(ckpt_path) if ckpt_path else None,
+            "metrics": str(Path(cfg.output) / "metrics.jsonl"), "counts": dict(out.totals),
+            "last": out.last}

@@ -124,3 +124,33 @@ def test_world_exported_and_reimported_trains_to_the_same_losses(tmp_path):
     for ra, rb in zip(a, b):
         for k in ("loss", "contrastive", "hni", "stc"):
             assert ra[k] == rb[k], (ra["step"], k)
+
+
+def test_a_resumed_run_keeps_the_rows_up_to_its_checkpoint_and_drops_a_torn_one(tmp_path):
+    from hqclip.train.loop import _kept_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    rows = "".join(json.dumps({"step": i, "loss": 1.0}) + "\n" for i in (1, 2, 3, 4))
+    path.write_text(rows + '{"step": 5, "lo')  # killed mid-write
+    assert [json.loads(r)["step"] for r in _kept_metrics(path, 3).splitlines()] == [1, 2, 3]
+    assert _kept_metrics(path, 0) == "" and _kept_metrics(tmp_path / "none.jsonl", 3) == ""
+
+
+def test_a_run_that_fails_closes_its_log_and_keeps_the_rows_written(dataset, tmp_path, monkeypatch):
+    from hqclip.train import loop
+
+    real, close, calls, closed = loop.step, loop.SummaryWriter.close, [], []
+
+    def failing(s, batch):
+        calls.append(s.step)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return real(s, batch)
+
+    monkeypatch.setattr(loop, "step", failing)
+    monkeypatch.setattr(loop.SummaryWriter, "close", lambda self: closed.append(close(self)))
+    train_dir, sidecars = dataset
+    with pytest.raises(RuntimeError, match="boom"):
+        run(_cfg(train_dir, sidecars, tmp_path / "run", steps=6, workers=0))
+    assert [r["step"] for r in _losses(tmp_path / "run")] == [1, 2] and len(closed) == 1
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["steps"] == 6

@@ -2,8 +2,8 @@
 one: the quickstart's pipeline (`run`) over the ablation's rows plus the alternatives each setting
 was chosen over, with any schedule, several seeds, learning curves and the blind test.
 
-    python -m hqclip.quickstart.study --out runs/study --seeds 0,1,2
-    python -m hqclip.quickstart.study --out runs/study-lr --lr 2e-3 --rows "alt-text CLIP; + long desc"
+    python -m experiments.study --out runs/study --seeds 0,1,2
+    python -m experiments.study --out runs/study-lr --lr 2e-3 --rows "alt-text CLIP; + long desc"
 
 Writes the quickstart's report (quickstart.md/json, curves.png, ...) under OUT/report.
 """
