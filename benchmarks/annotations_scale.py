@@ -127,7 +127,7 @@ def make_shards(root: Path, n: int) -> Path:
         shard += 1
         rows.clear()
 
-    for j, u in enumerate(uids):
+    for u in uids:
         rows.append((f"{shard:05d}{len(rows):04d}", u))
         if len(rows) == (TRAIN_IMAGES if shard < TRAIN_SHARDS else PER_SHARD):
             flush()
@@ -258,7 +258,8 @@ def main() -> None:
             est = old["peak_rss"] + per_rec_old * (r["rows_written"] - old["records"])
             how = (f"{mib(est)}, extrapolated: measured {mib(old['peak_rss'])} over its first "
                    f"{old['records']:,} records ({old['wall_s']:.1f} s) + {per_rec_old:,.0f} B/record "
-                   f"(the slope between the two measured sizes) x the other {r['rows_written'] - old['records']:,}; "
+                   f"(the slope between the two measured sizes) x the other "
+                   f"{r['rows_written'] - old['records']:,}; "
                    "the whole would not fit beside the other work on this shared machine")
             old["estimated_rss"] = est
         print(f"  N={r['n']:>9,}  start-up {r['train']['startup_s']:.1f} s, peak RSS "
@@ -268,10 +269,10 @@ def main() -> None:
     big_old = b.get("estimated_rss", b["peak_rss"])
     print(f"ratios {big['n']:,} / {small['n']:,}: old index RSS {big_old / a['peak_rss']:.1f}x, "
           f"at {big['n']:,} {big_old / big['train']['peak_rss']:.1f}x the new loader's")
-    targets = {"loader_rss_ratio": target(f"loader peak RSS {big['n']:,} / {small['n']:,}", ratio_rss, "<=", 1.2,
-                                          applies=not args.smoke),
-               "startup_ratio": target(f"start-up {big['n']:,} / {small['n']:,}", ratio_up, "<=", 2,
-                                       applies=not args.smoke)}
+    sizes = f"{big['n']:,} / {small['n']:,}"
+    judged = not args.smoke
+    targets = {"loader_rss_ratio": target(f"loader peak RSS {sizes}", ratio_rss, "<=", 1.2, applies=judged),
+               "startup_ratio": target(f"start-up {sizes}", ratio_up, "<=", 2, applies=judged)}
     rate = big["import_w2"]["per_cpu_s"]
     side = big["sidecar_bytes"] / big["n"]
     rel = big["release_bytes"] / big["n"]

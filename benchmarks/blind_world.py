@@ -9,11 +9,11 @@ can pass 55 % by chance; a leak in the generator shows here at every seed.
 import random
 from dataclasses import replace
 
-from common import parser, smoke_defaults, target, write_result
-
 from hqclip.world.blind import LIMIT, bow, two_fold
 from hqclip.world.config import WorldConfig
 from hqclip.world.splits import SUBSETS, sugarcrepe
+
+from common import parser, smoke_defaults, target, write_result
 
 
 def pairs(seed: int, per_subset: int) -> list[tuple[str, str, str]]:

@@ -167,10 +167,10 @@ def write_result(name: str, args: argparse.Namespace, results: dict) -> Path:
     folder = args.results or (SMOKE_RESULTS if args.smoke else RESULTS)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
+    options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     record = {"benchmark": name, "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
               "git_sha": _git("rev-parse", "HEAD"), "git_dirty": bool(_git("status", "--porcelain", "-uno")),
-              "host": host(), "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-              "results": results}
+              "host": host(), "options": options, "results": results}
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     print(f"wrote {path}")
     return path

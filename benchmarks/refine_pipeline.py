@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import parser, small_world, smoke_defaults, write_result
-
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.runners import run_refine
+
+from common import parser, small_world, smoke_defaults, write_result
 
 STAGES = [  # (stage, function whose cumulative time measures it)
     ("tar read (hqclip.data.shards.iter_shard)", "iter_shard"),

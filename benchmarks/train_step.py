@@ -48,19 +48,21 @@ def step_times(world: Path, args) -> tuple[float, float, float]:
     """Median seconds of: plain open_clip step, HQ-CLIP step, our module's plain step (trimmed text)."""
     dev = torch.device(args.device)
     shards = list_shards(world / "train")
-    index = {u: r for p in shards for u, r in read_annotations(sidecar_path(p, world / "sidecars"), SkipLog()).items()}
+    index = {u: r for p in shards
+             for u, r in read_annotations(sidecar_path(p, world / "sidecars"), SkipLog()).items()}
     torch.manual_seed(0)
     clip, transform, _, tok = create(args.model, device=str(dev))
     module = HQCLIPModule(clip, "text", model_config(args.model)["embed_dim"]).to(dev)
     bare = HQCLIPModule(clip, None, model_config(args.model)["embed_dim"]).to(dev)
     opt = adamw(module, TrainConfig(train_data="", output=""))
     samples = [s for _, s in zip(range(args.batch_size), iter_shards(shards))]
-    batch = collate(samples, [index.get(s.uid) for s in samples], TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, True),
-                    transform, tok, None, 0, 0)
+    batch = collate(samples, [index.get(s.uid) for s in samples],
+                    TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, True), transform, tok, None, 0, 0)
     batch.pop("counts"), batch.pop("uids")
     batch = {k: v.to(dev) for k, v in batch.items()}
     hq_loss, clip_loss, clip_loss_hq = HQCLIPLoss(1.0, 1.0, "text"), ClipLoss(), HQCLIPLoss()
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
+    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda"
+           else torch.autocast("cpu", enabled=False))
 
     def plain():
         with amp:
@@ -111,7 +113,8 @@ def ours_throughput(world: Path, out: Path, args) -> float:
 
 def open_clip_throughput(out: Path, args) -> float:
     cmd = [sys.executable, "-c", OPEN_CLIP_TRAIN, "--dataset-type", "synthetic", "--model", args.model,
-           "--batch-size", str(args.batch_size), "--train-num-samples", str(args.batch_size * (args.steps + 3)),
+           "--batch-size", str(args.batch_size),
+           "--train-num-samples", str(args.batch_size * (args.steps + 3)),
            "--epochs", "1", "--workers", str(args.workers), "--device", args.device,
            "--precision", "amp_bf16" if args.device == "cuda" else "fp32", "--lr", "5e-4", "--warmup", "1",
            "--log-every-n-steps", "1", "--logs", str(out), "--name", "bench", "--save-frequency", "0",
@@ -138,7 +141,8 @@ def main() -> None:
                             sidecars=True)
         tp, th, to = step_times(world, args)
         print(f"step: plain open_clip {tp * 1e3:.0f} ms, HQ-CLIP (HNI+STC) {th * 1e3:.0f} ms, "
-              f"ratio {th / tp:.2f}; our plain step (trimmed text) {to * 1e3:.0f} ms, HQ over it {th / to:.2f}")
+              f"ratio {th / tp:.2f}; our plain step (trimmed text) {to * 1e3:.0f} ms, "
+              f"HQ over it {th / to:.2f}")
         ours = ours_throughput(world, Path(tmp) / "ours", args)
         theirs = open_clip_throughput(Path(tmp) / "oc", args)
         print(f"throughput (plain CLIP): ours {ours:.1f} samples/s, open_clip_train synthetic "
