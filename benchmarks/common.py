@@ -153,6 +153,15 @@ def _git(*args: str) -> str | None:
         return None
 
 
+def cost() -> dict:
+    """Wall and CPU seconds of this process (children included) since it started."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall_s": float(Path("/proc/uptime").read_text().split()[0]) - started,
+            "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}
+
+
 def host() -> dict:
     mem = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal:")), None)
@@ -170,7 +179,7 @@ def write_result(name: str, args: argparse.Namespace, results: dict) -> Path:
     options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     record = {"benchmark": name, "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
               "git_sha": _git("rev-parse", "HEAD"), "git_dirty": bool(_git("status", "--porcelain", "-uno")),
-              "host": host(), "options": options, "results": results}
+              "host": host(), "options": options, "cost": cost(), "results": results}
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {path} ({record['cost']['wall_s']:.0f} s, {record['cost']['cpu_s']:.0f} CPU-s)")
     return path

@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=2000, help="oracle: world samples")
     ap.add_argument("--llm-samples", type=int, default=12, help="llama.cpp: samples (0: skip)")
     ap.add_argument("--pairs", type=int, default=2, help="llama.cpp: pairs per list")
-    args = smoke_defaults(ap, samples=200, llm_samples=2)
+    args = smoke_defaults(ap, samples=200, llm_samples=1)
     logging.basicConfig(level=logging.ERROR)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
