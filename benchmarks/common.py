@@ -39,7 +39,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
 
 
 def smoke_defaults(ap: argparse.ArgumentParser, **tiny) -> argparse.Namespace:
-    """Parse; with --smoke, the options the user did not give take the tiny values."""
+    """Parse; with --smoke, the options left at their defaults take the tiny values."""
     args = ap.parse_args()
     if args.smoke:
         for k, v in tiny.items():
