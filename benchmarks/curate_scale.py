@@ -15,14 +15,16 @@ sidecars, then runs, each in a fresh process, `hqclip report --scores` and `hqcl
 
 from __future__ import annotations
 
-import argparse
 import random
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from hqclip.curate.score_format import write_scores
+from hqclip.data.sidecar import write_sidecar
+
+from common import measure, parser, smoke_defaults, write_result
 
 PER_SHARD = 10_000
 WORDS = ("red blue green yellow black white small large wooden metal glass vintage modern round "
@@ -31,9 +33,6 @@ WORDS = ("red blue green yellow black white small large wooden metal glass vinta
 
 
 def write(root: Path, n: int) -> tuple[Path, Path]:
-    from hqclip.curate.score_format import write_scores
-    from hqclip.data.sidecar import write_sidecar
-
     sidecars, scores = root / "sidecars", root / "scores"
     for s in range(0, n, PER_SHARD):
         rows, srows = [], []
@@ -60,40 +59,13 @@ def write(root: Path, n: int) -> tuple[Path, Path]:
     return sidecars, scores
 
 
-def peak_rss(cmd: list[str]) -> tuple[float, float]:
-    """(peak RSS in MiB of the process, wall seconds)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
-
-    def sample() -> None:
-        nonlocal peak
-        while proc.poll() is None:
-            try:
-                rss = int(Path(f"/proc/{proc.pid}/statm").read_text().split()[1])
-            except (OSError, ValueError):
-                break
-            peak = max(peak, rss)
-            time.sleep(0.05)
-
-    t = threading.Thread(target=sample)
-    t.start()
-    _, err = proc.communicate()
-    t.join()
-    if proc.returncode:
-        sys.exit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
-    import os
-
-    return peak * os.sysconf("SC_PAGE_SIZE") / 2**20, time.perf_counter() - start
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--root", type=Path, default=Path("runs/curate-scale"))
-    a = ap.parse_args()
+    a = smoke_defaults(ap, sizes="1000", root=Path("runs/bench-smoke/curate-scale"))
     hq = [sys.executable, "-m", "hqclip.cli.main"]
-    res = {}
+    res: dict[int, dict] = {}
     for n in [int(x) for x in a.sizes.split(",")]:
         root = a.root / str(n)
         shutil.rmtree(root, ignore_errors=True)
@@ -101,19 +73,23 @@ def main() -> None:
         sidecars, scores = write(root, n)
         print(f"N={n}: wrote {n // PER_SHARD + (n % PER_SHARD > 0)} sidecars in "
               f"{time.perf_counter() - t:.0f} s", flush=True)
-        res[n] = {
-            "report": peak_rss([*hq, "report", "--sidecars", str(sidecars), "--scores", str(scores),
-                                "--output", str(root / "report"), "--no-progress"]),
-            "filter": peak_rss([*hq, "filter", "--sidecars", str(sidecars), "--scores", str(scores),
-                                "--output", str(root / "filtered"), "--min-margin", "0",
-                                "--drop-bottom-pct", "10", "--no-progress"]),
+        runs = {
+            "report": measure([*hq, "report", "--sidecars", str(sidecars), "--scores", str(scores),
+                               "--output", str(root / "report"), "--no-progress"]),
+            "filter": measure([*hq, "filter", "--sidecars", str(sidecars), "--scores", str(scores),
+                               "--output", str(root / "filtered"), "--min-margin", "0",
+                               "--drop-bottom-pct", "10", "--no-progress"]),
         }
-        for k, (mib, s) in res[n].items():
-            print(f"N={n} {k}: peak RSS {mib:.0f} MiB, {s:.0f} s ({n / s:,.0f} records/s)", flush=True)
-    small, large = sorted(res)
-    for k in ("report", "filter"):
-        print(f"{k}: peak RSS at N={large:,} / at N={small:,} = "
-              f"{res[large][k][0] / res[small][k][0]:.2f} (records x{large / small:g})")
+        res[n] = {k: {"peak_rss": m.peak_rss, "wall_s": m.wall_s, "records_per_s": n / m.wall_s}
+                  for k, m in runs.items()}
+        for k, m in res[n].items():
+            print(f"N={n} {k}: peak RSS {m['peak_rss'] / 2**20:.0f} MiB, {m['wall_s']:.0f} s "
+                  f"({m['records_per_s']:,.0f} records/s)", flush=True)
+    small, large = min(res), max(res)
+    ratios = {k: res[large][k]["peak_rss"] / res[small][k]["peak_rss"] for k in ("report", "filter")}
+    for k, r in ratios.items():
+        print(f"{k}: peak RSS at N={large:,} / at N={small:,} = {r:.2f} (records x{large / small:g})")
+    write_result("curate_scale", a, {"by_size": res, "rss_ratio_large_over_small": ratios})
 
 
 if __name__ == "__main__":

@@ -8,9 +8,8 @@ of one shard grouped by stage.
 
 from __future__ import annotations
 
-import argparse
-import cProfile
 import collections
+import cProfile
 import os
 import pstats
 import resource
@@ -21,8 +20,8 @@ from pathlib import Path
 
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.runners import run_refine
-from hqclip.world.build import build_world
-from hqclip.world.config import WorldConfig
+
+from common import parser, small_world, smoke_defaults, write_result
 
 STAGES = [  # (stage, function whose cumulative time measures it)
     ("tar read (hqclip.data.shards.iter_shard)", "iter_shard"),
@@ -58,36 +57,38 @@ def _cpu() -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--samples", type=int, default=20_000)
     ap.add_argument("--shard-size", type=int, default=1_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--world", type=Path, help="reuse/build the world here (default: temp dir)")
-    args = ap.parse_args()
+    args = smoke_defaults(ap, samples=200, shard_size=100, workers=[1])
     tmp = Path(tempfile.mkdtemp(prefix="hqclip-bench-"))
     world = args.world or tmp / "world"
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    results: dict = {"runs": {}}
     try:
-        build_world(world, WorldConfig(train_samples=args.samples, shard_size=args.shard_size,
-                                       zeroshot_per_class=1, retrieval_samples=1,
-                                       sugarcrepe_per_subset=1, winoground_samples=1),
-                    progress=False)
+        small_world(world, args.samples, args.shard_size)
         for w in args.workers:
             out = tmp / f"out-{w}"
             start, cpu0 = time.perf_counter(), _cpu()
             stats = run_refine(RefineConfig(batch_size=64), world, out, progress=False, workers=w)
             wall, cpu = time.perf_counter() - start, _cpu() - cpu0
             n = stats["total"]["samples"]
+            results["runs"][w] = {"samples": n, "wall_s": wall, "cpu_s": cpu, "samples_per_s": n / wall,
+                                  "samples_per_cpu_s": n / cpu, "valid_pct": stats["total"]["valid_pct"]}
             print(f"workers={w}: {n} samples in {wall:.2f} s wall = {n / wall:,.0f} samples/s "
                   f"(valid {stats['total']['valid_pct']}%); {cpu:.2f} CPU-s = {n / cpu:,.0f} "
                   f"samples per CPU-second")
             shutil.rmtree(out)
         total, stages = profile_by_stage(world, tmp)
+        results["profile"] = {"seconds": total, "pct_by_stage": dict(stages)}
         print(f"where the time goes (cProfile, one shard, one process, {total:.2f} s profiled):")
         for stage, pct in stages:
             print(f"  {stage:50s} {pct:5.1f}%")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    write_result("refine_pipeline", args, results)
 
 
 if __name__ == "__main__":

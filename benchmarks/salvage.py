@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import tempfile
@@ -25,10 +24,11 @@ from pathlib import Path
 
 from hqclip.data.shards import iter_shard, list_shards, write_shards
 from hqclip.data.sidecar import read_sidecar
+from hqclip.refine.backends.llamacpp_local import serve, smollm2_gguf
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.runners import run_refine
-from hqclip.world.build import build_world
-from hqclip.world.config import WorldConfig
+
+from common import parser, small_world, smoke_defaults, write_result
 
 
 def pct(n: int, total: int) -> float:
@@ -44,24 +44,21 @@ def refine(cfg: RefineConfig, inputs: Path, out: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--samples", type=int, default=2000, help="oracle: world samples")
     ap.add_argument("--llm-samples", type=int, default=12, help="llama.cpp: samples (0: skip)")
     ap.add_argument("--pairs", type=int, default=2, help="llama.cpp: pairs per list")
-    args = ap.parse_args()
+    args = smoke_defaults(ap, samples=200, llm_samples=1)
     logging.basicConfig(level=logging.ERROR)
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        world = tmp / "world"
-        build_world(world, WorldConfig(train_samples=args.samples, shard_size=500, image_size=32,
-                                       zeroshot_per_class=1, retrieval_samples=1,
-                                       sugarcrepe_per_subset=1, winoground_samples=1),
-                    workers=1, progress=False)
+        world = small_world(tmp / "world", args.samples, shard_size=500, image_size=32, workers=1)
         for retries in (2, 0):
             runs = {s: refine(RefineConfig(backend="oracle", options={"malformed": 0.1},
                                            max_retries=retries, salvage=s), world,
                               tmp / f"oracle-{retries}-{s}") for s in (False, True)}
-            print(json.dumps({
+            results.append({
                 "run": f"hqclip refine --backend oracle --malformed 0.1 --max-retries {retries}",
                 "samples": runs[True]["samples"],
                 "valid_pct_no_salvage": runs[False]["valid_pct"],
@@ -70,10 +67,9 @@ def main() -> None:
                     runs[True]["valid_pct_nothing_dropped"]} if retries == 0 else {}),
                 "salvaged": runs[True]["salvaged"], "dropped": runs[True]["dropped"],
                 "invalid_no_salvage": runs[False]["reasons"],
-                "invalid_salvage": runs[True]["reasons"]}))
+                "invalid_salvage": runs[True]["reasons"]})
+            print(json.dumps(results[-1]))
         if args.llm_samples:
-            from hqclip.refine.backends.llamacpp_local import serve, smollm2_gguf
-
             first = [s for _, s in zip(range(args.llm_samples),
                                        iter_shard(list_shards(world)[0], decode=False))]
             shard = write_shards(({"__key__": s.key, "png": s.image_bytes, "txt": s.text,
@@ -84,14 +80,16 @@ def main() -> None:
                                    batch_size=2, options={"endpoints": [url], "concurrency": 2,
                                                           "timeout": 300, "retries": 2})
                 st = refine(cfg, shard, tmp / "llm")
-            print(json.dumps({
+            results.append({
                 "run": f"llama.cpp SmolLM2-135M, hqclip refine --backend openai --no-image "
                        f"--few-shot 0 --pairs {args.pairs} --max-chars 32 --max-tokens 200 "
                        f"--max-retries 0 --temperature 0.7",
                 "samples": st["samples"], "valid_pct_no_salvage": st["valid_pct_nothing_dropped"],
                 "valid_pct_salvage": st["valid_pct"], "salvaged": st["salvaged"],
                 "dropped": st["dropped"], "invalid_salvage": st["reasons"],
-                "tokens_out": st["tokens_out"]}))
+                "tokens_out": st["tokens_out"]})
+            print(json.dumps(results[-1]))
+    write_result("salvage", args, {"runs": results})
 
 
 if __name__ == "__main__":
