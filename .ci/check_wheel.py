@@ -21,8 +21,11 @@ def is_test(path: str) -> bool:
 
 def main(wheel: str) -> None:
     inside = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("hqclip/")}
-    committed = set(subprocess.run(["git", "ls-files", "-z", "hqclip"], capture_output=True, text=True,
-                                   check=True).stdout.split("\0")) - {""}
+    committed = set(
+        subprocess.run(
+            ["git", "ls-files", "-z", "hqclip"], capture_output=True, text=True, check=True
+        ).stdout.split("\0")
+    ) - {""}
     tests = sorted(n for n in inside if is_test(n))
     missing = sorted(n for n in committed if not is_test(n) and n not in inside)
     for name in tests:

@@ -40,12 +40,14 @@ from common import measure, parser, smoke_defaults, target, write_result
 
 PER_SHARD = 10_000
 TRAIN_SHARDS, TRAIN_IMAGES = 4, 256
-FOLDER = 10_000              # records per numbered folder
-ARCHIVE = 500_000            # records per tar archive of folders (releases past LOOSE)
+FOLDER = 10_000  # records per numbered folder
+ARCHIVE = 500_000  # records per tar archive of folders (releases past LOOSE)
 LOOSE = 200_000
-WORDS = ("red blue green yellow black white small large wooden metal glass vintage modern round "
-         "square striped dotted shiny matte necklace table chair dog cat car bicycle lamp vase "
-         "shirt dress bottle cup plate book phone watch bag shoe hat tree flower house road").split()
+WORDS = (
+    "red blue green yellow black white small large wooden metal glass vintage modern round "
+    "square striped dotted shiny matte necklace table chair dog cat car bicycle lamp vase "
+    "shirt dress bottle cup plate book phone watch bag shoe hat tree flower house road"
+).split()
 PY = sys.executable
 
 
@@ -62,9 +64,12 @@ def record(i: int) -> dict:
         return " ".join(rng.choice(WORDS) for _ in range(n))
 
     tags = [f"{sent(2)} {int(1 / rng.random()) % 500_000}" for _ in range(t)]
-    return {"desc": [f"the image shows {sent(10)} {j}" for j in range(k)],
-            "neg_desc": [f"the image shows {sent(10)} no {j}" for j in range(k)],
-            "tags": list(dict.fromkeys(tags)), "neg_tags": [f"not {x}" for x in dict.fromkeys(tags)]}
+    return {
+        "desc": [f"the image shows {sent(10)} {j}" for j in range(k)],
+        "neg_desc": [f"the image shows {sent(10)} no {j}" for j in range(k)],
+        "tags": list(dict.fromkeys(tags)),
+        "neg_tags": [f"not {x}" for x in dict.fromkeys(tags)],
+    }
 
 
 def make_release(root: Path, n: int) -> Path:
@@ -109,15 +114,22 @@ def make_shards(root: Path, n: int) -> Path:
         return out
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    uids = (uid_of(i) if i % 100 != 1 else hashlib.md5(f"orphan-{i}".encode()).hexdigest()
-            for i in range(n) if i % 20)
+    uids = (
+        uid_of(i) if i % 100 != 1 else hashlib.md5(f"orphan-{i}".encode()).hexdigest()
+        for i in range(n)
+        if i % 20
+    )
     shard, rows = 0, []
 
     def flush():
         nonlocal shard
         name = f"{shard:05d}"
-        pq.write_table(pa.table({"key": [k for k, _ in rows], "uid": [u for _, u in rows],
-                                 "status": ["success"] * len(rows)}), out / f"{name}.parquet")
+        pq.write_table(
+            pa.table(
+                {"key": [k for k, _ in rows], "uid": [u for _, u in rows], "status": ["success"] * len(rows)}
+            ),
+            out / f"{name}.parquet",
+        )
         if shard < TRAIN_SHARDS:
             with wds.TarWriter(str(out / f"{name}.tar")) as w:
                 for k, u in rows:
@@ -138,9 +150,21 @@ def make_shards(root: Path, n: int) -> Path:
 
 
 def import_cmd(root: Path, out: Path, workers: int) -> list[str]:
-    return [PY, "-m", "hqclip.cli.main", "import-vlm150m", "--annotations", str(root / "release"),
-            "--input", str(root / "shards"), "--output", str(out), "--workers", str(workers),
-            "--no-progress"]
+    return [
+        PY,
+        "-m",
+        "hqclip.cli.main",
+        "import-vlm150m",
+        "--annotations",
+        str(root / "release"),
+        "--input",
+        str(root / "shards"),
+        "--output",
+        str(out),
+        "--workers",
+        str(workers),
+        "--no-progress",
+    ]
 
 
 OLD_INDEX = """
@@ -179,8 +203,12 @@ def old_index(sidecars: Path, n: int, slope: float) -> dict:
     while slope and k > 1 and slope * sum(records[:k]) > budget:
         k //= 2
     m = measure([PY, "-c", OLD_INDEX, str(sidecars), str(k)])
-    return {"records": sum(records[:k]), "wall_s": m.wall_s, "peak_rss": m.peak_rss,
-            "measured_whole": k == len(files)}
+    return {
+        "records": sum(records[:k]),
+        "wall_s": m.wall_s,
+        "peak_rss": m.peak_rss,
+        "measured_whole": k == len(files),
+    }
 
 
 def measure_size(root: Path, n: int, workers: list[int], keep: bool, old_per_record: float) -> dict:
@@ -193,22 +221,48 @@ def measure_size(root: Path, n: int, workers: list[int], keep: bool, old_per_rec
         shutil.rmtree(out, ignore_errors=True)
         m = measure(import_cmd(root, out, w))
         stats = json.loads((out / "import-stats.json").read_text())
-        res[f"import_w{w}"] = {"wall_s": m.wall_s, "records_per_s": n / m.wall_s, "cpu_s": m.cpu_s,
-                               "per_cpu_s": n / m.cpu_s, "peak_rss": m.peak_rss,
-                               "rows_written": stats["rows_written"],
-                               "records_without_image": stats["records_without_image"],
-                               "images_without_record": stats["images_without_record"]}
+        res[f"import_w{w}"] = {
+            "wall_s": m.wall_s,
+            "records_per_s": n / m.wall_s,
+            "cpu_s": m.cpu_s,
+            "per_cpu_s": n / m.cpu_s,
+            "peak_rss": m.peak_rss,
+            "rows_written": stats["rows_written"],
+            "records_without_image": stats["records_without_image"],
+            "images_without_record": stats["images_without_record"],
+        }
     sidecars = root / f"sidecars-w{workers[-1]}"
     res["sidecar_bytes"] = sum(p.stat().st_size for p in sidecars.glob("*.parquet"))
     res["rows_written"] = res[f"import_w{workers[-1]}"]["rows_written"]
     res["release_bytes"] = sum(p.stat().st_size for p in (root / "release").rglob("*") if p.is_file())
     run_dir = root / "train"
     shutil.rmtree(run_dir, ignore_errors=True)
-    train = [PY, "-m", "hqclip.cli.main", "train", "--input",
-             str(root / "shards" / f"{{00000..{TRAIN_SHARDS - 1:05d}}}.tar"), "--sidecars",
-             str(sidecars), "--output", str(run_dir), "--model", "hqclip-micro", "--batch-size", "32",
-             "--steps", "2", "--workers", "2", "--log-every", "1", "--shuffle-buffer", "256",
-             "--train-num-samples", str(TRAIN_SHARDS * TRAIN_IMAGES)]
+    train = [
+        PY,
+        "-m",
+        "hqclip.cli.main",
+        "train",
+        "--input",
+        str(root / "shards" / f"{{00000..{TRAIN_SHARDS - 1:05d}}}.tar"),
+        "--sidecars",
+        str(sidecars),
+        "--output",
+        str(run_dir),
+        "--model",
+        "hqclip-micro",
+        "--batch-size",
+        "32",
+        "--steps",
+        "2",
+        "--workers",
+        "2",
+        "--log-every",
+        "1",
+        "--shuffle-buffer",
+        "256",
+        "--train-num-samples",
+        str(TRAIN_SHARDS * TRAIN_IMAGES),
+    ]
     m = measure(train, until=run_dir / "metrics.jsonl")
     res["train"] = {"startup_s": m.first_line_s, "wall_s": m.wall_s, "peak_rss": m.peak_rss}
     res["old_index"] = old_index(sidecars, n, old_per_record)
@@ -219,35 +273,45 @@ def measure_size(root: Path, n: int, workers: list[int], keep: bool, old_per_rec
 
 
 def mib(x: float) -> str:
-    return f"{x / 2 ** 20:,.0f} MiB"
+    return f"{x / 2**20:,.0f} MiB"
 
 
 def main() -> None:
     ap = parser(__doc__)
     ap.add_argument("--sizes", default="100000,5000000")
-    ap.add_argument("--root", default="runs/annotations-scale", help="where releases are built (kept "
-                    "for a rerun; ~1.5 KB of disk per record)")
+    ap.add_argument(
+        "--root",
+        default="runs/annotations-scale",
+        help="where releases are built (kept for a rerun; ~1.5 KB of disk per record)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the imported sidecars")
     args = smoke_defaults(ap, sizes="1500,3000", root="runs/bench-smoke/annotations-scale")
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     for i, n in enumerate(sizes):
         slope = results[0]["old_index"]["peak_rss"] / results[0]["old_index"]["records"] if results else 0.0
-        results.append(measure_size(Path(args.root) / f"n{n}", n, [1, 2] if i == 0 else [2], args.keep,
-                               slope))
+        results.append(
+            measure_size(Path(args.root) / f"n{n}", n, [1, 2] if i == 0 else [2], args.keep, slope)
+        )
         print(json.dumps(results[-1]), flush=True)
     small, big = results[0], results[-1]
-    print("\nimport: records/s (wall), records per CPU-second of its process tree (= records/s per "
-          "core on idle cores), peak RSS summed over its processes:")
+    print(
+        "\nimport: records/s (wall), records per CPU-second of its process tree (= records/s per "
+        "core on idle cores), peak RSS summed over its processes:"
+    )
     for r in results:
         for w in (1, 2):
             if f"import_w{w}" in r:
                 m = r[f"import_w{w}"]
-                print(f"  N={r['n']:>9,}  {w} worker(s): {m['records_per_s']:>8,.0f} records/s, "
-                      f"{m['per_cpu_s']:,.0f} records/CPU-s, {m['wall_s']:.1f} s, peak RSS "
-                      f"{mib(m['peak_rss'])}")
-    print("training start-up (launch to first logged step) and loader peak RSS (main + 2 workers);"
-          " the old in-memory index over the same sidecars:")
+                print(
+                    f"  N={r['n']:>9,}  {w} worker(s): {m['records_per_s']:>8,.0f} records/s, "
+                    f"{m['per_cpu_s']:,.0f} records/CPU-s, {m['wall_s']:.1f} s, peak RSS "
+                    f"{mib(m['peak_rss'])}"
+                )
+    print(
+        "training start-up (launch to first logged step) and loader peak RSS (main + 2 workers);"
+        " the old in-memory index over the same sidecars:"
+    )
     a, b = small["old_index"], big["old_index"]
     per_rec_old = (b["peak_rss"] - a["peak_rss"]) / (b["records"] - a["records"])
     for r in results:
@@ -256,36 +320,49 @@ def main() -> None:
             how = f"{mib(old['peak_rss'])} ({old['wall_s']:.1f} s)"
         else:
             est = old["peak_rss"] + per_rec_old * (r["rows_written"] - old["records"])
-            how = (f"{mib(est)}, extrapolated: measured {mib(old['peak_rss'])} over its first "
-                   f"{old['records']:,} records ({old['wall_s']:.1f} s) + {per_rec_old:,.0f} B/record "
-                   f"(the slope between the two measured sizes) x the other "
-                   f"{r['rows_written'] - old['records']:,}; "
-                   "the whole would not fit beside the other work on this shared machine")
+            how = (
+                f"{mib(est)}, extrapolated: measured {mib(old['peak_rss'])} over its first "
+                f"{old['records']:,} records ({old['wall_s']:.1f} s) + {per_rec_old:,.0f} B/record "
+                f"(the slope between the two measured sizes) x the other "
+                f"{r['rows_written'] - old['records']:,}; "
+                "the whole would not fit beside the other work on this shared machine"
+            )
             old["estimated_rss"] = est
-        print(f"  N={r['n']:>9,}  start-up {r['train']['startup_s']:.1f} s, peak RSS "
-              f"{mib(r['train']['peak_rss'])};  old index: {how}")
+        print(
+            f"  N={r['n']:>9,}  start-up {r['train']['startup_s']:.1f} s, peak RSS "
+            f"{mib(r['train']['peak_rss'])};  old index: {how}"
+        )
     ratio_rss = big["train"]["peak_rss"] / small["train"]["peak_rss"]
     ratio_up = big["train"]["startup_s"] / small["train"]["startup_s"]
     big_old = b.get("estimated_rss", b["peak_rss"])
-    print(f"ratios {big['n']:,} / {small['n']:,}: old index RSS {big_old / a['peak_rss']:.1f}x, "
-          f"at {big['n']:,} {big_old / big['train']['peak_rss']:.1f}x the new loader's")
+    print(
+        f"ratios {big['n']:,} / {small['n']:,}: old index RSS {big_old / a['peak_rss']:.1f}x, "
+        f"at {big['n']:,} {big_old / big['train']['peak_rss']:.1f}x the new loader's"
+    )
     sizes = f"{big['n']:,} / {small['n']:,}"
     judged = not args.smoke
-    targets = {"loader_rss_ratio": target(f"loader peak RSS {sizes}", ratio_rss, "<=", 1.2, applies=judged),
-               "startup_ratio": target(f"start-up {sizes}", ratio_up, "<=", 2, applies=judged)}
+    targets = {
+        "loader_rss_ratio": target(f"loader peak RSS {sizes}", ratio_rss, "<=", 1.2, applies=judged),
+        "startup_ratio": target(f"start-up {sizes}", ratio_up, "<=", 2, applies=judged),
+    }
     rate = big["import_w2"]["per_cpu_s"]
     side = big["sidecar_bytes"] / big["n"]
     rel = big["release_bytes"] / big["n"]
     print("extrapolation (per record figures from the largest N):")
     for name, n in (("VLM-150M", 147_000_000), ("VLM-1B", 1_370_000_000)):
-        print(f"  {name} ({n / 1e6:,.0f} M records): old index {per_rec_old:,.0f} B/record x {n:,} = "
-              f"{per_rec_old * n / 2 ** 30:,.0f} GiB per rank, new loader as measured (flat); "
-              f"import {n:,} / ({rate:,.0f} records per CPU-second x 16 cores) = "
-              f"{n / (rate * 16) / 3600:.1f} h on 16 cores; sidecars {side:,.0f} B/record x {n:,} = "
-              f"{side * n / 2 ** 30:,.0f} GiB (+ about 2x that while the import's intermediates "
-              f"exist); release as read here {rel:,.0f} B/record = {rel * n / 2 ** 30:,.0f} GiB")
-    write_result("annotations_scale", args, {"by_size": results, "old_index_bytes_per_record": per_rec_old,
-                                             "targets": targets})
+        print(
+            f"  {name} ({n / 1e6:,.0f} M records): old index {per_rec_old:,.0f} B/record x {n:,} = "
+            f"{per_rec_old * n / 2**30:,.0f} GiB per rank, new loader as measured (flat); "
+            f"import {n:,} / ({rate:,.0f} records per CPU-second x 16 cores) = "
+            f"{n / (rate * 16) / 3600:.1f} h on 16 cores; sidecars {side:,.0f} B/record x {n:,} = "
+            f"{side * n / 2**30:,.0f} GiB (+ about 2x that while the import's intermediates "
+            f"exist); release as read here {rel:,.0f} B/record = {rel * n / 2**30:,.0f} GiB"
+        )
+    write_result(
+        "annotations_scale",
+        args,
+        {"by_size": results, "old_index_bytes_per_record": per_rec_old, "targets": targets},
+    )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ from common import parser, smoke_defaults, target, write_result
 def pairs(seed: int, per_subset: int) -> list[tuple[str, str, str]]:
     """The pairs a world of seed `seed` would write, `per_subset` of each subset."""
     rng, cfg = random.Random(seed), replace(WorldConfig(), sugarcrepe_per_subset=per_subset)
-    return [(e["caption"], e["negative_caption"], subset)
-            for subset in SUBSETS for _, _, e in sugarcrepe(subset, cfg, rng)]
+    return [
+        (e["caption"], e["negative_caption"], subset)
+        for subset in SUBSETS
+        for _, _, e in sugarcrepe(subset, cfg, rng)
+    ]
 
 
 def main() -> None:
@@ -35,9 +38,14 @@ def main() -> None:
         results[seed] = {k: r[k]["acc"] for k in (*SUBSETS, "all")}
         print(f"| {seed} | " + " | ".join(f"{100 * r[k]['acc']:.1f}" for k in (*SUBSETS, "all")) + " |")
     worst = max(acc for r in results.values() for acc in r.values())
-    write_result("blind_world", a, {"accuracy": results,
-                                    "blind": target("highest blind accuracy", worst, "<=", LIMIT,
-                                                    applies=not a.smoke)})
+    write_result(
+        "blind_world",
+        a,
+        {
+            "accuracy": results,
+            "blind": target("highest blind accuracy", worst, "<=", LIMIT, applies=not a.smoke),
+        },
+    )
 
 
 if __name__ == "__main__":

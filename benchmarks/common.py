@@ -30,11 +30,18 @@ SMOKE_RESULTS = REPO / "runs" / "bench-smoke"  # smoke runs check the code, not 
 def parser(doc: str) -> argparse.ArgumentParser:
     """An argument parser with the switches every benchmark has."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true",
-                    help="tiny sizes (seconds): checks that the benchmark still runs, not what it measures")
-    ap.add_argument("--results", type=Path, default=None,
-                    help=f"folder of the JSON result (default {RESULTS.relative_to(REPO)}, with --smoke "
-                         f"{SMOKE_RESULTS.relative_to(REPO)})")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes (seconds): checks that the benchmark still runs, not what it measures",
+    )
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help=f"folder of the JSON result (default {RESULTS.relative_to(REPO)}, with --smoke "
+        f"{SMOKE_RESULTS.relative_to(REPO)})",
+    )
     return ap
 
 
@@ -48,13 +55,24 @@ def smoke_defaults(ap: argparse.ArgumentParser, **tiny) -> argparse.Namespace:
     return args
 
 
-def small_world(root: Path, train_samples: int, shard_size: int, image_size: int = 64,
-                sidecars: bool = False, workers: int | None = None) -> Path:
+def small_world(
+    root: Path,
+    train_samples: int,
+    shard_size: int,
+    image_size: int = 64,
+    sidecars: bool = False,
+    workers: int | None = None,
+) -> Path:
     """A world of `train_samples` training images and one item per eval split; with `sidecars`,
     the oracle's (a perfect simulated LVLM) annotations in `root/sidecars`."""
-    build_world(root, WorldConfig(train_samples=train_samples, shard_size=shard_size,
-                                  image_size=image_size).with_eval_scale(0),
-                workers=workers, progress=False)
+    build_world(
+        root,
+        WorldConfig(
+            train_samples=train_samples, shard_size=shard_size, image_size=image_size
+        ).with_eval_scale(0),
+        workers=workers,
+        progress=False,
+    )
     if sidecars:
         run_refine(RefineConfig(backend="oracle"), root / "train", root / "sidecars", progress=False)
     return root
@@ -107,9 +125,9 @@ class TreeRSS:
 @dataclass
 class Measured:
     wall_s: float
-    peak_rss: int              # bytes, summed over the process tree
+    peak_rss: int  # bytes, summed over the process tree
     first_line_s: float | None  # seconds until the watched file had a line
-    cpu_s: float               # CPU seconds of the whole tree
+    cpu_s: float  # CPU seconds of the whole tree
 
 
 def measure(cmd: list[str], until: Path | None = None) -> Measured:
@@ -147,8 +165,9 @@ def target(name: str, value: float, op: str, bound: float, applies: bool = True)
 
 def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -158,16 +177,30 @@ def cost() -> dict:
     ticks = os.sysconf("SC_CLK_TCK")
     started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall_s": float(Path("/proc/uptime").read_text().split()[0]) - started,
-            "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}
+    return {
+        "wall_s": float(Path("/proc/uptime").read_text().split()[0]) - started,
+        "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+    }
 
 
 def host() -> dict:
-    mem = next((int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal:")), None)
-    return {"hostname": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
-            "cpu_count": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
-            "mem_total": mem, "load_avg_1m": os.getloadavg()[0]}
+    mem = next(
+        (
+            int(line.split()[1]) * 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        None,
+    )
+    return {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "cpu": platform.processor() or platform.machine(),
+        "mem_total": mem,
+        "load_avg_1m": os.getloadavg()[0],
+    }
 
 
 def write_result(name: str, args: argparse.Namespace, results: dict) -> Path:
@@ -177,9 +210,16 @@ def write_result(name: str, args: argparse.Namespace, results: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    record = {"benchmark": name, "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-              "git_sha": _git("rev-parse", "HEAD"), "git_dirty": bool(_git("status", "--porcelain", "-uno")),
-              "host": host(), "options": options, "cost": cost(), "results": results}
+    record = {
+        "benchmark": name,
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "git_sha": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "-uno")),
+        "host": host(),
+        "options": options,
+        "cost": cost(),
+        "results": results,
+    }
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     print(f"wrote {path} ({record['cost']['wall_s']:.0f} s, {record['cost']['cpu_s']:.0f} CPU-s)")
     return path

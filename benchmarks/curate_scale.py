@@ -27,9 +27,11 @@ from hqclip.data.sidecar import write_sidecar
 from common import measure, parser, smoke_defaults, write_result
 
 PER_SHARD = 10_000
-WORDS = ("red blue green yellow black white small large wooden metal glass vintage modern round "
-         "square striped dotted shiny matte necklace table chair dog cat car bicycle lamp vase "
-         "shirt dress bottle cup plate book phone watch bag shoe hat tree flower house road").split()
+WORDS = (
+    "red blue green yellow black white small large wooden metal glass vintage modern round "
+    "square striped dotted shiny matte necklace table chair dog cat car bicycle lamp vase "
+    "shirt dress bottle cup plate book phone watch bag shoe hat tree flower house road"
+).split()
 
 
 def write(root: Path, n: int) -> tuple[Path, Path]:
@@ -39,20 +41,41 @@ def write(root: Path, n: int) -> tuple[Path, Path]:
         for i in range(s, min(n, s + PER_SHARD)):
             rng = random.Random(i)
             k, t = rng.randint(2, 5), rng.randint(3, 8)
-            desc = [" ".join(rng.choices(WORDS, k=8)) + f" w{int(rng.paretovariate(1.2))}"
-                    for _ in range(k)]
+            desc = [" ".join(rng.choices(WORDS, k=8)) + f" w{int(rng.paretovariate(1.2))}" for _ in range(k)]
             neg = [d.replace(d.split()[0], "other", 1) for d in desc]
-            tags = list(dict.fromkeys(f"{rng.choice(WORDS)} t{int(rng.paretovariate(1.0))}"
-                                      for _ in range(t)))
+            tags = list(
+                dict.fromkeys(f"{rng.choice(WORDS)} t{int(rng.paretovariate(1.0))}" for _ in range(t))
+            )
             uid = f"{i:032x}"
-            rows.append({"uid": uid, "key": f"{i:09d}", "status": "ok", "attempts": 1,
-                         "tokens_in": 900, "tokens_out": 200, "desc": desc, "neg_desc": neg,
-                         "tags": tags, "neg_tags": [f"not {x}" for x in tags]})
+            rows.append(
+                {
+                    "uid": uid,
+                    "key": f"{i:09d}",
+                    "status": "ok",
+                    "attempts": 1,
+                    "tokens_in": 900,
+                    "tokens_out": 200,
+                    "desc": desc,
+                    "neg_desc": neg,
+                    "tags": tags,
+                    "neg_tags": [f"not {x}" for x in tags],
+                }
+            )
             d = [rng.uniform(-0.2, 0.5) for _ in desc]
             nd = [rng.uniform(-0.2, 0.5) for _ in desc]
-            srows.append({"uid": uid, "key": f"{i:09d}", "status": "ok", "alt": rng.uniform(-0.2, 0.5),
-                          "desc": d, "neg_desc": nd, "margin": [a - b for a, b in zip(d, nd)],
-                          "tags": [0.1] * len(tags), "neg_tags": [0.0] * len(tags)})
+            srows.append(
+                {
+                    "uid": uid,
+                    "key": f"{i:09d}",
+                    "status": "ok",
+                    "alt": rng.uniform(-0.2, 0.5),
+                    "desc": d,
+                    "neg_desc": nd,
+                    "margin": [a - b for a, b in zip(d, nd)],
+                    "tags": [0.1] * len(tags),
+                    "neg_tags": [0.0] * len(tags),
+                }
+            )
         name = f"{s // PER_SHARD:05d}.parquet"
         write_sidecar(sidecars / name, rows)
         write_scores(scores / name, srows, {})
@@ -71,20 +94,53 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
         t = time.perf_counter()
         sidecars, scores = write(root, n)
-        print(f"N={n}: wrote {n // PER_SHARD + (n % PER_SHARD > 0)} sidecars in "
-              f"{time.perf_counter() - t:.0f} s", flush=True)
+        print(
+            f"N={n}: wrote {n // PER_SHARD + (n % PER_SHARD > 0)} sidecars in "
+            f"{time.perf_counter() - t:.0f} s",
+            flush=True,
+        )
         runs = {
-            "report": measure([*hq, "report", "--sidecars", str(sidecars), "--scores", str(scores),
-                               "--output", str(root / "report"), "--no-progress"]),
-            "filter": measure([*hq, "filter", "--sidecars", str(sidecars), "--scores", str(scores),
-                               "--output", str(root / "filtered"), "--min-margin", "0",
-                               "--drop-bottom-pct", "10", "--no-progress"]),
+            "report": measure(
+                [
+                    *hq,
+                    "report",
+                    "--sidecars",
+                    str(sidecars),
+                    "--scores",
+                    str(scores),
+                    "--output",
+                    str(root / "report"),
+                    "--no-progress",
+                ]
+            ),
+            "filter": measure(
+                [
+                    *hq,
+                    "filter",
+                    "--sidecars",
+                    str(sidecars),
+                    "--scores",
+                    str(scores),
+                    "--output",
+                    str(root / "filtered"),
+                    "--min-margin",
+                    "0",
+                    "--drop-bottom-pct",
+                    "10",
+                    "--no-progress",
+                ]
+            ),
         }
-        res[n] = {k: {"peak_rss": m.peak_rss, "wall_s": m.wall_s, "records_per_s": n / m.wall_s}
-                  for k, m in runs.items()}
+        res[n] = {
+            k: {"peak_rss": m.peak_rss, "wall_s": m.wall_s, "records_per_s": n / m.wall_s}
+            for k, m in runs.items()
+        }
         for k, m in res[n].items():
-            print(f"N={n} {k}: peak RSS {m['peak_rss'] / 2**20:.0f} MiB, {m['wall_s']:.0f} s "
-                  f"({m['records_per_s']:,.0f} records/s)", flush=True)
+            print(
+                f"N={n} {k}: peak RSS {m['peak_rss'] / 2**20:.0f} MiB, {m['wall_s']:.0f} s "
+                f"({m['records_per_s']:,.0f} records/s)",
+                flush=True,
+            )
     small, large = min(res), max(res)
     ratios = {k: res[large][k]["peak_rss"] / res[small][k]["peak_rss"] for k in ("report", "filter")}
     for k, r in ratios.items():

@@ -39,8 +39,7 @@ def profile_by_stage(world: Path, tmp: Path) -> tuple[float, list[tuple[str, flo
     """cProfile of one shard in one process: each stage's cumulative time as % of the run."""
     prof = cProfile.Profile()
     cfg = RefineConfig(batch_size=64)
-    prof.runcall(run_refine, cfg, sorted((world / "train").glob("*.tar"))[0], tmp / "prof",
-                 progress=False)
+    prof.runcall(run_refine, cfg, sorted((world / "train").glob("*.tar"))[0], tmp / "prof", progress=False)
     stats = pstats.Stats(prof)
     cum: dict[str, float] = collections.defaultdict(float)
     for (_file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
@@ -75,11 +74,19 @@ def main() -> None:
             stats = run_refine(RefineConfig(batch_size=64), world, out, progress=False, workers=w)
             wall, cpu = time.perf_counter() - start, _cpu() - cpu0
             n = stats["total"]["samples"]
-            results["runs"][w] = {"samples": n, "wall_s": wall, "cpu_s": cpu, "samples_per_s": n / wall,
-                                  "samples_per_cpu_s": n / cpu, "valid_pct": stats["total"]["valid_pct"]}
-            print(f"workers={w}: {n} samples in {wall:.2f} s wall = {n / wall:,.0f} samples/s "
-                  f"(valid {stats['total']['valid_pct']}%); {cpu:.2f} CPU-s = {n / cpu:,.0f} "
-                  f"samples per CPU-second")
+            results["runs"][w] = {
+                "samples": n,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "samples_per_s": n / wall,
+                "samples_per_cpu_s": n / cpu,
+                "valid_pct": stats["total"]["valid_pct"],
+            }
+            print(
+                f"workers={w}: {n} samples in {wall:.2f} s wall = {n / wall:,.0f} samples/s "
+                f"(valid {stats['total']['valid_pct']}%); {cpu:.2f} CPU-s = {n / cpu:,.0f} "
+                f"samples per CPU-second"
+            )
             shutil.rmtree(out)
         total, stages = profile_by_stage(world, tmp)
         results["profile"] = {"seconds": total, "pct_by_stage": dict(stages)}

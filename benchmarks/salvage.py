@@ -38,8 +38,9 @@ def pct(n: int, total: int) -> float:
 def refine(cfg: RefineConfig, inputs: Path, out: Path) -> dict:
     stats = run_refine(cfg, inputs, out, progress=False)["total"]
     rows = [r for p in sorted(out.glob("*.parquet")) for r in read_sidecar(p)]
-    stats["valid_pct_nothing_dropped"] = pct(sum(r["status"] == "ok" and not r["dropped"]
-                                                 for r in rows), len(rows))
+    stats["valid_pct_nothing_dropped"] = pct(
+        sum(r["status"] == "ok" and not r["dropped"] for r in rows), len(rows)
+    )
     return stats
 
 
@@ -55,39 +56,73 @@ def main() -> None:
         tmp = Path(tmp)
         world = small_world(tmp / "world", args.samples, shard_size=500, image_size=32, workers=1)
         for retries in (2, 0):
-            runs = {s: refine(RefineConfig(backend="oracle", options={"malformed": 0.1},
-                                           max_retries=retries, salvage=s), world,
-                              tmp / f"oracle-{retries}-{s}") for s in (False, True)}
-            results.append({
-                "run": f"hqclip refine --backend oracle --malformed 0.1 --max-retries {retries}",
-                "samples": runs[True]["samples"],
-                "valid_pct_no_salvage": runs[False]["valid_pct"],
-                "valid_pct_salvage": runs[True]["valid_pct"],
-                **({"valid_pct_no_salvage_read_off_salvage_run":
-                    runs[True]["valid_pct_nothing_dropped"]} if retries == 0 else {}),
-                "salvaged": runs[True]["salvaged"], "dropped": runs[True]["dropped"],
-                "invalid_no_salvage": runs[False]["reasons"],
-                "invalid_salvage": runs[True]["reasons"]})
+            runs = {
+                s: refine(
+                    RefineConfig(
+                        backend="oracle", options={"malformed": 0.1}, max_retries=retries, salvage=s
+                    ),
+                    world,
+                    tmp / f"oracle-{retries}-{s}",
+                )
+                for s in (False, True)
+            }
+            results.append(
+                {
+                    "run": f"hqclip refine --backend oracle --malformed 0.1 --max-retries {retries}",
+                    "samples": runs[True]["samples"],
+                    "valid_pct_no_salvage": runs[False]["valid_pct"],
+                    "valid_pct_salvage": runs[True]["valid_pct"],
+                    **(
+                        {"valid_pct_no_salvage_read_off_salvage_run": runs[True]["valid_pct_nothing_dropped"]}
+                        if retries == 0
+                        else {}
+                    ),
+                    "salvaged": runs[True]["salvaged"],
+                    "dropped": runs[True]["dropped"],
+                    "invalid_no_salvage": runs[False]["reasons"],
+                    "invalid_salvage": runs[True]["reasons"],
+                }
+            )
             print(json.dumps(results[-1]))
         if args.llm_samples:
-            first = [s for _, s in zip(range(args.llm_samples),
-                                       iter_shard(list_shards(world)[0], decode=False))]
-            shard = write_shards(({"__key__": s.key, "png": s.image_bytes, "txt": s.text,
-                                   "json": {"uid": s.uid}} for s in first), tmp / "llm-in")[0]
+            first = [
+                s for _, s in zip(range(args.llm_samples), iter_shard(list_shards(world)[0], decode=False))
+            ]
+            shard = write_shards(
+                (
+                    {"__key__": s.key, "png": s.image_bytes, "txt": s.text, "json": {"uid": s.uid}}
+                    for s in first
+                ),
+                tmp / "llm-in",
+            )[0]
             with serve(smollm2_gguf()) as url:
-                cfg = RefineConfig(backend="openai", no_image=True, few_shot=0, pairs=args.pairs,
-                                   max_chars=32, max_tokens=200, max_retries=0, temperature=0.7,
-                                   batch_size=2, options={"endpoints": [url], "concurrency": 2,
-                                                          "timeout": 300, "retries": 2})
+                cfg = RefineConfig(
+                    backend="openai",
+                    no_image=True,
+                    few_shot=0,
+                    pairs=args.pairs,
+                    max_chars=32,
+                    max_tokens=200,
+                    max_retries=0,
+                    temperature=0.7,
+                    batch_size=2,
+                    options={"endpoints": [url], "concurrency": 2, "timeout": 300, "retries": 2},
+                )
                 st = refine(cfg, shard, tmp / "llm")
-            results.append({
-                "run": f"llama.cpp SmolLM2-135M, hqclip refine --backend openai --no-image "
-                       f"--few-shot 0 --pairs {args.pairs} --max-chars 32 --max-tokens 200 "
-                       f"--max-retries 0 --temperature 0.7",
-                "samples": st["samples"], "valid_pct_no_salvage": st["valid_pct_nothing_dropped"],
-                "valid_pct_salvage": st["valid_pct"], "salvaged": st["salvaged"],
-                "dropped": st["dropped"], "invalid_salvage": st["reasons"],
-                "tokens_out": st["tokens_out"]})
+            results.append(
+                {
+                    "run": f"llama.cpp SmolLM2-135M, hqclip refine --backend openai --no-image "
+                    f"--few-shot 0 --pairs {args.pairs} --max-chars 32 --max-tokens 200 "
+                    f"--max-retries 0 --temperature 0.7",
+                    "samples": st["samples"],
+                    "valid_pct_no_salvage": st["valid_pct_nothing_dropped"],
+                    "valid_pct_salvage": st["valid_pct"],
+                    "salvaged": st["salvaged"],
+                    "dropped": st["dropped"],
+                    "invalid_salvage": st["reasons"],
+                    "tokens_out": st["tokens_out"],
+                }
+            )
             print(json.dumps(results[-1]))
     write_result("salvage", args, {"runs": results})
 

@@ -27,42 +27,58 @@ from pathlib import Path
 import torch
 from open_clip.loss import ClipLoss
 
+from hqclip.clip.configs import CONFIG_DIR, create, model_config
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shards, list_shards
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.train import TrainConfig, run
 from hqclip.train.batch import TextSpec, collate
 from hqclip.train.loss import HQCLIPLoss
-from hqclip.clip.configs import CONFIG_DIR, create, model_config
 from hqclip.train.module import HQCLIPModule
 from hqclip.train.optim import adamw
 
 from common import parser, small_world, smoke_defaults, target, write_result
 
 # open_clip's own trainer, told about hqclip's model configs
-OPEN_CLIP_TRAIN = (f"import sys, open_clip; open_clip.add_model_config({str(CONFIG_DIR)!r}); "
-                   "from open_clip_train.main import main; main(sys.argv[1:])")
+OPEN_CLIP_TRAIN = (
+    f"import sys, open_clip; open_clip.add_model_config({str(CONFIG_DIR)!r}); "
+    "from open_clip_train.main import main; main(sys.argv[1:])"
+)
 
 
 def step_times(world: Path, args) -> tuple[float, float, float]:
     """Median seconds of: plain open_clip step, HQ-CLIP step, our module's plain step (trimmed text)."""
     dev = torch.device(args.device)
     shards = list_shards(world / "train")
-    index = {u: r for p in shards
-             for u, r in read_annotations(sidecar_path(p, world / "sidecars"), SkipLog()).items()}
+    index = {
+        u: r
+        for p in shards
+        for u, r in read_annotations(sidecar_path(p, world / "sidecars"), SkipLog()).items()
+    }
     torch.manual_seed(0)
     clip, transform, _, tok = create(args.model, device=str(dev))
     module = HQCLIPModule(clip, "text", model_config(args.model)["embed_dim"]).to(dev)
     bare = HQCLIPModule(clip, None, model_config(args.model)["embed_dim"]).to(dev)
     opt = adamw(module, TrainConfig(train_data="", output=""))
     samples = [s for _, s in zip(range(args.batch_size), iter_shards(shards))]
-    batch = collate(samples, [index.get(s.uid) for s in samples],
-                    TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, True), transform, tok, None, 0, 0)
+    batch = collate(
+        samples,
+        [index.get(s.uid) for s in samples],
+        TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, True),
+        transform,
+        tok,
+        None,
+        0,
+        0,
+    )
     batch.pop("counts"), batch.pop("uids")
     batch = {k: v.to(dev) for k, v in batch.items()}
     hq_loss, clip_loss, clip_loss_hq = HQCLIPLoss(1.0, 1.0, "text"), ClipLoss(), HQCLIPLoss()
-    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda"
-           else torch.autocast("cpu", enabled=False))
+    amp = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if dev.type == "cuda"
+        else torch.autocast("cpu", enabled=False)
+    )
 
     def plain():
         with amp:
@@ -103,22 +119,66 @@ def step_times(world: Path, args) -> tuple[float, float, float]:
 
 
 def ours_throughput(world: Path, out: Path, args) -> float:
-    run(TrainConfig(train_data=str(world), output=str(out), model=args.model, batch_size=args.batch_size,
-                    steps=args.steps + 3, warmup=1, workers=args.workers, hni_weight=0.0, stc_weight=0.0,
-                    text_mix={"alt": 1.0, "desc": 0.0}, log_every=1, progress=False, shuffle_buffer=64,
-                    train_num_samples=args.batch_size * (args.steps + 3)))
+    run(
+        TrainConfig(
+            train_data=str(world),
+            output=str(out),
+            model=args.model,
+            batch_size=args.batch_size,
+            steps=args.steps + 3,
+            warmup=1,
+            workers=args.workers,
+            hni_weight=0.0,
+            stc_weight=0.0,
+            text_mix={"alt": 1.0, "desc": 0.0},
+            log_every=1,
+            progress=False,
+            shuffle_buffer=64,
+            train_num_samples=args.batch_size * (args.steps + 3),
+        )
+    )
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     return statistics.median(r["samples_per_s"] for r in rows[3:])
 
 
 def open_clip_throughput(out: Path, args) -> float:
-    cmd = [sys.executable, "-c", OPEN_CLIP_TRAIN, "--dataset-type", "synthetic", "--model", args.model,
-           "--batch-size", str(args.batch_size),
-           "--train-num-samples", str(args.batch_size * (args.steps + 3)),
-           "--epochs", "1", "--workers", str(args.workers), "--device", args.device,
-           "--precision", "amp_bf16" if args.device == "cuda" else "fp32", "--lr", "5e-4", "--warmup", "1",
-           "--log-every-n-steps", "1", "--logs", str(out), "--name", "bench", "--save-frequency", "0",
-           "--report-to", "", "--local-loss", "--gather-with-grad"]
+    cmd = [
+        sys.executable,
+        "-c",
+        OPEN_CLIP_TRAIN,
+        "--dataset-type",
+        "synthetic",
+        "--model",
+        args.model,
+        "--batch-size",
+        str(args.batch_size),
+        "--train-num-samples",
+        str(args.batch_size * (args.steps + 3)),
+        "--epochs",
+        "1",
+        "--workers",
+        str(args.workers),
+        "--device",
+        args.device,
+        "--precision",
+        "amp_bf16" if args.device == "cuda" else "fp32",
+        "--lr",
+        "5e-4",
+        "--warmup",
+        "1",
+        "--log-every-n-steps",
+        "1",
+        "--logs",
+        str(out),
+        "--name",
+        "bench",
+        "--save-frequency",
+        "0",
+        "--report-to",
+        "",
+        "--local-loss",
+        "--gather-with-grad",
+    ]
     log = subprocess.run(cmd, capture_output=True, text=True, check=True)
     rates = [float(m) for m in re.findall(r"([\d.]+)/s/gpu", log.stdout + log.stderr)]
     if len(rates) < 4:
@@ -137,28 +197,41 @@ def main() -> None:
     args = smoke_defaults(ap, model="hqclip-micro", batch_size=8, steps=4, image_size=32)
     with tempfile.TemporaryDirectory() as tmp:
         n = args.batch_size * (args.steps + 4)
-        world = small_world(Path(tmp) / "world", n, shard_size=max(64, n // 8), image_size=args.image_size,
-                            sidecars=True)
+        world = small_world(
+            Path(tmp) / "world", n, shard_size=max(64, n // 8), image_size=args.image_size, sidecars=True
+        )
         tp, th, to = step_times(world, args)
-        print(f"step: plain open_clip {tp * 1e3:.0f} ms, HQ-CLIP (HNI+STC) {th * 1e3:.0f} ms, "
-              f"ratio {th / tp:.2f}; our plain step (trimmed text) {to * 1e3:.0f} ms, "
-              f"HQ over it {th / to:.2f}")
+        print(
+            f"step: plain open_clip {tp * 1e3:.0f} ms, HQ-CLIP (HNI+STC) {th * 1e3:.0f} ms, "
+            f"ratio {th / tp:.2f}; our plain step (trimmed text) {to * 1e3:.0f} ms, "
+            f"HQ over it {th / to:.2f}"
+        )
         ours = ours_throughput(world, Path(tmp) / "ours", args)
         theirs = open_clip_throughput(Path(tmp) / "oc", args)
-        print(f"throughput (plain CLIP): ours {ours:.1f} samples/s, open_clip_train synthetic "
-              f"{theirs:.1f} samples/s")
-    print(f"model {args.model}, batch {args.batch_size}, device {args.device}, "
-          f"torch threads {torch.get_num_threads()}")
+        print(
+            f"throughput (plain CLIP): ours {ours:.1f} samples/s, open_clip_train synthetic "
+            f"{theirs:.1f} samples/s"
+        )
+    print(
+        f"model {args.model}, batch {args.batch_size}, device {args.device}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
     on_gpu = args.device == "cuda" and not args.smoke
-    write_result("train_step", args, {
-        "step_s": {"plain_open_clip": tp, "hqclip": th, "ours_plain_trimmed": to},
-        "hq_over_ours_plain": th / to,
-        "samples_per_s": {"ours_plain_clip": ours, "open_clip_train_synthetic": theirs},
-        "step_ratio": target("step ratio HQ-CLIP / plain open_clip (set for GPU)", th / tp, "<=", 1.35,
-                             applies=on_gpu),
-        "throughput_ratio": target("throughput ratio ours / open_clip_train", ours / theirs, ">=", 0.95,
-                                   applies=not args.smoke),
-    })
+    write_result(
+        "train_step",
+        args,
+        {
+            "step_s": {"plain_open_clip": tp, "hqclip": th, "ours_plain_trimmed": to},
+            "hq_over_ours_plain": th / to,
+            "samples_per_s": {"ours_plain_clip": ours, "open_clip_train_synthetic": theirs},
+            "step_ratio": target(
+                "step ratio HQ-CLIP / plain open_clip (set for GPU)", th / tp, "<=", 1.35, applies=on_gpu
+            ),
+            "throughput_ratio": target(
+                "throughput ratio ours / open_clip_train", ours / theirs, ">=", 0.95, applies=not args.smoke
+            ),
+        },
+    )
 
 
 if __name__ == "__main__":

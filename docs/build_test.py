@@ -21,6 +21,7 @@ def test_a_hand_edited_region_is_stale_and_rebuilt(tmp_path):
     (tmp_path / "README.md").write_text("no regions\n")
     assert build.stale(tmp_path) == [page]
     page.write_text(build.fill(page.read_text(), tmp_path))
-    assert page.read_text() == ("text\n<!-- generated: report.md 1,3 -->\n| a |\n|---|\n| 1 |\n\n"
-                                "| b |\n|---|\n| 2 |\n<!-- end -->\n")
+    assert page.read_text() == (
+        "text\n<!-- generated: report.md 1,3 -->\n| a |\n|---|\n| 1 |\n\n| b |\n|---|\n| 2 |\n<!-- end -->\n"
+    )
     assert build.stale(tmp_path) == []

@@ -46,16 +46,28 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=Plan().lr)
     ap.add_argument("--model", default=Plan().model)
     ap.add_argument("--controls", action="store_true", help="train the learnability controls too")
-    ap.add_argument("--rows", default="; ".join(ROWS),
-                    help=f"';'-separated subset of (names hold commas): {'; '.join(ROWS)}")
+    ap.add_argument(
+        "--rows",
+        default="; ".join(ROWS),
+        help=f"';'-separated subset of (names hold commas): {'; '.join(ROWS)}",
+    )
     a = ap.parse_args()
     names = [r.strip() for r in a.rows.split(";") if r.strip()]
     if unknown := [r for r in names if r not in ROWS]:
         ap.error(f"--rows: unknown {unknown}; choose from {list(ROWS)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    plan = Plan(world_seed=a.world_seed, seeds=tuple(int(x) for x in a.seeds.split(",") if x.strip()),
-                steps=a.steps, batch_size=a.batch_size, warmup=a.warmup, image_size=a.image_size,
-                curve_points=a.curve_points, lr=a.lr, model=a.model, controls=a.controls)
+    plan = Plan(
+        world_seed=a.world_seed,
+        seeds=tuple(int(x) for x in a.seeds.split(",") if x.strip()),
+        steps=a.steps,
+        batch_size=a.batch_size,
+        warmup=a.warmup,
+        image_size=a.image_size,
+        curve_points=a.curve_points,
+        lr=a.lr,
+        model=a.model,
+        controls=a.controls,
+    )
     print(study(plan, a.out, {r: ROWS[r] for r in names}))
 
 

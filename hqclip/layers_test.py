@@ -12,12 +12,20 @@ ROOT = Path(__file__).parent
 
 # package (or top-level module) → layer; a package may import its own layer or those below
 LAYERS = {
-    "errors": 0, "progress": 0, "schema": 0,
+    "errors": 0,
+    "progress": 0,
+    "schema": 0,
     "data": 1,
-    "units": 2, "plots": 2,                # the per-unit runner; figures (written via data.atomic)
-    "clip": 3,                             # the open_clip adapter that train, eval and curate share
-    "world": 4, "refine": 4, "train": 4, "eval": 4, "vlm150m": 4,
-    "curate": 5, "distill": 5,
+    "units": 2,
+    "plots": 2,  # the per-unit runner; figures (written via data.atomic)
+    "clip": 3,  # the open_clip adapter that train, eval and curate share
+    "world": 4,
+    "refine": 4,
+    "train": 4,
+    "eval": 4,
+    "vlm150m": 4,
+    "curate": 5,
+    "distill": 5,
     "quickstart": 6,
     "cli": 7,
 }
@@ -34,12 +42,12 @@ def imported(tree: ast.AST) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = ([f"hqclip.{a.name}" for a in node.names] if node.module == "hqclip"
-                     else [node.module])
+            names = [f"hqclip.{a.name}" for a in node.names] if node.module == "hqclip" else [node.module]
         else:
             continue
-        out += [(node.lineno, n.split(".")[1]) for n in names
-                if n.startswith("hqclip.") and len(n.split(".")) > 1]
+        out += [
+            (node.lineno, n.split(".")[1]) for n in names if n.startswith("hqclip.") and len(n.split(".")) > 1
+        ]
     return out
 
 
@@ -92,32 +100,44 @@ def cycles(pairs: set[tuple[str, str]]) -> list[list[str]]:
 
 
 def test_every_package_has_a_layer():
-    packages = {package_of(p) for p in ROOT.iterdir()
-                if (p.is_dir() and (p / "__init__.py").exists())
-                or (p.suffix == ".py" and not p.name.endswith("_test.py")
-                    and p.name not in ("__init__.py", "conftest.py"))}
+    packages = {
+        package_of(p)
+        for p in ROOT.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (
+            p.suffix == ".py"
+            and not p.name.endswith("_test.py")
+            and p.name not in ("__init__.py", "conftest.py")
+        )
+    }
     assert packages <= set(LAYERS), f"give these a layer in LAYERS: {sorted(packages - set(LAYERS))}"
 
 
 def test_no_package_imports_upward():
     found = edges()
-    upward = [f"{a} ({LAYERS[a]}) → {b} ({LAYERS[b]}): {', '.join(where)}"
-              for (a, b), where in sorted(found.items())
-              if a in LAYERS and b in LAYERS and LAYERS[b] > LAYERS[a]]
+    upward = [
+        f"{a} ({LAYERS[a]}) → {b} ({LAYERS[b]}): {', '.join(where)}"
+        for (a, b), where in sorted(found.items())
+        if a in LAYERS and b in LAYERS and LAYERS[b] > LAYERS[a]
+    ]
     assert not upward, "imports above their own layer:\n" + "\n".join(upward)
 
 
 def test_no_packages_import_each_other_in_a_circle():
     found = edges()
     circles = cycles(set(found))
-    detail = [f"{' ↔ '.join(c)}: " + "; ".join(f"{a} → {b} at {', '.join(found[(a, b)])}"
-                                              for a in c for b in c if (a, b) in found)
-              for c in circles]
+    detail = [
+        f"{' ↔ '.join(c)}: "
+        + "; ".join(f"{a} → {b} at {', '.join(found[(a, b)])}" for a in c for b in c if (a, b) in found)
+        for c in circles
+    ]
     assert not circles, "packages in a circle:\n" + "\n".join(detail)
 
 
 def test_the_checks_see_function_level_imports():
-    tree = ast.parse("def f():\n    from hqclip.train import loop\n    import hqclip.eval.embed\n"
-                     "from hqclip import plots\n")
+    tree = ast.parse(
+        "def f():\n    from hqclip.train import loop\n    import hqclip.eval.embed\n"
+        "from hqclip import plots\n"
+    )
     assert sorted(imported(tree)) == [(2, "train"), (3, "eval"), (4, "plots")]
     assert cycles({("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")}) == [["a", "b", "c"]]

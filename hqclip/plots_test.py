@@ -7,8 +7,9 @@ import sys
 
 
 def python(code: str, **env: str) -> str:
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, **env})
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={**os.environ, **env}
+    )
     assert run.returncode == 0, run.stderr
     return run.stdout.strip()
 
@@ -20,6 +21,8 @@ def test_agg_only_when_no_backend_was_chosen():
 
 
 def test_reports_that_only_plot_do_not_import_torch():
-    code = ("import sys, hqclip.plots, hqclip.eval.eval_report, hqclip.curate.quality_report; "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys, hqclip.plots, hqclip.eval.eval_report, hqclip.curate.quality_report; "
+        "print('torch' in sys.modules)"
+    )
     assert python(code) == "False"

@@ -3,7 +3,8 @@
 
 import functools
 import logging
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import typer
 
@@ -29,8 +30,11 @@ class App(typer.Typer):
                     _fail(command, str(e), 2)
                 except Interrupted as e:
                     where = params.get("output") or params.get("out")
-                    _fail(command, f"{e} — finished units are kept in {where}; rerun the same "
-                          "command to resume", 1)
+                    _fail(
+                        command,
+                        f"{e} — finished units are kept in {where}; rerun the same command to resume",
+                        1,
+                    )
 
             register(reported)
             return f
@@ -43,8 +47,12 @@ def _fail(command: str, message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-app = App(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-          help="HQ-CLIP: refine image-text data with an LVLM, train CLIP on it, evaluate.")
+app = App(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="HQ-CLIP: refine image-text data with an LVLM, train CLIP on it, evaluate.",
+)
 
 # the options of the per-unit runner (hqclip.units), one definition for every command on it
 RUNNER = typer.Option("local", help="local | ray")
@@ -69,6 +77,7 @@ def ray_opts(address: str | None, cpus: float, gpus: float, retries: int) -> dic
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:
     # our loggers at INFO; libraries (open_clip logs each model it builds at INFO) only when -v
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("hqclip").setLevel(logging.DEBUG if verbose else logging.INFO)

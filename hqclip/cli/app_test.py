@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from hqclip.cli.app import App
 
-COMMANDS = '''
+COMMANDS = """
 from pathlib import Path
 
 import typer
@@ -43,7 +43,7 @@ def bug(output: Path = typer.Option(...)) -> None:
 
 if __name__ == "__main__":
     app()
-'''
+"""
 
 
 def invoke(tmp_path: Path, *args: str):
@@ -64,8 +64,10 @@ def test_a_user_mistake_is_one_line_and_exit_2(tmp_path):
 def test_a_resumable_failure_says_where_the_finished_units_are_and_exit_1(tmp_path):
     r = invoke(tmp_path, "gone")
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
-    assert r.stderr.strip() == (f"hqclip gone: no endpoint answered — finished units are kept in "
-                                f"{tmp_path / 'o'}; rerun the same command to resume")
+    assert r.stderr.strip() == (
+        f"hqclip gone: no endpoint answered — finished units are kept in "
+        f"{tmp_path / 'o'}; rerun the same command to resume"
+    )
 
 
 def test_a_bug_keeps_its_traceback(tmp_path):
@@ -73,8 +75,12 @@ def test_a_bug_keeps_its_traceback(tmp_path):
     assert r.exit_code == 1 and isinstance(r.exception, KeyError)
     script = tmp_path / "commands.py"
     script.write_text(COMMANDS)
-    run = subprocess.run([sys.executable, str(script), "bug", "--output", str(tmp_path / "o")],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, str(script), "bug", "--output", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1 and "Traceback" in run.stderr and "KeyError: 'missing'" in run.stderr
 
 

@@ -1,8 +1,14 @@
 """Entry point: importing each command file registers its commands on the app."""
 
+from hqclip.cli import (  # noqa: F401
+    curate,  # noqa: F401  (score, filter, report)
+    quickstart,
+    refine,
+    train,
+    vlm150m,
+    world,
+)
 from hqclip.cli import eval as eval_cmd  # noqa: F401
-from hqclip.cli import quickstart, refine, train, vlm150m, world  # noqa: F401
-from hqclip.cli import curate  # noqa: F401  (score, filter, report)
 from hqclip.cli.app import app
 
 __all__ = ["app"]

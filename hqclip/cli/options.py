@@ -19,9 +19,13 @@ from hqclip.errors import UserError
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
 
-def config_options(cls: type, skip: tuple[str, ...] = (), flags: dict[str, str] | None = None,
-                   types: dict[str, Any] | None = None,
-                   defaults: dict[str, Any] | None = None) -> list[inspect.Parameter]:
+def config_options(
+    cls: type,
+    skip: tuple[str, ...] = (),
+    flags: dict[str, str] | None = None,
+    types: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> list[inspect.Parameter]:
     """One option per field of `cls` but `skip`: named after the field or as `flags` says, of the
     field's type or the one `types` gives, with the field's default (or its command-line spelling
     in `defaults`) and help. A field without a default gets None, so that `--config` can supply
@@ -37,9 +41,14 @@ def config_options(cls: type, skip: tuple[str, ...] = (), flags: dict[str, str] 
         text = f.metadata.get("help")
         if _required(f):
             text = f"{text} (required unless --config)"
-        params.append(inspect.Parameter(
-            f.name, KEYWORD, annotation=types.get(f.name, hints[f.name]),
-            default=typer.Option(default, *decls, help=text)))
+        params.append(
+            inspect.Parameter(
+                f.name,
+                KEYWORD,
+                annotation=types.get(f.name, hints[f.name]),
+                default=typer.Option(default, *decls, help=text),
+            )
+        )
     return params
 
 
@@ -56,17 +65,20 @@ def _default(f: dataclasses.Field) -> Any:
 def with_options(*groups: list[inspect.Parameter], after: str | None = None) -> Callable:
     """Put the generated options into the command's signature (after its parameter `after`, else
     first); typer then parses them and passes them to the command's `**fields`."""
+
     def wrap(fn: Callable) -> Callable:
         sig = inspect.signature(fn, eval_str=True)
         own = [p.replace(kind=KEYWORD) for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
         at = 0 if after is None else [p.name for p in own].index(after) + 1
         fn.__signature__ = sig.replace(parameters=own[:at] + [p for g in groups for p in g] + own[at:])
         return fn
+
     return wrap
 
 
-def config_values(ctx: typer.Context, cls: type, options: dict[str, Any],
-                  config: Path | None = None) -> dict[str, Any]:
+def config_values(
+    ctx: typer.Context, cls: type, options: dict[str, Any], config: Path | None = None
+) -> dict[str, Any]:
     """The values of `cls`'s fields that the command line asks for: with `--config`, those in the
     file (a run's config.json, or a manifest holding it under "config"), each replaced by an option
     given on the command line."""

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from hqclip.cli.main import app
 from hqclip.cli.world import NOT_OPTIONS
 from hqclip.refine.config import RefineConfig
-from hqclip.units.stage import manifest_name
 from hqclip.train.config import TrainConfig
 from hqclip.train.conftest import make_dataset
 from hqclip.train.texts import parse_text_mix
+from hqclip.units.stage import manifest_name
 from hqclip.world.build import build_world
 from hqclip.world.config import AltTextNoise, WorldConfig
 
@@ -26,10 +26,12 @@ def params(command: str) -> dict:
 
 def field_defaults(cls) -> dict:
     """Each field's default; None for a required one (`--config` may supply it)."""
+
     def default(f):
         if f.default_factory is not dataclasses.MISSING:
             return f.default_factory()
         return None if f.default is dataclasses.MISSING else f.default
+
     return {f.name: default(f) for f in dataclasses.fields(cls)}
 
 
@@ -71,9 +73,29 @@ def run_config(tmp_path_factory):
     """A two-step run's config.json, with options off their defaults."""
     tmp_path = tmp_path_factory.mktemp("run")
     train_dir, sidecars = make_dataset(tmp_path / "data")
-    r = train("--input", train_dir, "--sidecars", sidecars, "--output", tmp_path / "a",
-              "--model", "hqclip-micro", "--batch-size", "8", "--workers", "0", "--steps", "2",
-              "--text-mix", "alt=1,desc=2", "--beta2", "0.99", "--neg-swap", "all", "--no-progress")
+    r = train(
+        "--input",
+        train_dir,
+        "--sidecars",
+        sidecars,
+        "--output",
+        tmp_path / "a",
+        "--model",
+        "hqclip-micro",
+        "--batch-size",
+        "8",
+        "--workers",
+        "0",
+        "--steps",
+        "2",
+        "--text-mix",
+        "alt=1,desc=2",
+        "--beta2",
+        "0.99",
+        "--neg-swap",
+        "all",
+        "--no-progress",
+    )
     assert r.exit_code == 0, r.output
     return tmp_path / "a" / "config.json"
 
@@ -91,14 +113,21 @@ def test_options_given_with_config_override_it(run_config, tmp_path):
     assert r.exit_code == 0, r.output
     replay = json.loads((tmp_path / "c" / "config.json").read_text())
     first = json.loads(run_config.read_text())
-    assert replay == {**first, "output": str(tmp_path / "c"), "text_mix": {"alt": 1.0, "desc": 0.0},
-                      "lr": 0.01}
+    assert replay == {
+        **first,
+        "output": str(tmp_path / "c"),
+        "text_mix": {"alt": 1.0, "desc": 0.0},
+        "lr": 0.01,
+    }
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--output", "o"], "give --input (or --config"),
-    (["--config", "nope.json"], "--config nope.json: "),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--output", "o"], "give --input (or --config"),
+        (["--config", "nope.json"], "--config nope.json: "),
+    ],
+)
 def test_config_mistakes_are_one_line(tmp_path, args, needle):
     r = train(*args)
     assert r.exit_code == 2 and needle in r.stderr and r.stderr.strip().count("\n") == 0, r.output
@@ -110,14 +139,17 @@ def test_config_of_something_else_is_refused(tmp_path):
     assert r.exit_code == 2 and "not a TrainConfig" in r.stderr, r.output
 
 
-@pytest.mark.parametrize("command, old, name, rest", [
-    ("train", "--train-data", "train_data", []),
-    ("world", "--out", "output", []),
-    ("eval", "--out", "out", ["-m", "hqclip-micro"]),
-    ("eval", "--data", "data", ["-m", "hqclip-micro"]),
-    ("export-vlm150m", "--out", "out", ["--sidecars", "s"]),
-    ("import-vlm150m", "--shards", "shards", ["--annotations", "a", "--output", "o"]),
-])
+@pytest.mark.parametrize(
+    "command, old, name, rest",
+    [
+        ("train", "--train-data", "train_data", []),
+        ("world", "--out", "output", []),
+        ("eval", "--out", "out", ["-m", "hqclip-micro"]),
+        ("eval", "--data", "data", ["-m", "hqclip-micro"]),
+        ("export-vlm150m", "--out", "out", ["--sidecars", "s"]),
+        ("import-vlm150m", "--shards", "shards", ["--annotations", "a", "--output", "o"]),
+    ],
+)
 def test_old_option_names_still_work_and_are_hidden(command, old, name, rest):
     cmd = typer.main.get_command(app).commands[command]
     for args in ([old, "x"], [f"{old}=x"]):
@@ -133,12 +165,21 @@ def refine(*args):
 def test_a_refine_run_replayed_from_its_manifest_has_its_config_but_what_is_given(tmp_path):
     world = tmp_path / "w"
     build_world(world, WorldConfig(train_samples=20, shard_size=10).with_eval_scale(0.01), workers=1)
-    r = refine("--input", world, "--output", tmp_path / "a", "--omission", 0.2, "--seed", 3,
-               "--batch-size", 4)
+    r = refine(
+        "--input", world, "--output", tmp_path / "a", "--omission", 0.2, "--seed", 3, "--batch-size", 4
+    )
     assert r.exit_code == 0, r.output
     first = json.loads((tmp_path / "a" / manifest_name("refine")).read_text())["config"]
-    r = refine("--config", tmp_path / "a" / manifest_name("refine"), "--input", world, "--output", tmp_path / "b",
-               "--hallucination", 0.1)
+    r = refine(
+        "--config",
+        tmp_path / "a" / manifest_name("refine"),
+        "--input",
+        world,
+        "--output",
+        tmp_path / "b",
+        "--hallucination",
+        0.1,
+    )
     assert r.exit_code == 0, r.output
     replay = json.loads((tmp_path / "b" / manifest_name("refine")).read_text())["config"]
     assert replay == {**first, "options": {**first["options"], "hallucination": 0.1}}

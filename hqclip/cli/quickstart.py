@@ -9,10 +9,14 @@ from hqclip.cli.app import app, renamed
 
 @app.command(context_settings=renamed({"out": "output"}))
 def quickstart(
-    output: Path = typer.Option(Path("runs/quickstart"), "--output",
-                                help="world, sidecars, models and report go here"),
-    full: bool = typer.Option(False, help="several seeds (mean ± std), the learnability controls "
-                              "the captioner-error study and one turn of the cycle"),
+    output: Path = typer.Option(
+        Path("runs/quickstart"), "--output", help="world, sidecars, models and report go here"
+    ),
+    full: bool = typer.Option(
+        False,
+        help="several seeds (mean ± std), the learnability controls "
+        "the captioner-error study and one turn of the cycle",
+    ),
     seeds: int = typer.Option(3, help="--full: seeds per variant"),
     train_samples: int = typer.Option(None, help="world training samples (default: the plan's)"),
     steps: int = typer.Option(None, help="training steps per model (default: the plan's)"),
@@ -25,8 +29,7 @@ def quickstart(
     from hqclip.quickstart.run import run
 
     plan = Plan()
-    overrides = {"train_samples": train_samples, "steps": steps, "error": error,
-                 "world_seed": world_seed}
+    overrides = {"train_samples": train_samples, "steps": steps, "error": error, "world_seed": world_seed}
     plan = plan.replace(**{k: v for k, v in overrides.items() if v is not None})
     if full:
         plan = plan.replace(seeds=tuple(range(seeds)), error_study=True, controls=True, cycle=True)

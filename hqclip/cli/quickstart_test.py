@@ -14,8 +14,9 @@ def ran(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("args, folder", [([], "runs/quickstart"), (["--output", "o"], "o"),
-                                          (["--out", "o"], "o")])
+@pytest.mark.parametrize(
+    "args, folder", [([], "runs/quickstart"), (["--output", "o"], "o"), (["--out", "o"], "o")]
+)
 def test_output_and_its_old_spelling_name_the_folder(ran, args, folder):
     r = CliRunner().invoke(app, ["quickstart", *args])
     assert r.exit_code == 0, r.output

@@ -1,7 +1,7 @@
 """`hqclip train`: HQ-CLIP training on open_clip (single process, or under torchrun)."""
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -11,13 +11,20 @@ from hqclip.train.config import TrainConfig
 
 
 @app.command(context_settings=renamed({"train-data": "input"}))
-@with_options(config_options(TrainConfig, flags={"train_data": "--input"},
-                             types={"output": Path, "text_mix": str},
-                             defaults={"text_mix": "alt=0.3,desc=0.7"}), after="config")
+@with_options(
+    config_options(
+        TrainConfig,
+        flags={"train_data": "--input"},
+        types={"output": Path, "text_mix": str},
+        defaults={"text_mix": "alt=0.3,desc=0.7"},
+    ),
+    after="config",
+)
 def train(
     ctx: typer.Context,
-    config: Optional[Path] = typer.Option(None, "--config", help="replay a run from the config.json "
-                                          "it wrote; options given here override it"),
+    config: Path | None = typer.Option(
+        None, "--config", help="replay a run from the config.json it wrote; options given here override it"
+    ),
     **fields: Any,
 ) -> None:
     """Train CLIP with hard negatives and tags. Under torchrun, every rank runs this command."""

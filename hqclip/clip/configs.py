@@ -31,19 +31,25 @@ def model_config(name: str) -> dict[str, Any]:
     register()
     cfg = open_clip.get_model_config(name)
     if cfg is None:
-        raise UserError(f"unknown model {name!r}; choose one of open_clip.list_models() "
-                        f"(the tiny CPU ones: {sorted(p.stem for p in CONFIG_DIR.glob('*.json'))})")
+        raise UserError(
+            f"unknown model {name!r}; choose one of open_clip.list_models() "
+            f"(the tiny CPU ones: {sorted(p.stem for p in CONFIG_DIR.glob('*.json'))})"
+        )
     return cfg
 
 
-def create(name: str, pretrained: str | None = None, device: str = "cpu",
-           grad_checkpointing: bool = False):
+def create(name: str, pretrained: str | None = None, device: str = "cpu", grad_checkpointing: bool = False):
     """(model, train transform, eval transform, tokenizer). `pretrained` is an open_clip tag or a
     checkpoint path; None means random init (no download is ever attempted for towers)."""
     model_config(name)
     model, preprocess_train, preprocess_val = open_clip.create_model_and_transforms(
-        name, pretrained=pretrained, device=device, pretrained_image=False, pretrained_text=False,
-        output_dict=True)
+        name,
+        pretrained=pretrained,
+        device=device,
+        pretrained_image=False,
+        pretrained_text=False,
+        output_dict=True,
+    )
     if grad_checkpointing:
         model.set_grad_checkpointing(True)
     return model, preprocess_train, preprocess_val, open_clip.get_tokenizer(name)
@@ -52,4 +58,5 @@ def create(name: str, pretrained: str | None = None, device: str = "cpu",
 def write_model_config(name: str, path: Path) -> None:
     """Save the architecture next to a checkpoint, so `open_clip.add_model_config(path)` registers it."""
     from hqclip.data.atomic import write_text
+
     write_text(path, json.dumps(model_config(name), indent=2))

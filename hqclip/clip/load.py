@@ -26,7 +26,7 @@ class ModelSpec:
     pretrained: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "ModelSpec":
+    def parse(cls, text: str) -> ModelSpec:
         label = None
         head = text.split(":", 1)[0]
         if "=" in head and not text.startswith(_SCHEMA_PREFIXES):
@@ -37,8 +37,9 @@ class ModelSpec:
             name, pretrained = text.split(":", 1)
         if not name or (label is not None and not label) or pretrained == "":
             raise UserError(f"bad --model {text!r}: expected [LABEL=]NAME[:CHECKPOINT_OR_TAG]")
-        return cls(label or (f"{name}:{os.path.basename(pretrained)}" if pretrained else name),
-                   name, pretrained)
+        return cls(
+            label or (f"{name}:{os.path.basename(pretrained)}" if pretrained else name), name, pretrained
+        )
 
 
 @dataclass
@@ -75,20 +76,29 @@ def load(spec: ModelSpec, device: str = "cpu", seed: int = 0) -> Loaded:
 
     register_configs(spec)
     if spec.name not in open_clip.list_models() and not spec.name.startswith(_SCHEMA_PREFIXES):
-        raise UserError(f"model {spec.label!r}: unknown open_clip model {spec.name!r} "
-                        f"(see `python -c 'import open_clip; print(open_clip.list_models())'`)")
+        raise UserError(
+            f"model {spec.label!r}: unknown open_clip model {spec.name!r} "
+            f"(see `python -c 'import open_clip; print(open_clip.list_models())'`)"
+        )
     torch.manual_seed(seed)
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(
-            spec.name, pretrained=spec.pretrained, device=device, weights_only=True)
+            spec.name, pretrained=spec.pretrained, device=device, weights_only=True
+        )
     except Exception as e:  # missing file, unknown tag, state-dict shape or key mismatch
         what = "checkpoint" if spec.pretrained and os.path.isfile(spec.pretrained) else "pretrained tag/file"
         msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise UserError(f"model {spec.label!r}: cannot load {what} {spec.pretrained} into "
-                        f"{spec.name}: {msg}") from e
+        raise UserError(
+            f"model {spec.label!r}: cannot load {what} {spec.pretrained} into {spec.name}: {msg}"
+        ) from e
     model.eval()
-    loaded = Loaded(spec.label, model, preprocess, open_clip.get_tokenizer(spec.name),
-                    f"{spec.name}:{spec.pretrained}" if spec.pretrained else spec.name)
+    loaded = Loaded(
+        spec.label,
+        model,
+        preprocess,
+        open_clip.get_tokenizer(spec.name),
+        f"{spec.name}:{spec.pretrained}" if spec.pretrained else spec.name,
+    )
     check_compatible(loaded)
     return loaded
 
@@ -99,21 +109,28 @@ def check_compatible(m: Loaded) -> None:
 
     model_vocab = getattr(m.model, "vocab_size", None)
     tok_vocab = getattr(m.tokenizer, "vocab_size", None) or getattr(
-        getattr(m.tokenizer, "tokenizer", None), "vocab_size", None)
+        getattr(m.tokenizer, "tokenizer", None), "vocab_size", None
+    )
     if model_vocab and tok_vocab and tok_vocab > model_vocab:
-        raise UserError(f"model {m.label!r}: tokenizer has {tok_vocab} tokens but the text tower "
-                        f"embeds {model_vocab}; use the tokenizer of the same open_clip model")
+        raise UserError(
+            f"model {m.label!r}: tokenizer has {tok_vocab} tokens but the text tower "
+            f"embeds {model_vocab}; use the tokenizer of the same open_clip model"
+        )
     model_ctx = getattr(m.model, "context_length", None)
     tok_ctx = getattr(m.tokenizer, "context_length", None)
     if model_ctx and tok_ctx and model_ctx != tok_ctx:
-        raise UserError(f"model {m.label!r}: tokenizer context length {tok_ctx} != model context "
-                        f"length {model_ctx}; use the tokenizer of the same open_clip model")
+        raise UserError(
+            f"model {m.label!r}: tokenizer context length {tok_ctx} != model context "
+            f"length {model_ctx}; use the tokenizer of the same open_clip model"
+        )
     try:
         with torch.no_grad():
             m.model.encode_text(m.tokenizer(["a photo."]).to(device_of(m.model)))
     except Exception as e:
-        raise UserError(f"model {m.label!r}: its tokenizer's output does not run through the text "
-                        f"tower ({type(e).__name__}: {e}); use the tokenizer of the same model") from e
+        raise UserError(
+            f"model {m.label!r}: its tokenizer's output does not run through the text "
+            f"tower ({type(e).__name__}: {e}); use the tokenizer of the same model"
+        ) from e
 
 
 def device_of(model) -> Any:
@@ -132,4 +149,3 @@ def weights_hash(m: Loaded) -> str:
     h.update(repr(m.preprocess).encode())
     h.update(f"{type(m.tokenizer).__name__}:{getattr(m.tokenizer, 'context_length', '')}".encode())
     return h.hexdigest()
-

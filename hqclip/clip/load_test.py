@@ -19,15 +19,23 @@ def loaded(*specs: str, seed: int = 0) -> list[Loaded]:
     return [load(ModelSpec.parse(s), seed=seed) for s in specs]
 
 
-@pytest.mark.parametrize("text,expect", [
-    ("ViT-B-32", ModelSpec("ViT-B-32", "ViT-B-32", None)),
-    ("ViT-B-32:laion2b_s34b_b79k", ModelSpec("ViT-B-32:laion2b_s34b_b79k", "ViT-B-32", "laion2b_s34b_b79k")),
-    ("base=tiny:runs/a/checkpoints/epoch_latest.pt",
-     ModelSpec("base", "tiny", "runs/a/checkpoints/epoch_latest.pt")),
-    ("tiny:/x/a=b.pt", ModelSpec("tiny:a=b.pt", "tiny", "/x/a=b.pt")),
-    ("mine=hf-hub:org/repo", ModelSpec("mine", "hf-hub:org/repo", None)),
-    ("local-dir:/m", ModelSpec("local-dir:/m", "local-dir:/m", None)),
-])
+@pytest.mark.parametrize(
+    "text,expect",
+    [
+        ("ViT-B-32", ModelSpec("ViT-B-32", "ViT-B-32", None)),
+        (
+            "ViT-B-32:laion2b_s34b_b79k",
+            ModelSpec("ViT-B-32:laion2b_s34b_b79k", "ViT-B-32", "laion2b_s34b_b79k"),
+        ),
+        (
+            "base=tiny:runs/a/checkpoints/epoch_latest.pt",
+            ModelSpec("base", "tiny", "runs/a/checkpoints/epoch_latest.pt"),
+        ),
+        ("tiny:/x/a=b.pt", ModelSpec("tiny:a=b.pt", "tiny", "/x/a=b.pt")),
+        ("mine=hf-hub:org/repo", ModelSpec("mine", "hf-hub:org/repo", None)),
+        ("local-dir:/m", ModelSpec("local-dir:/m", "local-dir:/m", None)),
+    ],
+)
 def test_spec_parse(text, expect):
     assert ModelSpec.parse(text) == expect
 

@@ -16,8 +16,11 @@ from open_clip.transformer import text_global_pool
 
 
 def trimmable(clip: torch.nn.Module) -> bool:
-    return (getattr(clip, "attn_mask", None) is not None and hasattr(clip, "positional_embedding")
-            and getattr(clip, "text_pool_type", None) in ("argmax", "eos"))
+    return (
+        getattr(clip, "attn_mask", None) is not None
+        and hasattr(clip, "positional_embedding")
+        and getattr(clip, "text_pool_type", None) in ("argmax", "eos")
+    )
 
 
 def encode_text(clip: torch.nn.Module, text: torch.Tensor, normalize: bool = True) -> torch.Tensor:
@@ -33,5 +36,9 @@ def encode_text(clip: torch.nn.Module, text: torch.Tensor, normalize: bool = Tru
     x = clip.ln_final(x)
     x = text_global_pool(x, text, clip.text_pool_type, eos_token_id=eos)
     if clip.text_projection is not None:
-        x = clip.text_projection(x) if isinstance(clip.text_projection, torch.nn.Linear) else x @ clip.text_projection
+        x = (
+            clip.text_projection(x)
+            if isinstance(clip.text_projection, torch.nn.Linear)
+            else x @ clip.text_projection
+        )
     return F.normalize(x, dim=-1) if normalize else x

@@ -21,8 +21,12 @@ NOISY = {"omission": 0.3, "hallucination": 0.3, "malformed": 0.3}
 def refine_world(root: Path, samples: int = 200, shard_size: int = 50, seed: int = 0) -> tuple[Path, Path]:
     """(world, its oracle sidecars); retries 0, so malformed answers stay invalid rows."""
     world = small_world(root / "world", samples, shard_size, seed)
-    run_refine(RefineConfig(backend="oracle", max_retries=0, options=NOISY), world / "train",
-               root / "sidecars", progress=False)
+    run_refine(
+        RefineConfig(backend="oracle", max_retries=0, options=NOISY),
+        world / "train",
+        root / "sidecars",
+        progress=False,
+    )
     return world, root / "sidecars"
 
 

@@ -39,14 +39,19 @@ from hqclip.units.stage import manifest_name, run_stage
 log = logging.getLogger("hqclip.curate")
 
 DROPS = "drops"
-DROP_SCHEMA = pa.schema([
-    ("uid", pa.string()), ("key", pa.string()),
-    ("what", pa.string()),       # sentence | sample
-    ("index", pa.int32()),       # the sentence's index in the input record (null for a sample)
-    ("text", pa.string()), ("negative", pa.string()),
-    ("why", pa.string()),        # the rule: min_margin | min_score | min_sample_score | no_sentence_left
-    ("score", pa.float32()), ("margin", pa.float32()),
-])
+DROP_SCHEMA = pa.schema(
+    [
+        ("uid", pa.string()),
+        ("key", pa.string()),
+        ("what", pa.string()),  # sentence | sample
+        ("index", pa.int32()),  # the sentence's index in the input record (null for a sample)
+        ("text", pa.string()),
+        ("negative", pa.string()),
+        ("why", pa.string()),  # the rule: min_margin | min_score | min_sample_score | no_sentence_left
+        ("score", pa.float32()),
+        ("margin", pa.float32()),
+    ]
+)
 # a score histogram for the percentile rules: cosine similarities in [-1, 1], 2^16 bins
 EDGES = np.linspace(-1.0, 1.0, (1 << 16) + 1)
 
@@ -60,11 +65,11 @@ class Rules:
 
     def check(self) -> None:
         if all(v is None for v in dataclasses.asdict(self).values()):
-            raise UserError("no rule given: pass --min-margin, --min-score, "
-                            "--drop-bottom-pct and/or --min-sample-score")
+            raise UserError(
+                "no rule given: pass --min-margin, --min-score, --drop-bottom-pct and/or --min-sample-score"
+            )
         if self.drop_bottom_pct is not None and not 0 < self.drop_bottom_pct < 100:
-            raise UserError(f"--drop-bottom-pct {self.drop_bottom_pct}: a percentage "
-                            f"between 0 and 100")
+            raise UserError(f"--drop-bottom-pct {self.drop_bottom_pct}: a percentage between 0 and 100")
 
 
 def _histogram(path: str) -> dict[str, Any]:
@@ -74,8 +79,7 @@ def _histogram(path: str) -> dict[str, Any]:
     return {"counts": np.histogram(np.clip(vals, -1, 1), EDGES)[0]}
 
 
-def thresholds(rules: Rules, score_files: list[Path], workers: int = 1,
-               progress: bool = True) -> Rules:
+def thresholds(rules: Rules, score_files: list[Path], workers: int = 1, progress: bool = True) -> Rules:
     """`rules` with `drop_bottom_pct` turned into the score below which that share of all
     sentences lies (exact to the bin width, 3e-5; memory independent of the data's size)."""
     if rules.drop_bottom_pct is None:
@@ -89,14 +93,12 @@ def thresholds(rules: Rules, score_files: list[Path], workers: int = 1,
         shown.update(1)
 
     try:
-        run_units([str(p) for p in score_files], _histogram, workers=workers, on_done=add,
-                  collect=False)
+        run_units([str(p) for p in score_files], _histogram, workers=workers, on_done=add, collect=False)
     finally:
         shown.close()
     below = np.cumsum(total) <= rules.drop_bottom_pct / 100 * total.sum()
     cut = float(EDGES[int(below.sum())])  # dropping scores < cut drops at most the asked share
-    return dataclasses.replace(rules, min_score=cut if rules.min_score is None
-                               else max(cut, rules.min_score))
+    return dataclasses.replace(rules, min_score=cut if rules.min_score is None else max(cut, rules.min_score))
 
 
 def judge(sc: dict, rules: Rules) -> tuple[list[int], list[tuple[str, int | None, float | None]]]:
@@ -119,8 +121,9 @@ def judge(sc: dict, rules: Rules) -> tuple[list[int], list[tuple[str, int | None
     return keep, why
 
 
-def filter_shard(unit: str | Path, scores_dir: str | Path, out_dir: str | Path, rules: Rules,
-                 fp: str) -> dict[str, Any]:
+def filter_shard(
+    unit: str | Path, scores_dir: str | Path, out_dir: str | Path, rules: Rules, fp: str
+) -> dict[str, Any]:
     """Filter one sidecar by its score sidecar into `<out_dir>/<name>` and its drop log."""
     sidecar, out_dir = Path(unit), Path(out_dir)
     scores_file = Path(scores_dir) / sidecar.name
@@ -133,8 +136,15 @@ def filter_shard(unit: str | Path, scores_dir: str | Path, out_dir: str | Path, 
         preflight.mismatch(records, row, sidecar, scores_file)
         scored[row["uid"]] = row
     rows, drops = read_sidecar(sidecar), []
-    stats = {"rows": len(rows), "records_in": 0, "records_out": 0, "unscored": 0,
-             "sentences_in": 0, "sentences_out": 0, "why": {}}
+    stats = {
+        "rows": len(rows),
+        "records_in": 0,
+        "records_out": 0,
+        "unscored": 0,
+        "sentences_in": 0,
+        "sentences_out": 0,
+        "why": {},
+    }
     for row in rows:
         rec, sc = records.get(row["uid"]), scored.get(row["uid"])
         if row["status"] != "ok" or rec is None:
@@ -147,10 +157,25 @@ def filter_shard(unit: str | Path, scores_dir: str | Path, out_dir: str | Path, 
         stats["unscored"] += sc is None
         for rule, i, score in why:
             stats["why"][rule] = stats["why"].get(rule, 0) + 1
-            drops.append({"uid": row["uid"], "key": row["key"], "why": rule, "score": score,
-                          **({"what": "sample"} if i is None else
-                             {"what": "sentence", "index": i, "text": rec["desc"][i],
-                              "negative": rec["neg_desc"][i], "margin": sc["margin"][i]})})
+            drops.append(
+                {
+                    "uid": row["uid"],
+                    "key": row["key"],
+                    "why": rule,
+                    "score": score,
+                    **(
+                        {"what": "sample"}
+                        if i is None
+                        else {
+                            "what": "sentence",
+                            "index": i,
+                            "text": rec["desc"][i],
+                            "negative": rec["neg_desc"][i],
+                            "margin": sc["margin"][i],
+                        }
+                    ),
+                }
+            )
         if not keep:
             row.update(status="invalid", reason=f"filtered:{why[-1][0]}")
             continue
@@ -159,15 +184,15 @@ def filter_shard(unit: str | Path, scores_dir: str | Path, out_dir: str | Path, 
         stats["records_out"] += 1
         stats["sentences_out"] += len(keep)
     write_sidecar(out_dir / DROPS / sidecar.name, drops, {"fingerprint": fp}, schema=DROP_SCHEMA)
-    write_sidecar(out, rows, {"fingerprint": fp, "filtered_from": str(sidecar),
-                              "rules": dataclasses.asdict(rules)})
+    write_sidecar(
+        out, rows, {"fingerprint": fp, "filtered_from": str(sidecar), "rules": dataclasses.asdict(rules)}
+    )
     resume.mark_done(out, fp, stats, before)
     return stats
 
 
 def stamp(sidecar: Path, scores_dir: Path) -> dict[str, Any]:
-    return {"sidecar": resume.input_stamp(sidecar),
-            "scores": resume.input_stamp(scores_dir / sidecar.name)}
+    return {"sidecar": resume.input_stamp(sidecar), "scores": resume.input_stamp(scores_dir / sidecar.name)}
 
 
 def _sum(stats: list[dict[str, Any]]) -> dict[str, Any]:
@@ -182,28 +207,49 @@ def _sum(stats: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_filter(sidecars: str | Path, scores: str | Path, out_dir: str | Path, rules: Rules,
-               workers: int = 1, overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
+def run_filter(
+    sidecars: str | Path,
+    scores: str | Path,
+    out_dir: str | Path,
+    rules: Rules,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Filter every sidecar of `sidecars` by its scores into `out_dir` (resumable), then write
     vocab.json and filter-stats.json there; refuses (`UserError`) before any work."""
     rules.check()
     files = preflight.sidecars(sidecars)
     pairs = preflight.scores(files, scores)
     out = Path(out_dir)
-    preflight.output(out, files[0], [files[0].parent, next(iter(pairs.values())).parent],
-                     lambda p: (p.parent / manifest_name("filter")).exists())
+    preflight.output(
+        out,
+        files[0],
+        [files[0].parent, next(iter(pairs.values())).parent],
+        lambda p: (p.parent / manifest_name("filter")).exists(),
+    )
     resolved = thresholds(rules, list(pairs.values()), workers, progress)
 
     def summarise(finished, before, seconds):
-        return {**_sum(list(finished.values())), "rules": dataclasses.asdict(resolved),
-                "sidecars": len(files)}
+        return {
+            **_sum(list(finished.values())),
+            "rules": dataclasses.asdict(resolved),
+            "sidecars": len(files),
+        }
 
     stats = run_stage(
-        "filter", out, files, partial(filter_shard, scores_dir=str(scores), out_dir=str(out),
-                                      rules=resolved), summarise,
+        "filter",
+        out,
+        files,
+        partial(filter_shard, scores_dir=str(scores), out_dir=str(out), rules=resolved),
+        summarise,
         parts={"rules": dataclasses.asdict(resolved)},
         config={"sidecars": str(sidecars), "scores": str(scores), "asked": dataclasses.asdict(rules)},
-        output_of=lambda p: out / p.name, stamp=partial(stamp, scores_dir=Path(scores)),
-        overwrite=overwrite, workers=workers, progress=progress)
+        output_of=lambda p: out / p.name,
+        stamp=partial(stamp, scores_dir=Path(scores)),
+        overwrite=overwrite,
+        workers=workers,
+        progress=progress,
+    )
     write_vocab(out, workers=workers, progress=progress)
     return stats

@@ -22,17 +22,28 @@ def sc(desc, neg, alt=0.1):
     return {"alt": alt, "desc": desc, "neg_desc": neg, "margin": [p - n for p, n in zip(desc, neg)]}
 
 
-@pytest.mark.parametrize("rules, scores, keep, why", [
-    (Rules(min_margin=0.0), sc([0.3, 0.2], [0.1, 0.25]), [0], [("min_margin", 1, 0.2)]),
-    (Rules(min_score=0.25), sc([0.3, 0.2], [0.1, 0.0]), [0], [("min_score", 1, 0.2)]),
-    (Rules(min_margin=0.0, min_score=0.25), sc([0.3, 0.2], [0.4, 0.0]), [],
-     [("min_margin", 0, 0.3), ("min_score", 1, 0.2), ("no_sentence_left", None, None)]),
-    # DFN-style: judged on the alt-text and every sentence before the sentence rules
-    (Rules(min_sample_score=0.25, min_margin=0.0), sc([0.2, 0.1], [0.0, 0.0], alt=0.24), [],
-     [("min_sample_score", None, 0.24)]),
-    (Rules(min_sample_score=0.25), sc([0.2, 0.1], [0.0, 0.0], alt=0.3), [0, 1], []),
-    (Rules(min_sample_score=0.25), sc([0.2, 0.3], [0.0, 0.0], alt=None), [0, 1], []),
-])
+@pytest.mark.parametrize(
+    "rules, scores, keep, why",
+    [
+        (Rules(min_margin=0.0), sc([0.3, 0.2], [0.1, 0.25]), [0], [("min_margin", 1, 0.2)]),
+        (Rules(min_score=0.25), sc([0.3, 0.2], [0.1, 0.0]), [0], [("min_score", 1, 0.2)]),
+        (
+            Rules(min_margin=0.0, min_score=0.25),
+            sc([0.3, 0.2], [0.4, 0.0]),
+            [],
+            [("min_margin", 0, 0.3), ("min_score", 1, 0.2), ("no_sentence_left", None, None)],
+        ),
+        # DFN-style: judged on the alt-text and every sentence before the sentence rules
+        (
+            Rules(min_sample_score=0.25, min_margin=0.0),
+            sc([0.2, 0.1], [0.0, 0.0], alt=0.24),
+            [],
+            [("min_sample_score", None, 0.24)],
+        ),
+        (Rules(min_sample_score=0.25), sc([0.2, 0.1], [0.0, 0.0], alt=0.3), [0, 1], []),
+        (Rules(min_sample_score=0.25), sc([0.2, 0.3], [0.0, 0.0], alt=None), [0, 1], []),
+    ],
+)
 def test_rules(rules, scores, keep, why):
     assert judge(scores, rules) == (keep, why)
 
@@ -67,8 +78,7 @@ def test_filtered_sidecars_are_what_training_reads(scored, tmp_path):
                 assert list(zip(a["desc"], a["neg_desc"])) == pairs
                 assert (a["tags"], a["neg_tags"]) == (b["tags"], b["neg_tags"])
                 assert validate({f: a[f] for f in ("desc", "neg_desc", "tags", "neg_tags")}) is None
-        assert len(read_annotations(out / src.name, SkipLog())) == sum(
-            r["status"] == "ok" for r in after)
+        assert len(read_annotations(out / src.name, SkipLog())) == sum(r["status"] == "ok" for r in after)
     assert read_vocab(out, 5)  # the linear STC head's vocabulary, beside the sidecars
 
     again = run_filter(sidecars, scores, out, Rules(min_margin=0.0), progress=False)
@@ -79,8 +89,9 @@ def test_filtered_sidecars_are_what_training_reads(scored, tmp_path):
 
 def test_bottom_percent_drops_that_share_of_sentence_scores(scored, tmp_path):
     world, sidecars, scores = scored
-    all_scores = np.array([v for p in sorted(scores.glob("*.parquet"))
-                           for r in read_scores(p) for v in (r["desc"] or ())])
+    all_scores = np.array(
+        [v for p in sorted(scores.glob("*.parquet")) for r in read_scores(p) for v in (r["desc"] or ())]
+    )
     stats = run_filter(sidecars, scores, tmp_path / "f", Rules(drop_bottom_pct=20), progress=False)
     cut, n = stats["rules"]["min_score"], len(all_scores)
     # at most the asked share, and one bin (3e-5) higher would be more than it

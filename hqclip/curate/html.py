@@ -83,18 +83,24 @@ def _score(sc: dict | None, field: str, i: int, margin: bool = False) -> str:
 def _pairs(row: dict[str, Any], sc: dict | None) -> str:
     desc, neg = row.get("desc") or [], row.get("neg_desc") or []
     tags, neg_tags = row.get("tags") or [], row.get("neg_tags") or []
-    scored = sc is not None and sc.get("desc") is not None and len(sc["desc"]) == len(desc) \
-        and len(sc["tags"]) == len(tags)  # scores index the normalised record; shown when aligned
+    scored = (
+        sc is not None
+        and sc.get("desc") is not None
+        and len(sc["desc"]) == len(desc)
+        and len(sc["tags"]) == len(tags)
+    )  # scores index the normalised record; shown when aligned
     sc = sc if scored else None
-    cells = ["<tr><th>description</th><th>negative description</th><th>tags</th>"
-             "<th>negative tags</th></tr>"]
+    cells = ["<tr><th>description</th><th>negative description</th><th>tags</th><th>negative tags</th></tr>"]
     for i in range(max(len(desc), len(tags))):
         c = ["", "", "", ""]
         if i < len(desc):
             c[0] = escape(desc[i]) + _score(sc, "desc", i)
             if i < len(neg):
-                c[1] = (f'<span class="neg">{escape(neg[i])}</span>' + _score(sc, "neg_desc", i, True)
-                        + f'<div class="kind">{escape(edit_class(desc[i], neg[i]))}</div>')
+                c[1] = (
+                    f'<span class="neg">{escape(neg[i])}</span>'
+                    + _score(sc, "neg_desc", i, True)
+                    + f'<div class="kind">{escape(edit_class(desc[i], neg[i]))}</div>'
+                )
         if i < len(tags):
             c[2] = escape(tags[i]) + _score(sc, "tags", i)
             if i < len(neg_tags):
@@ -106,9 +112,11 @@ def _pairs(row: dict[str, Any], sc: dict | None) -> str:
 def _card(n: int, s: dict[str, Any]) -> str:
     row, sc = s["row"], s.get("scores")
     status = row["status"] or "?"
-    head = (f'<header><b>#{n}</b> uid <code>{escape(row["uid"])}</code> · {escape(s["sidecar"])} '
-            f'key {escape(str(row["key"]))} · <span class="status {escape(status)}">{escape(status)}'
-            f'</span> {escape(row.get("reason") or "")}</header>')
+    head = (
+        f"<header><b>#{n}</b> uid <code>{escape(row['uid'])}</code> · {escape(s['sidecar'])} "
+        f'key {escape(str(row["key"]))} · <span class="status {escape(status)}">{escape(status)}'
+        f"</span> {escape(row.get('reason') or '')}</header>"
+    )
     if s.get("image"):
         img = f'<img src="{s["image"]}" alt="image of {escape(row["uid"])}">'
     else:
@@ -116,21 +124,33 @@ def _card(n: int, s: dict[str, Any]) -> str:
         img = f'<div class="noimg">no image ({escape(why)})</div>'
     alt = s.get("alt")
     alt_score = f'<span class="s">{sc["alt"]:.3f}</span>' if sc and sc.get("alt") is not None else ""
-    texts = [f'<p class="alt"><b>alt-text</b>: {escape(alt) if alt else "<i>(empty)</i>"}{alt_score}</p>'
-             if alt is not None else ""]
+    texts = [
+        f'<p class="alt"><b>alt-text</b>: {escape(alt) if alt else "<i>(empty)</i>"}{alt_score}</p>'
+        if alt is not None
+        else ""
+    ]
     if row.get("desc"):
         texts.append(_pairs(row, sc))
     if status != "ok" and row.get("raw"):
         texts.append(f"<pre>{escape(row['raw'])}</pre>")
-    return (f'<section class="sample" data-uid="{escape(row["uid"])}">{head}<div class="body">{img}'
-            f'<div class="texts">{"".join(texts)}</div></div></section>')
+    return (
+        f'<section class="sample" data-uid="{escape(row["uid"])}">{head}<div class="body">{img}'
+        f'<div class="texts">{"".join(texts)}</div></div></section>'
+    )
 
 
 def samples_page(samples: list[dict[str, Any]], summary: dict[str, Any]) -> str:
-    scored = " Numbers beside a text are the scorer's image–text similarity; Δ is the margin " \
-             "over the aligned negative (red: the negative scores higher)." if summary.get("scores") else ""
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>hqclip report: samples</title>"
-            f"<style>{CSS}</style></head><body><h1>Refined samples: {escape(summary['sidecars'])}</h1>"
-            f"<p class='summary'>{len(samples)} random samples of {summary['rows']} rows "
-            f"({summary['valid_pct']}% valid).{scored}</p>"
-            + "".join(_card(i + 1, s) for i, s in enumerate(samples)) + "</body></html>\n")
+    scored = (
+        " Numbers beside a text are the scorer's image–text similarity; Δ is the margin "
+        "over the aligned negative (red: the negative scores higher)."
+        if summary.get("scores")
+        else ""
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>hqclip report: samples</title>"
+        f"<style>{CSS}</style></head><body><h1>Refined samples: {escape(summary['sidecars'])}</h1>"
+        f"<p class='summary'>{len(samples)} random samples of {summary['rows']} rows "
+        f"({summary['valid_pct']}% valid).{scored}</p>"
+        + "".join(_card(i + 1, s) for i, s in enumerate(samples))
+        + "</body></html>\n"
+    )

@@ -12,16 +12,29 @@ from PIL import Image
 from hqclip.conftest import require
 from hqclip.curate.quality_report import summarise, write_report
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium(*args: str, profile) -> subprocess.CompletedProcess:
     exe = shutil.which("chromium")
     require(exe is not None, "chromium is not installed")
     profile.mkdir()
-    return subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=120, check=True)
+    return subprocess.run(
+        [exe, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 def test_the_sample_page_renders_every_sample_with_its_image(scored, tmp_path):
@@ -37,8 +50,13 @@ def test_the_sample_page_renders_every_sample_with_its_image(scored, tmp_path):
     assert dom.count("<th>negative description</th>") >= 1
 
     shot = tmp_path / "shot.png"
-    chromium(f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars", page.as_uri(),
-             profile=tmp_path / "p2")
+    chromium(
+        f"--screenshot={shot}",
+        "--window-size=1280,1600",
+        "--hide-scrollbars",
+        page.as_uri(),
+        profile=tmp_path / "p2",
+    )
     img = np.asarray(Image.open(shot).convert("RGB"))
     assert img.shape == (1600, 1280, 3)
     background = (img == img[0, 0]).all(axis=2).mean()

@@ -29,17 +29,22 @@ def folder(path: str | Path, flag: str, hint: str) -> Path:
 
 def sidecars(path: str | Path) -> list[Path]:
     """The refine sidecars of a folder; refused when there are none or one is something else."""
-    root = folder(path, "--sidecars", "pass the --output folder of `hqclip refine` or "
-                                      "`hqclip import-vlm150m`")
+    root = folder(
+        path, "--sidecars", "pass the --output folder of `hqclip refine` or `hqclip import-vlm150m`"
+    )
     files = list_sidecars(root)
     if not files:
-        raise UserError(f"--sidecars {root}: no .parquet sidecar in it; pass the --output folder of "
-                        f"`hqclip refine` or `hqclip import-vlm150m`")
+        raise UserError(
+            f"--sidecars {root}: no .parquet sidecar in it; pass the --output folder of "
+            f"`hqclip refine` or `hqclip import-vlm150m`"
+        )
     bad = next((f for f in files if not is_sidecar(f)), None)
     if bad is not None:
         what = "a score sidecar" if is_scores(bad) else "not an hqclip sidecar"
-        raise UserError(f"{bad} is {what} (no status/desc/neg_desc/tags/neg_tags columns); pass the "
-                        f"--output folder of `hqclip refine` as --sidecars")
+        raise UserError(
+            f"{bad} is {what} (no status/desc/neg_desc/tags/neg_tags columns); pass the "
+            f"--output folder of `hqclip refine` as --sidecars"
+        )
     return files
 
 
@@ -48,12 +53,15 @@ def output(out: Path, first: Path, inputs: list[Path], is_ours) -> None:
     run would overwrite unless it is one of ours (`is_ours(path)`)."""
     resolved = out.resolve()
     if any(resolved == p.resolve() for p in inputs):
-        raise UserError(f"--output {out} is also an input folder; its files would be overwritten: "
-                        f"choose another --output")
+        raise UserError(
+            f"--output {out} is also an input folder; its files would be overwritten: choose another --output"
+        )
     path = sidecar_path(first, out)
     if path.exists() and not is_ours(path):
-        raise UserError(f"{path} exists and is not an output of this command (e.g. a refine sidecar "
-                        f"or img2dataset's metadata); it would be overwritten: choose another --output")
+        raise UserError(
+            f"{path} exists and is not an output of this command (e.g. a refine sidecar "
+            f"or img2dataset's metadata); it would be overwritten: choose another --output"
+        )
 
 
 def overlap(unit: Path, sidecar: Path) -> None:
@@ -63,9 +71,11 @@ def overlap(unit: Path, sidecar: Path) -> None:
     samples = iter_unit(unit, SkipLog())
     try:
         if uids and not any(s.uid in uids for s in samples):
-            raise UserError(f"{sidecar}: none of its {len(uids)} uids is a sample of {unit}; these "
-                            f"sidecars were made from other shards: pass the --sidecars that "
-                            f"`hqclip refine --input` made from these shards")
+            raise UserError(
+                f"{sidecar}: none of its {len(uids)} uids is a sample of {unit}; these "
+                f"sidecars were made from other shards: pass the --sidecars that "
+                f"`hqclip refine --input` made from these shards"
+            )
     finally:
         samples.close()
 
@@ -78,18 +88,23 @@ def scores(sidecar_files: list[Path], path: str | Path) -> dict[Path, Path]:
     foreign = next((p for p in by_name.values() if not is_scores(p)), None)
     if foreign is not None:
         what = "a refine sidecar" if is_sidecar(foreign) else "not a score sidecar"
-        raise UserError(f"{foreign} is {what} (no score columns); pass the --output folder of "
-                        f"`hqclip score` as --scores")
+        raise UserError(
+            f"{foreign} is {what} (no score columns); pass the --output folder of `hqclip score` as --scores"
+        )
     missing = [s for s in sidecar_files if s.name not in by_name]
     if missing:
-        raise UserError(f"{missing[0]}: no scores for it in {root} ({len(missing)} of "
-                        f"{len(sidecar_files)} sidecars have none); run `hqclip score` on these "
-                        f"sidecars with --output {root} (a rerun finishes an interrupted one)")
+        raise UserError(
+            f"{missing[0]}: no scores for it in {root} ({len(missing)} of "
+            f"{len(sidecar_files)} sidecars have none); run `hqclip score` on these "
+            f"sidecars with --output {root} (a rerun finishes an interrupted one)"
+        )
     names = {s.name for s in sidecar_files}
     extra = [p for n, p in sorted(by_name.items()) if n not in names]
     if extra:
-        raise UserError(f"{extra[0]}: no sidecar of that name in {sidecar_files[0].parent}; these "
-                        f"scores are for another dataset: pass the --scores made from these sidecars")
+        raise UserError(
+            f"{extra[0]}: no sidecar of that name in {sidecar_files[0].parent}; these "
+            f"scores are for another dataset: pass the --scores made from these sidecars"
+        )
     pairs = {s: by_name[s.name] for s in sidecar_files}
     match(sidecar_files[0], pairs[sidecar_files[0]])
     return pairs
@@ -109,11 +124,15 @@ def mismatch(records: dict, row: dict, sidecar: Path, scores_file: Path) -> None
         return
     rec = records.get(row["uid"])
     if rec is None:
-        raise UserError(f"{scores_file}: sample {row['uid']} is scored but {sidecar} has no valid "
-                        f"record of it; these scores are for another dataset or older sidecars: "
-                        f"run `hqclip score` again on these sidecars")
+        raise UserError(
+            f"{scores_file}: sample {row['uid']} is scored but {sidecar} has no valid "
+            f"record of it; these scores are for another dataset or older sidecars: "
+            f"run `hqclip score` again on these sidecars"
+        )
     for f in SCORE_FIELDS:
         if len(rec[f]) != len(row[f]):
-            raise UserError(f"{scores_file}: sample {row['uid']} has {len(row[f])} {f} scores but "
-                            f"{sidecar} has {len(rec[f])} {f}; the scores were made from other "
-                            f"sidecars: run `hqclip score` again on these sidecars")
+            raise UserError(
+                f"{scores_file}: sample {row['uid']} has {len(row[f])} {f} scores but "
+                f"{sidecar} has {len(rec[f])} {f}; the scores were made from other "
+                f"sidecars: run `hqclip score` again on these sidecars"
+            )

@@ -37,16 +37,27 @@ from hqclip.world.kinds import edit_kind
 
 EDGES = np.linspace(-1.0, 1.0, 201)  # scores and margins, bins of 0.01 (margins clipped to ±1)
 HISTS = ("alt", "desc", "neg_desc", "margin", "tags", "tag_margin")
-COUNTERS = ("status", "reasons", "attempts", "desc_per_record", "tags_per_record", "desc_words",
-            "tag_words", "desc_edits", "tag_edits", "world_kinds")
+COUNTERS = (
+    "status",
+    "reasons",
+    "attempts",
+    "desc_per_record",
+    "tags_per_record",
+    "desc_words",
+    "tag_words",
+    "desc_edits",
+    "tag_edits",
+    "world_kinds",
+)
 
 
 def _rank(seed: int, uid: str) -> str:
     return hashlib.blake2b(f"{seed}:{uid}".encode(), digest_size=8).hexdigest()
 
 
-def _summarise(path: str, scores: dict[str, str], tmp: str, samples: int, seed: int,
-               world_kinds: bool = False) -> dict[str, Any]:
+def _summarise(
+    path: str, scores: dict[str, str], tmp: str, samples: int, seed: int, world_kinds: bool = False
+) -> dict[str, Any]:
     """One sidecar (and its score sidecar, if any) → counters, histograms, candidate samples."""
     sidecar = Path(path)
     rows = read_sidecar(sidecar)
@@ -94,20 +105,41 @@ def _summarise(path: str, scores: dict[str, str], tmp: str, samples: int, seed: 
     sums = {k: float(np.sum(v)) for k, v in vals.items()}  # exact means (a histogram's are not)
     chosen = heapq.nsmallest(samples, ((_rank(seed, r["uid"]), r["uid"]) for r in rows))
     by_uid = {r["uid"]: r for r in rows}
-    picked = [{"rank": h, "sidecar": sidecar.name,
-               "row": {k: by_uid[u].get(k) for k in ("uid", "key", "status", "reason", "raw",
-                                                       "desc", "neg_desc", "tags", "neg_tags")},
-               "scores": score_rows.get(u)} for h, u in chosen]
-    return {"rows": len(rows), "records": len(records), "tokens": tokens,
-            "salvaged": sum(bool(r.get("dropped")) for r in rows if r["status"] == "ok"),
-            **c, "hists": hists, "sums": sums, "picked": picked}
+    picked = [
+        {
+            "rank": h,
+            "sidecar": sidecar.name,
+            "row": {
+                k: by_uid[u].get(k)
+                for k in ("uid", "key", "status", "reason", "raw", "desc", "neg_desc", "tags", "neg_tags")
+            },
+            "scores": score_rows.get(u),
+        }
+        for h, u in chosen
+    ]
+    return {
+        "rows": len(rows),
+        "records": len(records),
+        "tokens": tokens,
+        "salvaged": sum(bool(r.get("dropped")) for r in rows if r["status"] == "ok"),
+        **c,
+        "hists": hists,
+        "sums": sums,
+        "picked": picked,
+    }
 
 
 def _empty() -> dict[str, Any]:
-    return {"rows": 0, "records": 0, "salvaged": 0, "tokens": {"in": [0, 0], "out": [0, 0]},
-            **{k: Counter() for k in COUNTERS},
-            "hists": {k: np.zeros(len(EDGES) - 1, np.int64) for k in HISTS},
-            "sums": dict.fromkeys(HISTS, 0.0), "picked": []}
+    return {
+        "rows": 0,
+        "records": 0,
+        "salvaged": 0,
+        "tokens": {"in": [0, 0], "out": [0, 0]},
+        **{k: Counter() for k in COUNTERS},
+        "hists": {k: np.zeros(len(EDGES) - 1, np.int64) for k in HISTS},
+        "sums": dict.fromkeys(HISTS, 0.0),
+        "picked": [],
+    }
 
 
 def _add(acc: dict[str, Any], part: dict[str, Any], samples: int) -> None:
@@ -138,13 +170,26 @@ def _hist_summary(counts: np.ndarray, total: float) -> dict[str, Any] | None:
     mid = (EDGES[:-1] + EDGES[1:]) / 2
     cum = np.cumsum(counts) / n
     q = {f"p{p}": round(float(mid[np.searchsorted(cum, p / 100)]), 3) for p in (10, 50, 90)}
-    return {"n": n, "mean": round(total / n, 4), **q,
-            "below_zero": round(float(counts[mid < 0].sum() / n), 4), "counts": counts.tolist()}
+    return {
+        "n": n,
+        "mean": round(total / n, 4),
+        **q,
+        "below_zero": round(float(counts[mid < 0].sum() / n), 4),
+        "counts": counts.tolist(),
+    }
 
 
-def summarise(sidecars: str | Path, scores: str | Path | None = None, samples: int = 24,
-              seed: int = 0, top: int = 20, workers: int = 1, progress: bool = True,
-              work_dir: str | Path | None = None, world_kinds: bool = False) -> dict[str, Any]:
+def summarise(
+    sidecars: str | Path,
+    scores: str | Path | None = None,
+    samples: int = 24,
+    seed: int = 0,
+    top: int = 20,
+    workers: int = 1,
+    progress: bool = True,
+    work_dir: str | Path | None = None,
+    world_kinds: bool = False,
+) -> dict[str, Any]:
     """The report's numbers (and its sample rows) for a sidecar folder; refuses
     (`UserError`) before any work what it cannot read. Tag and word counts spill to a
     temp folder under `work_dir` (default: the system's). `world_kinds`: also classify each
@@ -162,29 +207,59 @@ def summarise(sidecars: str | Path, scores: str | Path | None = None, samples: i
             _add(m, part, samples)
             shown.update(1)
 
-        run_units(files, partial(_summarise, scores={s.name: str(p) for s, p in pairs.items()},
-                                 tmp=tmp, samples=samples, seed=seed, world_kinds=world_kinds),
-                  workers=workers, on_done=add, collect=False)
+        run_units(
+            files,
+            partial(
+                _summarise,
+                scores={s.name: str(p) for s, p in pairs.items()},
+                tmp=tmp,
+                samples=samples,
+                seed=seed,
+                world_kinds=world_kinds,
+            ),
+            workers=workers,
+            on_done=add,
+            collect=False,
+        )
         shown.close()
-        vocab = {name: top_counts(f"{tmp}/{name}/*.parquet", top, tmp)
-                 for name in ("tags", "neg_tags", "words")}
+        vocab = {
+            name: top_counts(f"{tmp}/{name}/*.parquet", top, tmp) for name in ("tags", "neg_tags", "words")
+        }
     total = m["rows"]
     ok = m["status"].get("ok", 0)
     res = {
-        "sidecars": str(sidecars), "scores": str(scores) if scores is not None else None,
-        "files": len(files), "rows": total, "valid_pct": round(100 * ok / total, 2) if total else None,
-        "status": dict(m["status"].most_common()), "invalid_reasons": dict(m["reasons"].most_common()),
-        "records": m["records"], "salvaged": m["salvaged"],
+        "sidecars": str(sidecars),
+        "scores": str(scores) if scores is not None else None,
+        "files": len(files),
+        "rows": total,
+        "valid_pct": round(100 * ok / total, 2) if total else None,
+        "status": dict(m["status"].most_common()),
+        "invalid_reasons": dict(m["reasons"].most_common()),
+        "records": m["records"],
+        "salvaged": m["salvaged"],
         "attempts": {str(k): v for k, v in sorted(m["attempts"].items())},
-        "tokens": {k: {"rows": n, "total": t, "mean": round(t / n, 1) if n else None}
-                   for k, (t, n) in m["tokens"].items()},
-        "sentences": {"per_record": _sorted(m["desc_per_record"]), "mean": _mean(m["desc_per_record"]),
-                      "words": _sorted(m["desc_words"]), "mean_words": _mean(m["desc_words"])},
-        "tags": {"per_record": _sorted(m["tags_per_record"]), "mean": _mean(m["tags_per_record"]),
-                 "words": _sorted(m["tag_words"]), "mean_words": _mean(m["tag_words"])},
+        "tokens": {
+            k: {"rows": n, "total": t, "mean": round(t / n, 1) if n else None}
+            for k, (t, n) in m["tokens"].items()
+        },
+        "sentences": {
+            "per_record": _sorted(m["desc_per_record"]),
+            "mean": _mean(m["desc_per_record"]),
+            "words": _sorted(m["desc_words"]),
+            "mean_words": _mean(m["desc_words"]),
+        },
+        "tags": {
+            "per_record": _sorted(m["tags_per_record"]),
+            "mean": _mean(m["tags_per_record"]),
+            "words": _sorted(m["tag_words"]),
+            "mean_words": _mean(m["tag_words"]),
+        },
         "top_tags": [[t, n] for t, n in vocab["tags"][0]],
-        "vocabulary": {"tags": vocab["tags"][1], "neg_tags": vocab["neg_tags"][1],
-                       "description_words": vocab["words"][1]},
+        "vocabulary": {
+            "tags": vocab["tags"][1],
+            "neg_tags": vocab["neg_tags"][1],
+            "description_words": vocab["words"][1],
+        },
         "edits": {"desc": _ordered(m["desc_edits"]), "tags": _ordered(m["tag_edits"])},
     }
     if world_kinds:
@@ -211,48 +286,75 @@ def _pct(d: dict[str, int], k: str) -> str:
 
 def markdown(res: dict[str, Any]) -> str:
     tok = res["tokens"]
-    lines = [f"# Refined data report: {res['sidecars']}", "",
-             f"{res['rows']} rows in {res['files']} sidecars; **{res['valid_pct']}% valid** "
-             f"({res['records']} records training uses; {res['salvaged']} salvaged, i.e. kept "
-             f"minus some pairs).", ""]
+    lines = [
+        f"# Refined data report: {res['sidecars']}",
+        "",
+        f"{res['rows']} rows in {res['files']} sidecars; **{res['valid_pct']}% valid** "
+        f"({res['records']} records training uses; {res['salvaged']} salvaged, i.e. kept "
+        f"minus some pairs).",
+        "",
+    ]
     if any(v["rows"] for v in tok.values()):
         lines += ["| tokens | rows with a count | total | mean per row |", "|---|---|---|---|"]
-        lines += [f"| {k} | {v['rows']} | {v['total']} | {v['mean'] if v['mean'] is not None else '–'} |"
-                  for k, v in tok.items()]
+        lines += [
+            f"| {k} | {v['rows']} | {v['total']} | {v['mean'] if v['mean'] is not None else '–'} |"
+            for k, v in tok.items()
+        ]
     else:
         lines.append("No token counts (the backend reported none).")
     if res["invalid_reasons"]:
         lines += ["", "| invalid reason | rows | % of rows |", "|---|---|---|"]
-        lines += [f"| {k} | {v} | {100 * v / res['rows']:.2f} |"
-                  for k, v in res["invalid_reasons"].items()]
+        lines += [f"| {k} | {v} | {100 * v / res['rows']:.2f} |" for k, v in res["invalid_reasons"].items()]
     else:
         lines += ["", "No invalid rows."]
     if res["attempts"]:
-        lines += ["", "| attempts | " + " | ".join(res["attempts"]) + " |",
-                  "|---" * (len(res["attempts"]) + 1) + "|",
-                  "| rows | " + " | ".join(map(str, res["attempts"].values())) + " |"]
+        lines += [
+            "",
+            "| attempts | " + " | ".join(res["attempts"]) + " |",
+            "|---" * (len(res["attempts"]) + 1) + "|",
+            "| rows | " + " | ".join(map(str, res["attempts"].values())) + " |",
+        ]
     s, t = res["sentences"], res["tags"]
     f = lambda x: "–" if x is None else f"{x:.2f}"  # noqa: E731
-    lines += ["", "| per record | mean count | mean words |", "|---|---|---|",
-              f"| description sentences | {f(s['mean'])} | {f(s['mean_words'])} |",
-              f"| tags | {f(t['mean'])} | {f(t['mean_words'])} |"]
+    lines += [
+        "",
+        "| per record | mean count | mean words |",
+        "|---|---|---|",
+        f"| description sentences | {f(s['mean'])} | {f(s['mean_words'])} |",
+        f"| tags | {f(t['mean'])} | {f(t['mean_words'])} |",
+    ]
     v = res["vocabulary"]
-    lines += ["", f"Vocabulary: {v['tags']} distinct tags, {v['neg_tags']} distinct negative tags, "
-              f"{v['description_words']} distinct words in descriptions and their negatives.", "",
-              "Most frequent tags: " + ", ".join(f"{tag} ({n})" for tag, n in res["top_tags"]) + "."]
+    lines += [
+        "",
+        f"Vocabulary: {v['tags']} distinct tags, {v['neg_tags']} distinct negative tags, "
+        f"{v['description_words']} distinct words in descriptions and their negatives.",
+        "",
+        "Most frequent tags: " + ", ".join(f"{tag} ({n})" for tag, n in res["top_tags"]) + ".",
+    ]
     for what, d in res["edits"].items():
-        title = {"desc": "description negatives", "tags": "tag negatives",
-                 "world": "world kind (description negatives)"}[what]
+        title = {
+            "desc": "description negatives",
+            "tags": "tag negatives",
+            "world": "world kind (description negatives)",
+        }[what]
         lines += ["", f"| edit: {title} | pairs | % |", "|---|---|---|"]
         lines += [f"| {k} | {n} | {_pct(d, k)} |" for k, n in d.items()]
     if res.get("scores_summary"):
-        lines += ["", "| score (cosine) | n | mean | p10 | p50 | p90 | < 0 |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| score (cosine) | n | mean | p10 | p50 | p90 | < 0 |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for k, h in res["scores_summary"].items():
             if h:
-                lines.append(f"| {k} | {h['n']} | {h['mean']:.3f} | {h['p10']:.2f} | {h['p50']:.2f} | "
-                             f"{h['p90']:.2f} | {100 * h['below_zero']:.1f}% |")
-        lines.append("\nmargin = description sentence − its negative; tag_margin likewise for tags; "
-                     "a margin below 0 means the scorer prefers the negative.")
+                lines.append(
+                    f"| {k} | {h['n']} | {h['mean']:.3f} | {h['p10']:.2f} | {h['p50']:.2f} | "
+                    f"{h['p90']:.2f} | {100 * h['below_zero']:.1f}% |"
+                )
+        lines.append(
+            "\nmargin = description sentence − its negative; tag_margin likewise for tags; "
+            "a margin below 0 means the scorer prefers the negative."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -262,10 +364,15 @@ def _plots(res: dict[str, Any], out: Path) -> dict[str, Path]:
     plt = pyplot()
     paths = {"counts": out / "counts.png", "edits": out / "edits.png"}
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
-    for ax, (title, d) in zip(axes, (("sentences per record", res["sentences"]["per_record"]),
-                                     ("tags per record", res["tags"]["per_record"]),
-                                     ("words per sentence", res["sentences"]["words"]),
-                                     ("words per tag", res["tags"]["words"]))):
+    for ax, (title, d) in zip(
+        axes,
+        (
+            ("sentences per record", res["sentences"]["per_record"]),
+            ("tags per record", res["tags"]["per_record"]),
+            ("words per sentence", res["sentences"]["words"]),
+            ("words per tag", res["tags"]["words"]),
+        ),
+    ):
         ax.bar([int(k) for k in d], list(d.values()))
         ax.set_title(title, fontsize="medium")
     axes[0].set_ylabel("count")
@@ -282,10 +389,16 @@ def _plots(res: dict[str, Any], out: Path) -> dict[str, Path]:
         paths["scores"] = out / "scores.png"
         mid = (EDGES[:-1] + EDGES[1:]) / 2
         fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
-        for ax, keys, title in ((axes[0], ("alt", "desc", "neg_desc", "tags"), "scores"),
-                                (axes[1], ("margin", "tag_margin"), "margins (positive − negative)")):
-            used = [i for k in keys if res["scores_summary"][k]
-                    for i in np.flatnonzero(res["scores_summary"][k]["counts"])]
+        for ax, keys, title in (
+            (axes[0], ("alt", "desc", "neg_desc", "tags"), "scores"),
+            (axes[1], ("margin", "tag_margin"), "margins (positive − negative)"),
+        ):
+            used = [
+                i
+                for k in keys
+                if res["scores_summary"][k]
+                for i in np.flatnonzero(res["scores_summary"][k]["counts"])
+            ]
             for k in keys:
                 h = res["scores_summary"][k]
                 if h:
@@ -302,8 +415,9 @@ def _plots(res: dict[str, Any], out: Path) -> dict[str, Path]:
     return paths
 
 
-def write_report(res: dict[str, Any], out_dir: str | Path, inputs: str | Path | None = None
-                 ) -> dict[str, Path]:
+def write_report(
+    res: dict[str, Any], out_dir: str | Path, inputs: str | Path | None = None
+) -> dict[str, Path]:
     """report.json, report.md, counts.png, edits.png (scores.png) and samples.html under `out_dir`;
     `inputs`: the shards, for the samples' images and alt-texts."""
     from hqclip.curate.html import attach_images, samples_page
@@ -313,8 +427,10 @@ def write_report(res: dict[str, Any], out_dir: str | Path, inputs: str | Path | 
     samples = attach_images(res["samples"], inputs) if inputs is not None else res["samples"]
     paths = {"json": out / "report.json", "markdown": out / "report.md", "html": out / "samples.html"}
     slim = {k: v for k, v in res.items() if k != "samples"}
-    write_text(paths["json"], json.dumps({**slim, "samples": [s["row"]["uid"] for s in samples]},
-                                         indent=1, allow_nan=False) + "\n")
+    write_text(
+        paths["json"],
+        json.dumps({**slim, "samples": [s["row"]["uid"] for s in samples]}, indent=1, allow_nan=False) + "\n",
+    )
     write_text(paths["markdown"], markdown(res))
     write_text(paths["html"], samples_page(samples, slim))
     paths.update(_plots(res, out))

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,7 @@ _models: dict[tuple[str, str], Loaded] = {}  # per process: a worker's model, re
 
 def stamp(unit: Path, sidecars: Path) -> dict[str, Any]:
     """What a rerun compares: the shard and its sidecar, as they were when the shard was scored."""
-    return {"shard": resume.input_stamp(unit),
-            "sidecar": resume.input_stamp(sidecar_path(unit, sidecars))}
+    return {"shard": resume.input_stamp(unit), "sidecar": resume.input_stamp(sidecar_path(unit, sidecars))}
 
 
 def _texts(alt: str, rec: dict | None) -> tuple[list[str], list[tuple[str, int, int]]]:
@@ -54,8 +54,9 @@ def _texts(alt: str, rec: dict | None) -> tuple[list[str], list[tuple[str, int, 
     return texts, spans
 
 
-def _score_batch(m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batch: int
-                 ) -> list[dict[str, Any]]:
+def _score_batch(
+    m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batch: int
+) -> list[dict[str, Any]]:
     """Rows for (sample, preprocessed image, record or None) triples: one image forward, one text
     forward over every text of the batch."""
     import torch
@@ -67,12 +68,19 @@ def _score_batch(m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batc
         spans.append([(f, a + len(texts), b + len(texts)) for f, a, b in sp])
         texts += t
         owner += [i] * len(t)
-    sims = (np.einsum("nd,nd->n", encode_texts(m, m.tokenizer(texts), max(text_batch, 512)),
-                      images[owner]) if texts else np.zeros(0, np.float32))
+    sims = (
+        np.einsum("nd,nd->n", encode_texts(m, m.tokenizer(texts), max(text_batch, 512)), images[owner])
+        if texts
+        else np.zeros(0, np.float32)
+    )
     rows = []
     for (s, _, rec), sp in zip(batch, spans):
-        row: dict[str, Any] = {"uid": s.uid, "key": s.key, "status": "no_record" if rec is None else "ok",
-                               "alt": None}
+        row: dict[str, Any] = {
+            "uid": s.uid,
+            "key": s.key,
+            "status": "no_record" if rec is None else "ok",
+            "alt": None,
+        }
         for f, a, b in sp:
             vals = [round(float(v), 6) for v in sims[a:b]]
             row[f] = vals[0] if f == "alt" else vals
@@ -82,9 +90,15 @@ def _score_batch(m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batc
     return rows
 
 
-def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: Loaded, fp: str,
-                batch_size: int = 64, progress: Callable[[int, int], None] | None = None
-                ) -> dict[str, Any]:
+def score_shard(
+    unit: str | Path,
+    sidecars: str | Path,
+    out_dir: str | Path,
+    m: Loaded,
+    fp: str,
+    batch_size: int = 64,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Score every sample of one shard (or caption table) into `<out_dir>/<stem>.parquet` + done
     marker; returns its stats. Each sample the reader yields gets one row: an unreadable image is
     `input:<reason>` with no score, a sample without a valid record gets its alt-text scored."""
@@ -103,13 +117,23 @@ def score_shard(unit: str | Path, sidecars: str | Path, out_dir: str | Path, m: 
         log.warning("%s: sample %s not scored (%s)", unit, s.key, e.reason)
         return {"uid": s.uid, "key": s.key, "status": f"input:{e.reason}"}
 
-    done = map_unit(iter_unit(unit, skips), prepare, partial(_score_batch, m, text_batch=batch_size),
-                    unreadable, batch_size, progress)
+    done = map_unit(
+        iter_unit(unit, skips),
+        prepare,
+        partial(_score_batch, m, text_batch=batch_size),
+        unreadable,
+        batch_size,
+        progress,
+    )
     status = [r["status"] for r in done]
-    stats = {"samples": len(done), "scored": status.count("ok"),
-             "no_record": status.count("no_record"),
-             "unreadable": sum(s.startswith("input:") for s in status),
-             "skipped": skips.as_dict(), "seconds": round(time.perf_counter() - start, 3)}
+    stats = {
+        "samples": len(done),
+        "scored": status.count("ok"),
+        "no_record": status.count("no_record"),
+        "unreadable": sum(s.startswith("input:") for s in status),
+        "skipped": skips.as_dict(),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
     write_scores(out, done, {"fingerprint": fp, "model": m.spec})
     resume.mark_done(out, fp, stats, before)
     return stats
@@ -128,18 +152,32 @@ def clear_models() -> None:
     _models.clear()
 
 
-def _job(unit: str, spec: str, device: str, sidecars: str, out_dir: str, batch_size: int, fp: str,
-         progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def _job(
+    unit: str,
+    spec: str,
+    device: str,
+    sidecars: str,
+    out_dir: str,
+    batch_size: int,
+    fp: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """One shard with this process's model (loaded by its first shard, or by `check`)."""
     return score_shard(unit, sidecars, out_dir, _model(spec, device), fp, batch_size, progress)
 
 
-def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path, device: str,
-          batch_size: int, workers: int) -> tuple[list[Path], Loaded]:
+def check(
+    spec: str,
+    inputs: str | Path,
+    sidecars: str | Path,
+    out_dir: str | Path,
+    device: str,
+    batch_size: int,
+    workers: int,
+) -> tuple[list[Path], Loaded]:
     """The units to score and the loaded model, or `UserError` before any work."""
     if batch_size < 1 or workers < 1:
-        raise UserError(f"--batch-size {batch_size} and --workers {workers}: each must be "
-                        f"at least 1")
+        raise UserError(f"--batch-size {batch_size} and --workers {workers}: each must be at least 1")
     units = resolve_inputs(inputs)
     files = preflight.sidecars(sidecars)
     annotated = [u for u in units if sidecar_path(u, sidecars).exists()]
@@ -147,19 +185,33 @@ def check(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Pa
         raise UserError(
             f"--sidecars {sidecars}: no sidecar for any of the {len(units)} shards of --input "
             f"{inputs} (e.g. {sidecar_path(units[0], sidecars).name}); pass the --output of "
-            f"`hqclip refine` made from these shards")
+            f"`hqclip refine` made from these shards"
+        )
     if len(annotated) < len(units):
-        log.warning("%d of %d shards have no sidecar in %s; their samples get only the alt-text "
-                    "scored", len(units) - len(annotated), len(units), sidecars)
+        log.warning(
+            "%d of %d shards have no sidecar in %s; their samples get only the alt-text scored",
+            len(units) - len(annotated),
+            len(units),
+            sidecars,
+        )
     preflight.overlap(annotated[0], sidecar_path(annotated[0], sidecars))
     preflight.output(Path(out_dir), units[0], [files[0].parent, units[0].parent], is_scores)
     return units, _model(spec, device)
 
 
-def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str | Path,
-              device: str = "cpu", batch_size: int = 64, runner: str = "local", workers: int = 1,
-              ray_opts: dict[str, Any] | None = None, overwrite: bool = False,
-              progress: bool = True) -> dict[str, Any]:
+def run_score(
+    spec: str,
+    inputs: str | Path,
+    sidecars: str | Path,
+    out_dir: str | Path,
+    device: str = "cpu",
+    batch_size: int = 64,
+    runner: str = "local",
+    workers: int = 1,
+    ray_opts: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Score every shard of `inputs` with its sidecar from `sidecars` into `out_dir`, skipping
     shards already scored by this model. Refuses (`UserError`) before any work what
     cannot succeed; writes and returns the run's stats (`score-stats.json`)."""
@@ -168,20 +220,43 @@ def run_score(spec: str, inputs: str | Path, sidecars: str | Path, out_dir: str 
     units, m = check(spec, inputs, sidecars, out, device if here else "cpu", batch_size, workers)
 
     def summarise(finished, before, seconds):
-        counts = {k: sum(s[k] for s in finished.values())
-                  for k in ("samples", "scored", "no_record", "unreadable")}
-        return {**counts, "shards_total": len(units), "shards_done": len(finished), "model": spec,
-                "seconds": round(seconds, 1)}
+        counts = {
+            k: sum(s[k] for s in finished.values()) for k in ("samples", "scored", "no_record", "unreadable")
+        }
+        return {
+            **counts,
+            "shards_total": len(units),
+            "shards_done": len(finished),
+            "model": spec,
+            "seconds": round(seconds, 1),
+        }
 
     try:
         return run_stage(
-            "score", out, units, partial(_job, spec=spec, device=device, sidecars=str(sidecars),
-                                         out_dir=str(out), batch_size=batch_size),
-            summarise, parts={"model": weights_hash(m), "version": VERSION},
-            config={"model": spec, "input": str(inputs), "sidecars": str(sidecars),
-                    "batch_size": batch_size},
-            output_of=partial(sidecar_path, out_dir=out), stamp=partial(stamp, sidecars=Path(sidecars)),
-            overwrite=overwrite, runner=runner, workers=workers, ray_opts=ray_opts, live=True,
-            progress=progress, count="samples", estimate=estimate_total)
+            "score",
+            out,
+            units,
+            partial(
+                _job,
+                spec=spec,
+                device=device,
+                sidecars=str(sidecars),
+                out_dir=str(out),
+                batch_size=batch_size,
+            ),
+            summarise,
+            parts={"model": weights_hash(m), "version": VERSION},
+            config={"model": spec, "input": str(inputs), "sidecars": str(sidecars), "batch_size": batch_size},
+            output_of=partial(sidecar_path, out_dir=out),
+            stamp=partial(stamp, sidecars=Path(sidecars)),
+            overwrite=overwrite,
+            runner=runner,
+            workers=workers,
+            ray_opts=ray_opts,
+            live=True,
+            progress=progress,
+            count="samples",
+            estimate=estimate_total,
+        )
     finally:
         clear_models()

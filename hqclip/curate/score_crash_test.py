@@ -14,8 +14,22 @@ SHARDS, PER_SHARD = 8, 50
 
 
 def score_cmd(world, sidecars, out, *extra):
-    return [sys.executable, "-m", "hqclip.cli.main", "score", "--model", MODEL, "--input",
-            str(world), "--sidecars", str(sidecars), "--output", str(out), "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "hqclip.cli.main",
+        "score",
+        "--model",
+        MODEL,
+        "--input",
+        str(world),
+        "--sidecars",
+        str(sidecars),
+        "--output",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def test_kill_9_then_rerun_scores_every_sample_once(tmp_path, kill_9):
@@ -23,8 +37,10 @@ def test_kill_9_then_rerun_scores_every_sample_once(tmp_path, kill_9):
     subprocess.run(score_cmd(world, sidecars, tmp_path / "ref"), check=True, capture_output=True)
     out = tmp_path / "out"
     # one image per forward pass: slow enough that the kill lands between shards
-    mid_run = kill_9(score_cmd(world, sidecars, out, "--batch-size", "1"),
-                     lambda: list(out.glob("*.done")) and list(out.glob("*.running")))
+    mid_run = kill_9(
+        score_cmd(world, sidecars, out, "--batch-size", "1"),
+        lambda: list(out.glob("*.done")) and list(out.glob("*.running")),
+    )
     assert mid_run, "the run ended before a shard was in flight"
     assert 1 <= len(list(out.glob("*.done"))) < SHARDS
     assert list(out.glob("*.running"))  # the killed run's shard in flight

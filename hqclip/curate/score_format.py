@@ -17,22 +17,23 @@ from hqclip.data.sidecar import write_sidecar
 
 _floats = pa.list_(pa.float32())
 
-SCORE_SCHEMA = pa.schema([
-    ("uid", pa.string()),
-    ("key", pa.string()),
-    ("status", pa.string()),     # ok | no_record (alt-text only) | input:<reason> (no image)
-    ("alt", pa.float32()),       # null: empty alt-text or unreadable image
-    ("desc", _floats),           # null: no valid record for this sample
-    ("neg_desc", _floats),
-    ("margin", _floats),         # desc − neg_desc, per sentence
-    ("tags", _floats),
-    ("neg_tags", _floats),
-])
+SCORE_SCHEMA = pa.schema(
+    [
+        ("uid", pa.string()),
+        ("key", pa.string()),
+        ("status", pa.string()),  # ok | no_record (alt-text only) | input:<reason> (no image)
+        ("alt", pa.float32()),  # null: empty alt-text or unreadable image
+        ("desc", _floats),  # null: no valid record for this sample
+        ("neg_desc", _floats),
+        ("margin", _floats),  # desc − neg_desc, per sentence
+        ("tags", _floats),
+        ("neg_tags", _floats),
+    ]
+)
 SCORE_FIELDS = ("desc", "neg_desc", "tags", "neg_tags")
 
 
-def write_scores(path: str | os.PathLike, rows: list[dict[str, Any]],
-                 metadata: dict[str, Any]) -> Path:
+def write_scores(path: str | os.PathLike, rows: list[dict[str, Any]], metadata: dict[str, Any]) -> Path:
     return write_sidecar(path, rows, metadata, schema=SCORE_SCHEMA)
 
 

@@ -40,8 +40,9 @@ def test_every_sample_gets_one_row_scored_as_eval_embeds_it(scored, tmp_path):
             if rec is None:
                 assert r["desc"] is None and r["margin"] is None
             else:
-                assert [len(r[f]) for f in ("desc", "neg_desc", "tags", "neg_tags")] == \
-                    [len(rec[f]) for f in ("desc", "neg_desc", "tags", "neg_tags")]
+                assert [len(r[f]) for f in ("desc", "neg_desc", "tags", "neg_tags")] == [
+                    len(rec[f]) for f in ("desc", "neg_desc", "tags", "neg_tags")
+                ]
                 np.testing.assert_allclose(r["margin"], np.subtract(r["desc"], r["neg_desc"]), atol=1e-6)
             assert (r["alt"] is None) == (s.text.strip() == "")
         for s, r in list(zip(samples, rows))[:3]:  # eval's own path: image file → Embedder
@@ -110,22 +111,37 @@ def test_worker_processes_give_the_same_scores(scored, tmp_path):
 def test_ray_tasks_give_the_same_scores(scored, tmp_path):
     pytest.importorskip("ray")
     world, sidecars, scores = scored
-    run_score(MODEL, world, sidecars, tmp_path / "ray", runner="ray",
-              ray_opts={"num_cpus": 1}, progress=False)
+    run_score(
+        MODEL, world, sidecars, tmp_path / "ray", runner="ray", ray_opts={"num_cpus": 1}, progress=False
+    )
     close(rows_of(tmp_path / "ray"), rows_of(scores))
 
 
 def test_a_plain_folder_unannotated_shards_and_unreadable_images(tmp_path):
     shards, sidecars = make_dataset(tmp_path / "data", n=32, per_shard=16)
     (sidecars / "shard-000001.parquet").unlink()  # a partial refine: shard 1 has no sidecar
-    broken = write_shards([{"__key__": "bad", "png": b"not a png", "txt": "a cat",
-                            "json": {"uid": "f" * 32}}], tmp_path / "extra", pattern="broken-%06d.tar")
+    broken = write_shards(
+        [{"__key__": "bad", "png": b"not a png", "txt": "a cat", "json": {"uid": "f" * 32}}],
+        tmp_path / "extra",
+        pattern="broken-%06d.tar",
+    )
     os.replace(broken[0], shards / broken[0].name)
     stats = run_score(MODEL, shards, sidecars, tmp_path / "scores", progress=False)
     assert stats == {**stats, "samples": 33, "scored": 16, "no_record": 16, "unreadable": 1}
     bad = read_scores(tmp_path / "scores" / "broken-000000.parquet")
-    assert bad == [{"uid": "f" * 32, "key": "bad", "status": "input:undecodable_image", "alt": None,
-                    "desc": None, "neg_desc": None, "margin": None, "tags": None, "neg_tags": None}]
+    assert bad == [
+        {
+            "uid": "f" * 32,
+            "key": "bad",
+            "status": "input:undecodable_image",
+            "alt": None,
+            "desc": None,
+            "neg_desc": None,
+            "margin": None,
+            "tags": None,
+            "neg_tags": None,
+        }
+    ]
     unannotated = read_scores(tmp_path / "scores" / "shard-000001.parquet")
     assert {r["status"] for r in unannotated} == {"no_record"}
     texts = [s.text for s in iter_shard(shards / "shard-000001.tar", decode=False)]

@@ -112,8 +112,9 @@ class SkipLog:
         first = self.counts[reason] == 0
         self.counts[reason] += 1
         hint = f" — {HINTS[reason]}" if first and reason in HINTS else ""
-        log.warning("%s: sample %s skipped (%s%s)%s", source, key, reason,
-                    f": {detail[:200]}" if detail else "", hint)
+        log.warning(
+            "%s: sample %s skipped (%s%s)%s", source, key, reason, f": {detail[:200]}" if detail else "", hint
+        )
 
     @property
     def total(self) -> int:

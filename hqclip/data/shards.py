@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import re
 import tarfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import braceexpand
 
@@ -34,8 +35,12 @@ from hqclip.data.samples import (
 SHARD_PATTERN = "shard-%06d.tar"
 
 
-def write_shards(samples: Iterable[dict[str, Any]], out_dir: str | os.PathLike,
-                 maxcount: int = 10_000, pattern: str = SHARD_PATTERN) -> list[Path]:
+def write_shards(
+    samples: Iterable[dict[str, Any]],
+    out_dir: str | os.PathLike,
+    maxcount: int = 10_000,
+    pattern: str = SHARD_PATTERN,
+) -> list[Path]:
     """Write webdataset samples (`{"__key__", "png": bytes, "txt": str, "json": dict}`) into
     numbered shards. Each shard appears under its final name only when complete; tar member
     times are fixed so the same samples give byte-identical shards."""
@@ -53,8 +58,9 @@ def write_shards(samples: Iterable[dict[str, Any]], out_dir: str | os.PathLike,
         written.append(Path(fname))
 
     n = 0
-    writer = wds.ShardWriter(str(out_dir / pattern), maxcount=maxcount, verbose=0,
-                             opener=opener, post=post, mtime=0.0)
+    writer = wds.ShardWriter(
+        str(out_dir / pattern), maxcount=maxcount, verbose=0, opener=opener, post=post, mtime=0.0
+    )
     try:
         for sample in samples:
             writer.write(sample)
@@ -94,8 +100,18 @@ def _to_sample(raw: dict[str, Any], source: str, decode: bool, max_pixels: int) 
     meta = decode_meta(raw.get("json"))
     uid = str(meta.get("uid") or derived_uid(Path(source).name, key))
     image = decode_image(raw[ext], max_pixels) if decode else None
-    return Sample(key=key, uid=uid, text=text, image_bytes=raw[ext], ext=ext, meta=meta,
-                  source=source, image=image, offset=raw["__offset__"], end=raw["__end__"])
+    return Sample(
+        key=key,
+        uid=uid,
+        text=text,
+        image_bytes=raw[ext],
+        ext=ext,
+        meta=meta,
+        source=source,
+        image=image,
+        offset=raw["__offset__"],
+        end=raw["__end__"],
+    )
 
 
 _SKIP_META = re.compile(r"__[^/]*__($|/)")  # webdataset's default `skip_meta`
@@ -110,8 +126,12 @@ def _members(f, start: int) -> Iterator[tuple[int, int, str, bytes]]:
     stream = tarfile.open(fileobj=f, mode="r|")
     for info in stream:
         name = info.name
-        if not info.isreg() or name is None or _SKIP_META.match(name) or (
-                "/" not in name and name.startswith(meta_prefix) and name.endswith(meta_suffix)):
+        if (
+            not info.isreg()
+            or name is None
+            or _SKIP_META.match(name)
+            or ("/" not in name and name.startswith(meta_prefix) and name.endswith(meta_suffix))
+        ):
             continue
         data = stream.extractfile(info).read()
         yield start + info.offset, start + info.offset_data + -(-info.size // 512) * 512, name, data
@@ -141,8 +161,13 @@ def _grouped(members: Iterator[tuple[int, int, str, bytes]]) -> Iterator[dict[st
         yield cur
 
 
-def iter_shard(path: str | os.PathLike, skips: SkipLog | None = None, decode: bool = True,
-               max_pixels: int = DEFAULT_MAX_PIXELS, start: int = 0) -> Iterator[Sample]:
+def iter_shard(
+    path: str | os.PathLike,
+    skips: SkipLog | None = None,
+    decode: bool = True,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    start: int = 0,
+) -> Iterator[Sample]:
     """Yield the good samples of one shard in order, from byte `start` (a sample's `offset` or
     `end`); skip and count the bad ones."""
     skips = skips if skips is not None else SkipLog()
@@ -165,8 +190,9 @@ def iter_shard(path: str | os.PathLike, skips: SkipLog | None = None, decode: bo
         skips.skip(source, f"after {key}", "truncated_shard", str(e))
 
 
-def iter_shards(paths: Iterable[str | os.PathLike], skips: SkipLog | None = None,
-                **kw: Any) -> Iterator[Sample]:
+def iter_shards(
+    paths: Iterable[str | os.PathLike], skips: SkipLog | None = None, **kw: Any
+) -> Iterator[Sample]:
     skips = skips if skips is not None else SkipLog()
     for p in paths:
         yield from iter_shard(p, skips, **kw)

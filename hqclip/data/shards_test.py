@@ -3,9 +3,9 @@ import logging
 
 import webdataset as wds
 
-from hqclip.data.testimages import png
 from hqclip.data.samples import SkipLog, derived_uid
 from hqclip.data.shards import iter_shard, list_shards, write_shards
+from hqclip.data.testimages import png
 
 
 def good(i: int, uid: bool = True) -> dict:
@@ -56,9 +56,15 @@ def test_each_corrupt_sample_is_skipped_with_its_reason(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, "hqclip.data"):
         got = list(iter_shard(path, skips, max_pixels=200 * 200))
     assert [s.key for s in got] == ["000000000", "000000001", "000000002"]
-    assert skips.as_dict() == {"truncated_image": 1, "undecodable_image": 1, "missing_caption": 1,
-                               "non_utf8_text": 1, "decompression_bomb": 1, "bad_json": 1,
-                               "missing_image": 1}
+    assert skips.as_dict() == {
+        "truncated_image": 1,
+        "undecodable_image": 1,
+        "missing_caption": 1,
+        "non_utf8_text": 1,
+        "decompression_bomb": 1,
+        "bad_json": 1,
+        "missing_image": 1,
+    }
     assert f"{path}: sample latin1 skipped (non_utf8_text" in caplog.text
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,25 +22,27 @@ from hqclip.schema import FIELDS, Record, normalize, validate
 
 _str_list = pa.list_(pa.string())
 
-SIDECAR_SCHEMA = pa.schema([
-    ("uid", pa.string()),
-    ("key", pa.string()),
-    ("desc", _str_list),
-    ("neg_desc", _str_list),
-    ("tags", _str_list),
-    ("neg_tags", _str_list),
-    ("status", pa.string()),        # "ok" | "invalid"
-    ("reason", pa.string()),        # validator reason or backend error; null when ok
-    ("attempts", pa.int32()),
-    ("model", pa.string()),
-    ("prompt_hash", pa.string()),
-    ("tokens_in", pa.int32()),
-    ("tokens_out", pa.int32()),
-    ("latency_s", pa.float32()),
-    ("raw", pa.string()),           # the model's last output (clipped): invalid and salvaged rows
-    ("extra", pa.string()),         # JSON of source-record fields beyond the four (import/export)
-    ("dropped", _str_list),         # pairs salvage removed from an ok answer: "<reason>@<i>"
-])
+SIDECAR_SCHEMA = pa.schema(
+    [
+        ("uid", pa.string()),
+        ("key", pa.string()),
+        ("desc", _str_list),
+        ("neg_desc", _str_list),
+        ("tags", _str_list),
+        ("neg_tags", _str_list),
+        ("status", pa.string()),  # "ok" | "invalid"
+        ("reason", pa.string()),  # validator reason or backend error; null when ok
+        ("attempts", pa.int32()),
+        ("model", pa.string()),
+        ("prompt_hash", pa.string()),
+        ("tokens_in", pa.int32()),
+        ("tokens_out", pa.int32()),
+        ("latency_s", pa.float32()),
+        ("raw", pa.string()),  # the model's last output (clipped): invalid and salvaged rows
+        ("extra", pa.string()),  # JSON of source-record fields beyond the four (import/export)
+        ("dropped", _str_list),  # pairs salvage removed from an ok answer: "<reason>@<i>"
+    ]
+)
 COLUMNS = SIDECAR_SCHEMA.names
 SUFFIX = ".parquet"
 
@@ -49,18 +52,22 @@ def sidecar_path(shard: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     return Path(out_dir) / (Path(shard).name.removesuffix(".tar") + SUFFIX)
 
 
-def write_sidecar(path: str | os.PathLike, rows: Iterable[dict[str, Any]] | pa.Table,
-                  metadata: dict[str, Any] | None = None, schema: pa.Schema = SIDECAR_SCHEMA) -> Path:
+def write_sidecar(
+    path: str | os.PathLike,
+    rows: Iterable[dict[str, Any]] | pa.Table,
+    metadata: dict[str, Any] | None = None,
+    schema: pa.Schema = SIDECAR_SCHEMA,
+) -> Path:
     """Write rows (dicts, or an Arrow table with sidecar columns) atomically. Missing columns are
     null; `metadata` (e.g. the run fingerprint) is stored JSON-encoded in the parquet key-value
     metadata under `hqclip`. `schema`: another per-shard table keyed the same way (the score
     sidecars and drop logs of `hqclip.curate`)."""
     if isinstance(rows, pa.Table):
-        table = pa.table({c: rows[c] if c in rows.column_names else pa.nulls(len(rows))
-                          for c in schema.names}).cast(schema)
+        table = pa.table(
+            {c: rows[c] if c in rows.column_names else pa.nulls(len(rows)) for c in schema.names}
+        ).cast(schema)
     else:
-        table = pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in rows],
-                                     schema=schema)
+        table = pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in rows], schema=schema)
     if metadata:
         table = table.replace_schema_metadata({"hqclip": json.dumps(metadata, sort_keys=True)})
     path = Path(path)
@@ -94,8 +101,11 @@ def is_sidecar(path: str | os.PathLike) -> bool:
         schema = pq.read_schema(path)
     except Exception:  # noqa: BLE001 - any unreadable file is not a sidecar
         return False
-    return "uid" in schema.names and "status" in schema.names and all(
-        f in schema.names and schema.field(f).type == pa.list_(pa.string()) for f in FIELDS)
+    return (
+        "uid" in schema.names
+        and "status" in schema.names
+        and all(f in schema.names and schema.field(f).type == pa.list_(pa.string()) for f in FIELDS)
+    )
 
 
 def list_sidecars(path: str | os.PathLike) -> list[Path]:

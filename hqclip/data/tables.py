@@ -9,13 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow.parquet as pq
 
-from hqclip.data.samples import (
-    DEFAULT_MAX_PIXELS, BadSample, Sample, SkipLog, decode_image, derived_uid)
+from hqclip.data.samples import DEFAULT_MAX_PIXELS, BadSample, Sample, SkipLog, decode_image, derived_uid
 
 IMAGE_COLUMNS = ("image", "path", "filepath", "file_name", "filename", "url")
 CAPTION_COLUMNS = ("caption", "text", "alt", "txt")
@@ -63,9 +63,13 @@ def _text(value: Any) -> str:
     return value
 
 
-def iter_table(table: str | os.PathLike, image_root: str | os.PathLike | None = None,
-               skips: SkipLog | None = None, decode: bool = True,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[Sample]:
+def iter_table(
+    table: str | os.PathLike,
+    image_root: str | os.PathLike | None = None,
+    skips: SkipLog | None = None,
+    decode: bool = True,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Iterator[Sample]:
     path = Path(table)
     root = Path(image_root) if image_root else path.parent
     skips = skips if skips is not None else SkipLog()
@@ -96,6 +100,13 @@ def iter_table(table: str | os.PathLike, image_root: str | os.PathLike | None = 
             skips.skip(source, key, e.reason, e.detail)
             continue
         uid = str(row.get("uid") or derived_uid(path.name, key))
-        yield Sample(key=key, uid=uid, text=text, image_bytes=data,
-                     ext=file.suffix.lstrip(".").lower(), meta={"path": str(rel)},
-                     source=source, image=image)
+        yield Sample(
+            key=key,
+            uid=uid,
+            text=text,
+            image_bytes=data,
+            ext=file.suffix.lstrip(".").lower(),
+            meta={"path": str(rel)},
+            source=source,
+            image=image,
+        )

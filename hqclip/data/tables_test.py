@@ -4,9 +4,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hqclip.data.testimages import png
 from hqclip.data.samples import SkipLog
 from hqclip.data.tables import iter_table
+from hqclip.data.testimages import png
 
 
 @pytest.fixture
@@ -20,8 +20,14 @@ def images(tmp_path):
 
 def test_csv_with_bad_rows(images):
     table = images / "captions.csv"
-    rows = [b"filepath,caption,uid", b"img/0.png,a red thing,u0", b"img/missing.png,gone,",
-            b"img/1.png,caf\xe9 latin1,", b"img/broken.png,broken,", b"img/2.png,fine,"]
+    rows = [
+        b"filepath,caption,uid",
+        b"img/0.png,a red thing,u0",
+        b"img/missing.png,gone,",
+        b"img/1.png,caf\xe9 latin1,",
+        b"img/broken.png,broken,",
+        b"img/2.png,fine,",
+    ]
     table.write_bytes(b"\n".join(rows) + b"\n")
     skips = SkipLog()
     got = list(iter_table(table, skips=skips))

@@ -9,14 +9,14 @@ import json
 import os
 import re
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
-
-from hqclip.progress import bar
+from typing import Any
 
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import list_sidecars, read_sidecar
 from hqclip.errors import UserError
+from hqclip.progress import bar
 from hqclip.schema import FIELDS, normalize, validate
 
 SOURCE_MODEL = "vlm150m-import"
@@ -85,16 +85,20 @@ def parse_record(stem: str, data: bytes) -> tuple[dict[str, Any] | None, str | N
         return None, "not_an_object"
     rec = {k: v for k, v in obj.items() if k in FIELDS}
     extra = {k: v for k, v in obj.items() if k not in FIELDS}
-    row: dict[str, Any] = {"uid": stem.lower(), "text": text, "reason": None, "raw": None,
-                           "extra": json.dumps(extra, ensure_ascii=False) if extra else None}
+    row: dict[str, Any] = {
+        "uid": stem.lower(),
+        "text": text,
+        "reason": None,
+        "raw": None,
+        "extra": json.dumps(extra, ensure_ascii=False) if extra else None,
+    }
     if validate(rec) is None:
         return row, None
     fixed = normalize(rec)
     reason = validate(fixed)
     if reason is not None:
         return None, f"invalid_record:{reason}"
-    return {**row, "text": json.dumps(fixed, ensure_ascii=False), "reason": "normalized",
-            "raw": text}, None
+    return {**row, "text": json.dumps(fixed, ensure_ascii=False), "reason": "normalized", "raw": text}, None
 
 
 def _write(path: Path, text: str) -> None:
@@ -117,8 +121,10 @@ def export_vlm150m(sidecar_dir: str | os.PathLike, out_dir: str | os.PathLike) -
     out = Path(out_dir)
     sidecars = list_sidecars(sidecar_dir)
     if not sidecars:
-        raise UserError(f"--sidecars {sidecar_dir}: no sidecar (.parquet) there; pass the --output "
-                        f"folder of `hqclip refine` or `hqclip import-vlm150m`")
+        raise UserError(
+            f"--sidecars {sidecar_dir}: no sidecar (.parquet) there; pass the --output "
+            f"folder of `hqclip refine` or `hqclip import-vlm150m`"
+        )
     counts = {"written": 0, "skipped_invalid": 0}
     for i, sc in enumerate(bar(sidecars, desc="export vlm150m", unit="sidecar")):
         folder = out / ("" if sc.stem == "root" else _folder_name(sc, i))
@@ -129,8 +135,11 @@ def export_vlm150m(sidecar_dir: str | os.PathLike, out_dir: str | os.PathLike) -
             obj = {f: row[f] for f in FIELDS}
             if row.get("extra"):
                 obj.update(json.loads(row["extra"]))
-            text = row["raw"] if row.get("reason") == "normalized" and row.get("raw") else \
-                json.dumps(obj, ensure_ascii=False)
+            text = (
+                row["raw"]
+                if row.get("reason") == "normalized" and row.get("raw")
+                else json.dumps(obj, ensure_ascii=False)
+            )
             _write(folder / f"{row['uid']}.json", text)
             counts["written"] += 1
     return counts

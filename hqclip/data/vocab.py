@@ -17,17 +17,18 @@ import multiprocessing
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hqclip.progress import bar as progress_bar
 
 from hqclip.data.atomic import atomic_open, write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.sidecar import list_sidecars, read_annotations
 from hqclip.errors import UserError
+from hqclip.progress import bar as progress_bar
 from hqclip.schema import item_key
 
 log = logging.getLogger("hqclip.data")
@@ -42,12 +43,17 @@ def write_counts(tags: Mapping[str, int], path: str | os.PathLike) -> None:
     for tag, n in tags.items():
         counts[item_key(tag)] += n
     with atomic_open(path, "wb") as f:
-        pq.write_table(pa.table({"tag": pa.array(list(counts), pa.string()),
-                                 "n": pa.array(list(counts.values()), pa.int64())}), f)
+        pq.write_table(
+            pa.table(
+                {"tag": pa.array(list(counts), pa.string()), "n": pa.array(list(counts.values()), pa.int64())}
+            ),
+            f,
+        )
 
 
-def top_counts(counts_glob: str, size: int, spill_dir: str | os.PathLike,
-               memory_limit: str = "1GB") -> tuple[list[tuple[str, int]], int]:
+def top_counts(
+    counts_glob: str, size: int, spill_dir: str | os.PathLike, memory_limit: str = "1GB"
+) -> tuple[list[tuple[str, int]], int]:
     """Sum the count files (`write_counts`) matching `counts_glob`: the `size` most frequent
     items with their counts (ties alphabetical) and the number of distinct items. DuckDB spills
     to a temp folder under `spill_dir` past `memory_limit`."""
@@ -55,26 +61,45 @@ def top_counts(counts_glob: str, size: int, spill_dir: str | os.PathLike,
 
     with tempfile.TemporaryDirectory(dir=spill_dir, prefix=".vocab-duckdb-") as tmp:
         con = duckdb.connect()
-        con.execute(f"SET memory_limit='{memory_limit}'; SET temp_directory='{tmp}'; "
-                    "SET preserve_insertion_order=false")
+        con.execute(
+            f"SET memory_limit='{memory_limit}'; SET temp_directory='{tmp}'; "
+            "SET preserve_insertion_order=false"
+        )
         src = f"read_parquet('{counts_glob}')"
-        top = con.execute(f"SELECT tag, sum(n)::BIGINT AS n FROM {src} GROUP BY tag "
-                          "ORDER BY n DESC, tag LIMIT ?", [size]).fetchall()
+        top = con.execute(
+            f"SELECT tag, sum(n)::BIGINT AS n FROM {src} GROUP BY tag ORDER BY n DESC, tag LIMIT ?", [size]
+        ).fetchall()
         distinct = con.execute(f"SELECT count(DISTINCT tag) FROM {src}").fetchone()[0]
         con.close()
     return top, distinct
 
 
-def store_vocab(sidecar_dir: str | os.PathLike, counts_glob: str, size: int, totals: dict[str, Any],
-                memory_limit: str = "1GB") -> Path:
+def store_vocab(
+    sidecar_dir: str | os.PathLike,
+    counts_glob: str,
+    size: int,
+    totals: dict[str, Any],
+    memory_limit: str = "1GB",
+) -> Path:
     """Sum the count files matching `counts_glob`; `<sidecar_dir>/vocab.json` gets the `size`
     most frequent tags (ties alphabetical) with their counts, plus `totals`."""
     top, distinct = top_counts(counts_glob, size, sidecar_dir, memory_limit)
     path = Path(sidecar_dir) / VOCAB
-    write_text(path, json.dumps({"size": size, "tags": [t for t, _ in top],
-                                 "counts": [n for _, n in top], "distinct": distinct,
-                                 "key": "hqclip.schema.item_key", **totals},
-                                ensure_ascii=False, indent=0))
+    write_text(
+        path,
+        json.dumps(
+            {
+                "size": size,
+                "tags": [t for t, _ in top],
+                "counts": [n for _, n in top],
+                "distinct": distinct,
+                "key": "hqclip.schema.item_key",
+                **totals,
+            },
+            ensure_ascii=False,
+            indent=0,
+        ),
+    )
     log.info("%s: %d of %d distinct tags", path, len(top), distinct)
     return path
 
@@ -88,8 +113,9 @@ def _count(job: tuple[str, str]) -> tuple[int, dict[str, int]]:
     return len(recs), skips.as_dict()
 
 
-def write_vocab(sidecar_dir: str | os.PathLike, size: int = DEFAULT_SIZE, workers: int = 1,
-                progress: bool = True) -> Path:
+def write_vocab(
+    sidecar_dir: str | os.PathLike, size: int = DEFAULT_SIZE, workers: int = 1, progress: bool = True
+) -> Path:
     """Count the tags of every sidecar in the folder and store `vocab.json` beside them."""
     sidecars = list_sidecars(sidecar_dir)
     with tempfile.TemporaryDirectory(dir=sidecar_dir, prefix=".vocab-") as tmp:
@@ -108,19 +134,26 @@ def write_vocab(sidecar_dir: str | os.PathLike, size: int = DEFAULT_SIZE, worker
         bar.close()
         if not jobs:
             write_counts({}, f"{tmp}/empty.parquet")
-        return store_vocab(sidecar_dir, f"{tmp}/*.parquet", size,
-                           {"records": records, "sidecars": len(sidecars),
-                            "skipped": dict(sorted(skips.items()))})
+        return store_vocab(
+            sidecar_dir,
+            f"{tmp}/*.parquet",
+            size,
+            {"records": records, "sidecars": len(sidecars), "skipped": dict(sorted(skips.items()))},
+        )
 
 
 def read_vocab(sidecar_dir: str | os.PathLike, size: int) -> list[str]:
     """The first `size` tags of the stored vocabulary."""
     path = Path(sidecar_dir) / VOCAB
     if not path.exists():
-        raise UserError(f"{path} not found: the linear STC head needs the tag vocabulary; run "
-                        f"`hqclip vocab --sidecars {sidecar_dir}` (or use --stc-head text)")
+        raise UserError(
+            f"{path} not found: the linear STC head needs the tag vocabulary; run "
+            f"`hqclip vocab --sidecars {sidecar_dir}` (or use --stc-head text)"
+        )
     vocab = json.loads(path.read_text())
     if size > vocab["size"] and vocab["distinct"] > vocab["size"]:
-        raise UserError(f"{path} holds the top {vocab['size']} tags, fewer than --vocab-size "
-                        f"{size}; run `hqclip vocab --sidecars {sidecar_dir} --size {size}`")
+        raise UserError(
+            f"{path} holds the top {vocab['size']} tags, fewer than --vocab-size "
+            f"{size}; run `hqclip vocab --sidecars {sidecar_dir} --size {size}`"
+        )
     return vocab["tags"][:size]

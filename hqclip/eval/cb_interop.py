@@ -22,7 +22,11 @@ def _task(name: str, root: str) -> str:
     if name.startswith("wds/"):
         try:
             with open(os.path.join(root, "dataset_type.txt")) as f:
-                return "zeroshot_retrieval" if f.read().strip().lower() == "retrieval" else "zeroshot_classification"
+                return (
+                    "zeroshot_retrieval"
+                    if f.read().strip().lower() == "retrieval"
+                    else "zeroshot_classification"
+                )
         except FileNotFoundError:
             return "zeroshot_classification"
     return get_dataset_default_task(name)
@@ -53,17 +57,23 @@ def run_clip_benchmark(m: Loaded, datasets, root: str, batch_size: int = 64, wor
         log.info("%s: CLIP_benchmark %s (%s) from %s", m.label, name, task, ds_root)
         ds = build_dataset(name, root=ds_root, transform=m.preprocess, split="test", download=True, task=task)
         collate = None if task == "zeroshot_classification" else image_captions_collate_fn
-        loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=collate)
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=batch_size, num_workers=workers, collate_fn=collate
+        )
         if task == "zeroshot_classification":
             # CLIP_benchmark's classifier and logits; its accuracy() breaks on NumPy >= 2.4 (float()
             # of a 1-element array), so the metrics are ours, defined identically (metrics_test.py)
             protos = zeroshot_classification.zero_shot_classifier(
-                m.model, m.tokenizer, ds.classes, ds.templates, device, amp=False)
-            logits, target = zeroshot_classification.run_classification(m.model, protos, loader, device, amp=False)
+                m.model, m.tokenizer, ds.classes, ds.templates, device, amp=False
+            )
+            logits, target = zeroshot_classification.run_classification(
+                m.model, protos, loader, device, amp=False
+            )
             res = metrics.classification(logits, target)
         elif task == "zeroshot_retrieval":
-            res = zeroshot_retrieval.evaluate(m.model, loader, m.tokenizer, device=device, amp=False,
-                                              recall_k_list=[1, 5, 10])
+            res = zeroshot_retrieval.evaluate(
+                m.model, loader, m.tokenizer, device=device, amp=False, recall_k_list=[1, 5, 10]
+            )
         else:
             res = image_caption_selection.evaluate(m.model, loader, m.tokenizer, device=device, amp=False)
         out[name] = {"task": task, **{k: (None if v != v else v) for k, v in res.items()}}

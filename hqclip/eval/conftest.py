@@ -11,9 +11,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 TINY = "hqclip-eval-tiny"
-TINY_CFG = {"embed_dim": 32,
-            "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
-            "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+TINY_CFG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
+    "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
 COLORS = {"red": (215, 40, 40), "green": (40, 160, 60), "blue": (40, 80, 215)}
 SHAPES = ("circle", "square")
 SIZES = ("small", "large")
@@ -54,8 +56,9 @@ def build_eval(root: Path, seed: int = 0) -> Path:
     obj = lambda: (rng.choice(SIZES), rng.choice(list(COLORS)), rng.choice(SHAPES))  # noqa: E731
     ev = root / "eval"
     (root / "world.json").parent.mkdir(parents=True, exist_ok=True)
-    (root / "world.json").write_text(json.dumps(
-        {"vocab": {"shapes": list(SHAPES), "colors": list(COLORS), "sizes": list(SIZES)}}))
+    (root / "world.json").write_text(
+        json.dumps({"vocab": {"shapes": list(SHAPES), "colors": list(COLORS), "sizes": list(SIZES)}})
+    )
     classes = [f"{c} {s}" for c in COLORS for s in SHAPES]
     zs = ev / "zeroshot"
     samples = []
@@ -64,18 +67,30 @@ def build_eval(root: Path, seed: int = 0) -> Path:
         c, s = classes[label].split()
         draw(zs / "images" / f"zs-{i:06d}.png", [("large", c, s)])
         samples.append({"filename": f"images/zs-{i:06d}.png", "label": label})
-    (zs / "classes.json").write_text(json.dumps(
-        {"classnames": classes, "templates": ["a photo of a {}.", "a drawing of a {}."],
-         "heldout": ["red square", "blue circle"]}))
+    (zs / "classes.json").write_text(
+        json.dumps(
+            {
+                "classnames": classes,
+                "templates": ["a photo of a {}.", "a drawing of a {}."],
+                "heldout": ["red square", "blue circle"],
+            }
+        )
+    )
     (zs / "samples.json").write_text(json.dumps(samples))
     ret = ev / "retrieval"
     caps = []
     for i in range(12):
         objs = [obj(), obj()]
         draw(ret / "images" / f"ret-{i:06d}.png", objs)
-        caps.append({"filename": f"images/ret-{i:06d}.png",
-                     "captions": [f"{phrase(objs[0])} and {phrase(objs[1])}",
-                                  f"{phrase(objs[0])} left of {phrase(objs[1])}"]})
+        caps.append(
+            {
+                "filename": f"images/ret-{i:06d}.png",
+                "captions": [
+                    f"{phrase(objs[0])} and {phrase(objs[1])}",
+                    f"{phrase(objs[0])} left of {phrase(objs[1])}",
+                ],
+            }
+        )
     (ret / "captions.json").write_text(json.dumps(caps))
     sc = ev / "sugarcrepe"
     for subset in ("replace_att", "swap_att"):
@@ -84,9 +99,16 @@ def build_eval(root: Path, seed: int = 0) -> Path:
             a, b = obj(), obj()
             name = f"images/sc-{subset}-{i:06d}.png"
             draw(sc / name, [a, b])
-            neg = ((a[0], b[1], a[2]) if subset == "swap_att" else (a[0], a[1], "square" if a[2] == "circle" else "circle"))
-            entries[str(i)] = {"filename": name, "caption": f"{phrase(a)} and {phrase(b)}",
-                               "negative_caption": f"{phrase(neg)} and {phrase(b)}"}
+            neg = (
+                (a[0], b[1], a[2])
+                if subset == "swap_att"
+                else (a[0], a[1], "square" if a[2] == "circle" else "circle")
+            )
+            entries[str(i)] = {
+                "filename": name,
+                "caption": f"{phrase(a)} and {phrase(b)}",
+                "negative_caption": f"{phrase(neg)} and {phrase(b)}",
+            }
         (sc / f"{subset}.json").write_text(json.dumps(entries))
     wg = ev / "winoground"
     examples = []
@@ -94,10 +116,15 @@ def build_eval(root: Path, seed: int = 0) -> Path:
         a, b = ("large", "red", "circle"), ("small", "blue", "square")
         draw(wg / "images" / f"wg-{i:06d}-0.png", [a, b])
         draw(wg / "images" / f"wg-{i:06d}-1.png", [b, a])
-        examples.append({"id": str(i), "image_0": f"images/wg-{i:06d}-0.png",
-                         "image_1": f"images/wg-{i:06d}-1.png",
-                         "caption_0": f"{phrase(a)} left of {phrase(b)}",
-                         "caption_1": f"{phrase(b)} left of {phrase(a)}"})
+        examples.append(
+            {
+                "id": str(i),
+                "image_0": f"images/wg-{i:06d}-0.png",
+                "image_1": f"images/wg-{i:06d}-1.png",
+                "caption_0": f"{phrase(a)} left of {phrase(b)}",
+                "caption_1": f"{phrase(b)} left of {phrase(a)}",
+            }
+        )
     (wg / "examples.json").write_text(json.dumps(examples))
     return root
 

@@ -9,8 +9,8 @@ import functools
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -99,7 +99,7 @@ def encode_texts(m: Loaded, tokens, batch_size: int, desc: str | None = None) ->
     starts = range(0, len(tokens), batch_size)
     with torch.no_grad():
         for i in bar(starts, desc=desc, unit="batch") if desc else starts:
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             emb = encode_text(m.model, tokens[idx].to(device), normalize=True).float().cpu().numpy()
             if out is None:
                 out = np.empty((len(tokens), emb.shape[1]), np.float32)
@@ -119,13 +119,12 @@ def embed_dim(m: Loaded) -> int:
 class Embedder:
     """L2-normalised embeddings of one model. Rows of unreadable images are NaN."""
 
-    def __init__(self, m: Loaded, batch_size: int = 64, cache_dir: Path | None = None,
-                 workers: int = 0):
+    def __init__(self, m: Loaded, batch_size: int = 64, cache_dir: Path | None = None, workers: int = 0):
         self.m, self.batch_size, self.workers = m, batch_size, workers
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.fp = weights_hash(m) if cache_dir else ""
 
-    def _cached(self, kind: str, content: "hashlib._Hash", compute: Callable[[], np.ndarray]) -> np.ndarray:
+    def _cached(self, kind: str, content: hashlib._Hash, compute: Callable[[], np.ndarray]) -> np.ndarray:
         """`content` hashes the inputs; the key adds the model's weights hash."""
         if self.cache_dir is None:
             return compute()
@@ -152,8 +151,10 @@ class Embedder:
         for t in texts:
             h.update(t.encode() + b"\0")
         tok = self.m.tokenizer
-        memo_key = (f"tokens:{h.hexdigest()}:{type(tok).__name__}:{getattr(tok, 'context_length', '')}:"
-                    f"{getattr(getattr(tok, 'tokenizer', None), 'name_or_path', '')}")
+        memo_key = (
+            f"tokens:{h.hexdigest()}:{type(tok).__name__}:{getattr(tok, 'context_length', '')}:"
+            f"{getattr(getattr(tok, 'tokenizer', None), 'name_or_path', '')}"
+        )
         return self._cached("texts", h, lambda: self._encode_texts(texts, memo_key))
 
     def _batches(self, paths: list[Path], memo_key: str):
@@ -165,8 +166,12 @@ class Embedder:
             yield from _memo[memo_key]
             return
         kept, size = [], 0
-        for x, ok in DataLoader(_Images(paths, self.m.preprocess), batch_size=self.batch_size,
-                                num_workers=self.workers, collate_fn=_collate):
+        for x, ok in DataLoader(
+            _Images(paths, self.m.preprocess),
+            batch_size=self.batch_size,
+            num_workers=self.workers,
+            collate_fn=_collate,
+        ):
             size += 0 if x is None else x.numel() * x.element_size()
             if kept is not None:
                 kept = kept + [(x, ok)] if size <= MEMO_BYTES else None
@@ -191,8 +196,7 @@ class Embedder:
             return np.zeros((0, self.dim), np.float32)
         if memo_key not in _memo:
             _remember(memo_key, self.m.tokenizer(texts))
-        return encode_texts(self.m, _memo[memo_key], max(self.batch_size, 512),
-                            desc=f"{self.m.label}: texts")
+        return encode_texts(self.m, _memo[memo_key], max(self.batch_size, 512), desc=f"{self.m.label}: texts")
 
     @functools.cached_property
     def dim(self) -> int:

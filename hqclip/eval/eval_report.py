@@ -22,8 +22,11 @@ KEY_METRICS = (
     ("Winoground group", ("winoground", "group")),
 )
 # the headline metric of each CLIP_benchmark task
-CB_KEY = {"zeroshot_classification": "acc1", "zeroshot_retrieval": "text_retrieval_recall@1",
-          "image_caption_selection": "acc"}
+CB_KEY = {
+    "zeroshot_classification": "acc1",
+    "zeroshot_retrieval": "text_retrieval_recall@1",
+    "image_caption_selection": "acc",
+}
 
 
 def _get(d: dict, path: tuple) -> float | None:
@@ -51,10 +54,17 @@ def markdown(results: dict) -> str:
     for label, vals in rows.items():
         cells = ["–" if v is None else f"{100 * v:.1f}" for v in vals]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n\nAll numbers in %. Full detail (top-5, R@5/10, per-subset, counts) in results.json.\n"
+    text = (
+        "\n".join(lines)
+        + "\n\nAll numbers in %. Full detail (top-5, R@5/10, per-subset, counts) in results.json.\n"
+    )
     counts = results.get("skipped", {}).get("counts")
     if counts:
-        text += "Skipped entries: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + " (named in results.json).\n"
+        text += (
+            "Skipped entries: "
+            + ", ".join(f"{k} {v}" for k, v in counts.items())
+            + " (named in results.json).\n"
+        )
     return text
 
 
@@ -97,7 +107,13 @@ def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
     subsets = sorted({k for r in results["models"].values() for k in r.get("sugarcrepe", {}) if k != "mean"})
     if subsets:
         paths["sugarcrepe"] = out / "sugarcrepe.png"
-        _bars(paths["sugarcrepe"], "SugarCrepe (image→text accuracy)", subsets,
-              {label: [_get(r, ("sugarcrepe", s, "acc")) for s in subsets]
-               for label, r in results["models"].items()})
+        _bars(
+            paths["sugarcrepe"],
+            "SugarCrepe (image→text accuracy)",
+            subsets,
+            {
+                label: [_get(r, ("sugarcrepe", s, "acc")) for s in subsets]
+                for label, r in results["models"].items()
+            },
+        )
     return paths

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -36,8 +36,12 @@ def resolve_models(models: ModelsArg, device: str = "cpu", seed: int = 0) -> lis
             m.model.eval()
             check_compatible(m)
     else:
-        out = [m if isinstance(m, Loaded) else
-               load(m if isinstance(m, ModelSpec) else ModelSpec.parse(m), device, seed) for m in models]
+        out = [
+            m
+            if isinstance(m, Loaded)
+            else load(m if isinstance(m, ModelSpec) else ModelSpec.parse(m), device, seed)
+            for m in models
+        ]
     labels = [m.label for m in out]
     if len(set(labels)) != len(labels):
         raise UserError(f"duplicate model labels {labels}; give each a LABEL= prefix")
@@ -69,8 +73,9 @@ def score_split(split: Split, img, txt) -> dict:
         logits = 100.0 * img([it.images[0] for it in items]) @ protos
         labels = torch.tensor([it.label for it in items])
         res = metrics.classification(logits, labels)
-        held = torch.isin(labels, torch.tensor([split.classnames.index(c) for c in split.heldout],
-                                               dtype=torch.long))
+        held = torch.isin(
+            labels, torch.tensor([split.classnames.index(c) for c in split.heldout], dtype=torch.long)
+        )
         for name, mask in (("heldout", held), ("seen", ~held)) if split.heldout else ():
             if mask.any():
                 res[name] = metrics.classification(logits[mask], labels[mask])
@@ -81,8 +86,10 @@ def score_split(split: Split, img, txt) -> dict:
     if split.kind == "choice":
         return metrics.choice(img([it.images[0] for it in items]), [txt(list(it.texts)) for it in items])
     if split.kind == "group":
-        return metrics.group(img([p for it in items for p in it.images]).view(len(items), 2, -1),
-                             txt(_texts(split)).view(len(items), 2, -1))
+        return metrics.group(
+            img([p for it in items for p in it.images]).view(len(items), 2, -1),
+            txt(_texts(split)).view(len(items), 2, -1),
+        )
     raise ValueError(split.kind)
 
 
@@ -101,8 +108,9 @@ def _drop_unreadable(splits: list[Split], bad: set[Path], skips: Skips, reported
     return out
 
 
-def evaluate_model(m: Loaded, splits: list[Split], embedder: Embedder, skips: Skips,
-                   reported: set | None = None) -> dict:
+def evaluate_model(
+    m: Loaded, splits: list[Split], embedder: Embedder, skips: Skips, reported: set | None = None
+) -> dict:
     """All metrics of one model: {task: metrics} and {"sugarcrepe": {subset: metrics, "mean": x}}."""
     import torch
 
@@ -137,10 +145,19 @@ def evaluate_model(m: Loaded, splits: list[Split], embedder: Embedder, skips: Sk
     return out
 
 
-def evaluate(models: ModelsArg, data_root: str | Path | None, out_dir: str | Path | None = None, *,
-             batch_size: int = 64, cache_dir: str | Path | None = None, device: str = "cpu",
-             workers: int = 0, seed: int = 0, clip_benchmark: Sequence[str] = (),
-             clip_benchmark_root: str = "clip_benchmark_data/{dataset_cleaned}") -> dict:
+def evaluate(
+    models: ModelsArg,
+    data_root: str | Path | None,
+    out_dir: str | Path | None = None,
+    *,
+    batch_size: int = 64,
+    cache_dir: str | Path | None = None,
+    device: str = "cpu",
+    workers: int = 0,
+    seed: int = 0,
+    clip_benchmark: Sequence[str] = (),
+    clip_benchmark_root: str = "clip_benchmark_data/{dataset_cleaned}",
+) -> dict:
     """Evaluate `models` ([LABEL=]NAME[:CHECKPOINT] specs, Loaded, or {label: (model, preprocess,
     tokenizer)}) on the splits under `data_root` and on CLIP_benchmark datasets; write the report
     to `out_dir` when given. `cache_dir=None` disables the embedding cache."""
@@ -158,8 +175,9 @@ def evaluate(models: ModelsArg, data_root: str | Path | None, out_dir: str | Pat
             if clip_benchmark:
                 from hqclip.eval.cb_interop import run_clip_benchmark
 
-                entry["clip_benchmark"] = run_clip_benchmark(m, clip_benchmark, clip_benchmark_root,
-                                                             batch_size, workers)
+                entry["clip_benchmark"] = run_clip_benchmark(
+                    m, clip_benchmark, clip_benchmark_root, batch_size, workers
+                )
             results["models"][m.label] = entry
     finally:
         clear_memo()

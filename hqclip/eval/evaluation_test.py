@@ -29,12 +29,27 @@ def checkpoint(tiny_model_name, tmp_path_factory):
 
 def test_cli_two_models_report_and_cache(world, tiny_model_name, checkpoint, tmp_path, monkeypatch):
     out, cache = tmp_path / "report", tmp_path / "cache"
-    args = ["eval", "-m", tiny_model_name, "-m", f"trained={tiny_model_name}:{checkpoint}",
-            "--data", str(world), "--out", str(out), "--cache-dir", str(cache), "--batch-size", "16"]
+    args = [
+        "eval",
+        "-m",
+        tiny_model_name,
+        "-m",
+        f"trained={tiny_model_name}:{checkpoint}",
+        "--data",
+        str(world),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--batch-size",
+        "16",
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
-    assert ("| model | ZS top-1 | ZS mean recall | ZS held-out top-1 | I→T R@1 | T→I R@1 | SugarCrepe "
-            "| ARO order | Winoground group |") in r.output
+    assert (
+        "| model | ZS top-1 | ZS mean recall | ZS held-out top-1 | I→T R@1 | T→I R@1 | SugarCrepe "
+        "| ARO order | Winoground group |"
+    ) in r.output
     assert f"| {tiny_model_name} |" in r.output and "| trained |" in r.output
     for name in ("results.json", "results.md", "summary.png", "sugarcrepe.png"):
         assert (out / name).stat().st_size > 0
@@ -42,7 +57,9 @@ def test_cli_two_models_report_and_cache(world, tiny_model_name, checkpoint, tmp
     assert first["models"]["trained"]["spec"] == f"{tiny_model_name}:{checkpoint}"
     for res in first["models"].values():
         assert {"zeroshot", "retrieval", "sugarcrepe", "aro_order", "winoground"} <= set(res)
-    assert first["models"]["trained"] != first["models"][tiny_model_name] | {"spec": f"{tiny_model_name}:{checkpoint}"}
+    assert first["models"]["trained"] != first["models"][tiny_model_name] | {
+        "spec": f"{tiny_model_name}:{checkpoint}"
+    }
     cached = sorted(cache.iterdir())
     assert len(cached) == 4  # images + texts per model
     assert not embed._memo  # the decoded images and token ids do not outlive the call
@@ -70,13 +87,19 @@ def test_clip_benchmark_datasets_in_the_same_report(world, tiny_model_name, tmp_
     root = tmp_path / "cb"
     shutil.copytree(world / "eval/sugarcrepe/images", root / "val2017/images")
     shutil.copy(world / "eval/sugarcrepe/replace_att.json", root / "replace_att.json")
-    res = evaluate([tiny_model_name], world, tmp_path / "out", clip_benchmark=["sugar_crepe/replace_att"],
-                   clip_benchmark_root=str(root))
+    res = evaluate(
+        [tiny_model_name],
+        world,
+        tmp_path / "out",
+        clip_benchmark=["sugar_crepe/replace_att"],
+        clip_benchmark_root=str(root),
+    )
     r = res["models"][tiny_model_name]
     assert r["clip_benchmark"]["sugar_crepe/replace_att"]["task"] == "image_caption_selection"
     # the same images and captions, read by CLIP_benchmark and by us, score the same
     assert r["clip_benchmark"]["sugar_crepe/replace_att"]["acc"] == pytest.approx(
-        r["sugarcrepe"]["replace_att"]["acc"], abs=1e-6)
+        r["sugarcrepe"]["replace_att"]["acc"], abs=1e-6
+    )
     assert "CB sugar_crepe/replace_att" in (tmp_path / "out/results.md").read_text()
 
 
@@ -84,15 +107,24 @@ def test_on_a_real_small_world(tiny_model_name, tmp_path):
     from hqclip.world.build import build_world
     from hqclip.world.config import WorldConfig
 
-    cfg = WorldConfig(seed=3, train_samples=10, zeroshot_per_class=1, retrieval_samples=12,
-                      sugarcrepe_per_subset=4, winoground_samples=4, image_size=32)
+    cfg = WorldConfig(
+        seed=3,
+        train_samples=10,
+        zeroshot_per_class=1,
+        retrieval_samples=12,
+        sugarcrepe_per_subset=4,
+        winoground_samples=4,
+        image_size=32,
+    )
     counts = build_world(tmp_path / "world", cfg, workers=1, progress=False)["eval"]
     res = evaluate([tiny_model_name, "micro=hqclip-micro"], tmp_path / "world", tmp_path / "out")
     assert res["skipped"]["counts"] == {}
     for r in res["models"].values():
         assert r["zeroshot"]["n"] == counts["zeroshot"] and r["retrieval"]["n_images"] == counts["retrieval"]
         assert r["zeroshot"]["heldout"]["n"] + r["zeroshot"]["seen"]["n"] == counts["zeroshot"]
-        assert set(r["sugarcrepe"]) - {"mean"} == {k.split("/")[1] for k in counts if k.startswith("sugarcrepe/")}
+        assert set(r["sugarcrepe"]) - {"mean"} == {
+            k.split("/")[1] for k in counts if k.startswith("sugarcrepe/")
+        }
         assert r["aro_order"]["n"] == counts["retrieval"] and r["winoground"]["n"] == counts["winoground"]
 
 
@@ -130,15 +162,33 @@ def _wds(folder, samples, **files):
 def test_clip_benchmark_local_webdatasets(world, tiny_model_name, tmp_path):
     ev = world / "eval"
     classes = json.loads((ev / "zeroshot/classes.json").read_text())
-    _wds(tmp_path / "zs", [{"png": (ev / "zeroshot" / s["filename"]).read_bytes(), "cls": s["label"]}
-                           for s in json.loads((ev / "zeroshot/samples.json").read_text())],
-         **{"classnames.txt": "\n".join(classes["classnames"]),
-            "zeroshot_classification_templates.txt": "\n".join(t.replace("{}", "{c}") for t in classes["templates"])})
-    _wds(tmp_path / "ret", [{"png": (ev / "retrieval" / s["filename"]).read_bytes(), "txt": "\n".join(s["captions"])}
-                            for s in json.loads((ev / "retrieval/captions.json").read_text())],
-         **{"dataset_type.txt": "retrieval"})
-    res = evaluate([tiny_model_name], world, clip_benchmark=["wds/zs", "wds/ret"],
-                   clip_benchmark_root=str(tmp_path / "{dataset}"))["models"][tiny_model_name]
+    _wds(
+        tmp_path / "zs",
+        [
+            {"png": (ev / "zeroshot" / s["filename"]).read_bytes(), "cls": s["label"]}
+            for s in json.loads((ev / "zeroshot/samples.json").read_text())
+        ],
+        **{
+            "classnames.txt": "\n".join(classes["classnames"]),
+            "zeroshot_classification_templates.txt": "\n".join(
+                t.replace("{}", "{c}") for t in classes["templates"]
+            ),
+        },
+    )
+    _wds(
+        tmp_path / "ret",
+        [
+            {"png": (ev / "retrieval" / s["filename"]).read_bytes(), "txt": "\n".join(s["captions"])}
+            for s in json.loads((ev / "retrieval/captions.json").read_text())
+        ],
+        **{"dataset_type.txt": "retrieval"},
+    )
+    res = evaluate(
+        [tiny_model_name],
+        world,
+        clip_benchmark=["wds/zs", "wds/ret"],
+        clip_benchmark_root=str(tmp_path / "{dataset}"),
+    )["models"][tiny_model_name]
     cb = res["clip_benchmark"]
     assert cb["wds/zs"]["task"] == "zeroshot_classification" and cb["wds/ret"]["task"] == "zeroshot_retrieval"
     # the same data read by CLIP_benchmark's readers scores what ours scores

@@ -86,10 +86,15 @@ class Synthetic(Recording):
         self.noise, self.owners = noise, {}
         for s in splits:
             for it in s.items:
-                true = [prompt(t, s.classnames[it.label]) for t in s.templates] if s.kind == "classification" \
-                    else it.texts[:1] if s.kind == "choice" else it.texts
+                true = (
+                    [prompt(t, s.classnames[it.label]) for t in s.templates]
+                    if s.kind == "classification"
+                    else it.texts[:1]
+                    if s.kind == "choice"
+                    else it.texts
+                )
                 for i, p in enumerate(it.images):
-                    self.owners.setdefault(p, []).extend(true[i:i + 1] if s.kind == "group" else true)
+                    self.owners.setdefault(p, []).extend(true[i : i + 1] if s.kind == "group" else true)
 
     def _vec(self, key: str) -> torch.Tensor:
         g = torch.Generator().manual_seed(int(hashlib.sha256(key.encode()).hexdigest()[:8], 16))
@@ -99,8 +104,10 @@ class Synthetic(Recording):
         return torch.nn.functional.normalize(torch.stack([self._vec(t) for t in texts]), dim=-1).numpy()
 
     def _encode_images(self, paths, *_):
-        rows = [torch.stack([self._vec(t) for t in self.owners[p]]).mean(0) + self.noise * self._vec(_rel(p))
-                for p in paths]
+        rows = [
+            torch.stack([self._vec(t) for t in self.owners[p]]).mean(0) + self.noise * self._vec(_rel(p))
+            for p in paths
+        ]
         return torch.nn.functional.normalize(torch.stack(rows), dim=-1).numpy()
 
 
@@ -121,8 +128,12 @@ def test_parity_on_informative_embeddings(world, model):
     splits = {s.name: s for s in load_all_splits(world, skips)}
     rec = Synthetic(model, splits.values())
     ours = evaluate_model(model, list(splits.values()), rec, skips)
-    for v in (ours["zeroshot"]["acc1"], ours["retrieval"]["text_retrieval_recall@1"],
-              ours["retrieval"]["image_retrieval_recall@1"], ours["sugarcrepe"]["mean"]):
+    for v in (
+        ours["zeroshot"]["acc1"],
+        ours["retrieval"]["text_retrieval_recall@1"],
+        ours["retrieval"]["image_retrieval_recall@1"],
+        ours["sugarcrepe"]["mean"],
+    ):
         assert 0 < v < 1
     check_parity(ours, rec, splits)
 
@@ -141,8 +152,9 @@ def check_parity(ours: dict, rec: Recording, splits: dict) -> None:
     kw = dict(device="cpu", amp=False)
 
     zs = splits["zeroshot"]
-    loader = DataLoader(ListDataset([(lk.image(it.images[0]), it.label) for it in zs.items], zs.classnames),
-                        batch_size=5)
+    loader = DataLoader(
+        ListDataset([(lk.image(it.images[0]), it.label) for it in zs.items], zs.classnames), batch_size=5
+    )
     templates = [t.replace("{}", "{c}") for t in zs.templates]
     # CLIP_benchmark's evaluate() would end in its accuracy(), which NumPy >= 2.4 breaks
     # (float() of a 1-element array); so: its classifier and logits, its recall (sklearn), top-k
@@ -150,33 +162,48 @@ def check_parity(ours: dict, rec: Recording, splits: dict) -> None:
     protos = zeroshot_classification.zero_shot_classifier(lk, lk.tokenize, zs.classnames, templates, **kw)
     logits, target = zeroshot_classification.run_classification(lk, protos, loader, **kw)
     top = logits.topk(5, 1, True, True)[1].t() == target.view(1, -1)
-    cb = {"acc1": top[:1].float().sum().item() / len(target), "acc5": top.float().sum().item() / len(target),
-          "mean_per_class_recall": balanced_accuracy_score(target, logits.argmax(axis=1))}
+    cb = {
+        "acc1": top[:1].float().sum().item() / len(target),
+        "acc5": top.float().sum().item() / len(target),
+        "mean_per_class_recall": balanced_accuracy_score(target, logits.argmax(axis=1)),
+    }
     close(ours["zeroshot"], cb, ["acc1", "acc5", "mean_per_class_recall"])
 
     rows = [(lk.image(it.images[0]), list(it.texts)) for it in splits["retrieval"].items]
-    cb = zeroshot_retrieval.evaluate(lk, DataLoader(ListDataset(rows), batch_size=5,
-                                                    collate_fn=image_captions_collate_fn),
-                                     lk.tokenize, recall_k_list=[1, 5, 10], **kw)
+    cb = zeroshot_retrieval.evaluate(
+        lk,
+        DataLoader(ListDataset(rows), batch_size=5, collate_fn=image_captions_collate_fn),
+        lk.tokenize,
+        recall_k_list=[1, 5, 10],
+        **kw,
+    )
     close(ours["retrieval"], cb, [f"{d}_retrieval_recall@{k}" for d in ("image", "text") for k in (1, 5, 10)])
 
     for name in ("replace_att", "swap_att", "order"):
         rows = [(lk.image(it.images[0]), list(it.texts)) for it in splits[name].items]
         # ARO items have 1-4 negatives, and CLIP_benchmark needs equal counts within a batch
-        cb = image_caption_selection.evaluate(lk, DataLoader(ListDataset(rows), batch_size=1,
-                                                             collate_fn=image_captions_collate_fn),
-                                              lk.tokenize, **kw)
+        cb = image_caption_selection.evaluate(
+            lk,
+            DataLoader(ListDataset(rows), batch_size=1, collate_fn=image_captions_collate_fn),
+            lk.tokenize,
+            **kw,
+        )
         got = ours["aro_order"] if name == "order" else ours["sugarcrepe"][name]
         # a near-tie (random weights, captions of the same words) may fall either way with the
         # summation order of the machine's BLAS: those items, and only those, may differ
         slack = _near_ties(lk, splits[name].items) / len(rows)
         assert abs(got["acc"] - cb["acc"]) <= slack + 1e-6, (name, got["acc"], cb["acc"], slack)
 
-    rows = [(torch.stack([lk.image(p) for p in it.images]), list(it.texts))
-            for it in splits["winoground"].items]
-    cb = image_caption_selection.evaluate(lk, DataLoader(ListDataset(rows), batch_size=3,
-                                                         collate_fn=image_captions_collate_fn),
-                                          lk.tokenize, **kw)
+    rows = [
+        (torch.stack([lk.image(p) for p in it.images]), list(it.texts)) for it in splits["winoground"].items
+    ]
+    cb = image_caption_selection.evaluate(
+        lk,
+        DataLoader(ListDataset(rows), batch_size=3, collate_fn=image_captions_collate_fn),
+        lk.tokenize,
+        **kw,
+    )
     got = ours["winoground"]
     assert (got["text"], got["image"], got["group"]) == pytest.approx(
-        (cb["text_acc"], cb["image_acc"], cb["acc"]), abs=1e-6)
+        (cb["text_acc"], cb["image_acc"], cb["acc"]), abs=1e-6
+    )

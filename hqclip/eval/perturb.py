@@ -18,7 +18,7 @@ def _shuffled(seq: list, rng: random.Random) -> list:
 
 
 def _trigrams(words: list[str]) -> list[list[str]]:
-    return [words[i:i + 3] for i in range(0, len(words), 3)]
+    return [words[i : i + 3] for i in range(0, len(words), 3)]
 
 
 def _shuffle_positions(words: list[str], positions: list[int], rng: random.Random) -> list[str]:
@@ -28,8 +28,9 @@ def _shuffle_positions(words: list[str], positions: list[int], rng: random.Rando
     return out
 
 
-def perturbations(caption: str, nouns: set[str] = frozenset(), adjectives: set[str] = frozenset(),
-                  tries: int = 5) -> list[str]:
+def perturbations(
+    caption: str, nouns: set[str] = frozenset(), adjectives: set[str] = frozenset(), tries: int = 5
+) -> list[str]:
     """Up to four distinct reorderings of `caption`, none equal to it: nouns+adjectives shuffled,
     the other words shuffled (both only when a vocabulary is given), trigrams shuffled, words
     shuffled within each trigram."""
@@ -37,11 +38,16 @@ def perturbations(caption: str, nouns: set[str] = frozenset(), adjectives: set[s
     words = caption.rstrip(".").split()
     content = [i for i, w in enumerate(words) if w.lower() in nouns or w.lower() in adjectives]
     other = [i for i in range(len(words)) if i not in set(content)]
-    ops = [lambda: sum(_shuffled(_trigrams(words), rng), []),
-           lambda: sum((_shuffled(t, rng) for t in _trigrams(words)), [])]
+    ops = [
+        lambda: sum(_shuffled(_trigrams(words), rng), []),
+        lambda: sum((_shuffled(t, rng) for t in _trigrams(words)), []),
+    ]
     if content:
-        ops = [lambda: _shuffle_positions(words, content, rng),
-               lambda: _shuffle_positions(words, other, rng), *ops]
+        ops = [
+            lambda: _shuffle_positions(words, content, rng),
+            lambda: _shuffle_positions(words, other, rng),
+            *ops,
+        ]
     seen, out = {" ".join(words)}, []
     for op in ops:
         for _ in range(tries):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from hqclip.data.samples import SkipLog
 from hqclip.errors import UserError
@@ -114,12 +115,21 @@ def zeroshot(folder: Path, skips: Skips) -> list[Split]:
     classes = _read_json(classes_path, skips)
     names = classes.get("classnames") if isinstance(classes, dict) else None
     templates = classes.get("templates", ["{}"]) if isinstance(classes, dict) else None
-    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
-            and isinstance(templates, list) and templates
-            and all(isinstance(t, str) and ("{}" in t or "{c}" in t) for t in templates)):
+    if not (
+        isinstance(names, list)
+        and names
+        and all(isinstance(n, str) for n in names)
+        and isinstance(templates, list)
+        and templates
+        and all(isinstance(t, str) and ("{}" in t or "{c}" in t) for t in templates)
+    ):
         if classes is not None:
-            skips.skip(str(classes_path), "*", "bad_json",
-                       "needs 'classnames' (strings) and 'templates' (strings with '{}')")
+            skips.skip(
+                str(classes_path),
+                "*",
+                "bad_json",
+                "needs 'classnames' (strings) and 'templates' (strings with '{}')",
+            )
         return []
     data = _read_json(samples_path, skips)
 
@@ -155,8 +165,12 @@ def sugarcrepe(folder: Path, skips: Skips) -> list[Split]:
             continue
 
         def make(key: str, e: dict, path=path) -> Item:
-            return Item(str(path), key, (_image(path, e, "filename"),),
-                        (_str(e, "caption"), _str(e, "negative_caption")))
+            return Item(
+                str(path),
+                key,
+                (_image(path, e, "filename"),),
+                (_str(e, "caption"), _str(e, "negative_caption")),
+            )
 
         splits.append(Split("sugarcrepe", path.stem, "choice", _entries(path, data, skips, make)))
     return splits
@@ -168,8 +182,12 @@ def winoground(folder: Path, skips: Skips) -> list[Split]:
         return []
 
     def make(key: str, e: dict) -> Item:
-        return Item(str(path), key, (_image(path, e, "image_0"), _image(path, e, "image_1")),
-                    (_str(e, "caption_0"), _str(e, "caption_1")))
+        return Item(
+            str(path),
+            key,
+            (_image(path, e, "image_0"), _image(path, e, "image_1")),
+            (_str(e, "caption_0"), _str(e, "caption_1")),
+        )
 
     return [Split("winoground", "winoground", "group", _entries(path, data, skips, make))]
 
@@ -179,11 +197,17 @@ def load_splits(root: str | Path, skips: Skips) -> list[Split]:
     folder = eval_dir(root)
     if not folder.is_dir():
         raise UserError(f"--input {folder}: no such eval folder; run `hqclip world` or pass --input")
-    splits = [*zeroshot(folder / "zeroshot", skips), *retrieval(folder / "retrieval", skips),
-              *sugarcrepe(folder / "sugarcrepe", skips), *winoground(folder / "winoground", skips)]
+    splits = [
+        *zeroshot(folder / "zeroshot", skips),
+        *retrieval(folder / "retrieval", skips),
+        *sugarcrepe(folder / "sugarcrepe", skips),
+        *winoground(folder / "winoground", skips),
+    ]
     for s in splits:
         log.info("%s/%s: %d entries", s.task, s.name, len(s.items))
     if not splits:
-        raise UserError(f"--input {folder}: no eval splits found (zeroshot/, retrieval/, sugarcrepe/, "
-                        f"winoground/ in the formats of the README's Eval section)")
+        raise UserError(
+            f"--input {folder}: no eval splits found (zeroshot/, retrieval/, sugarcrepe/, "
+            f"winoground/ in the formats of the README's Eval section)"
+        )
     return splits

@@ -22,20 +22,40 @@ def _edit(path, fn):
 def test_bad_entries_are_skipped_counted_and_named(world, tiny_model_name, tmp_path):
     w = shutil.copytree(world, tmp_path / "w")
     ev = w / "eval"
-    _edit(ev / "zeroshot/samples.json", lambda d: d.extend([
-        {"filename": "images/missing.png", "label": 0}, {"filename": "images/zs-000000.png", "label": 99},
-        "not an object"]))
-    _edit(ev / "retrieval/captions.json", lambda d: d.extend([
-        {"filename": "images/ret-000000.png", "captions": []},
-        {"filename": "images/gone.png", "captions": ["a red circle"]}]))
-    _edit(ev / "sugarcrepe/replace_att.json", lambda d: d.update({"x": {"filename": "images/sc-replace_att-000000.png", "caption": "c"}}))
+    _edit(
+        ev / "zeroshot/samples.json",
+        lambda d: d.extend(
+            [
+                {"filename": "images/missing.png", "label": 0},
+                {"filename": "images/zs-000000.png", "label": 99},
+                "not an object",
+            ]
+        ),
+    )
+    _edit(
+        ev / "retrieval/captions.json",
+        lambda d: d.extend(
+            [
+                {"filename": "images/ret-000000.png", "captions": []},
+                {"filename": "images/gone.png", "captions": ["a red circle"]},
+            ]
+        ),
+    )
+    _edit(
+        ev / "sugarcrepe/replace_att.json",
+        lambda d: d.update({"x": {"filename": "images/sc-replace_att-000000.png", "caption": "c"}}),
+    )
     (ev / "sugarcrepe/broken.json").write_text('{"0": {"filename": ')
     (ev / "winoground/images/wg-000001-1.png").write_bytes(b"not a png")
 
     res = evaluate([f"a={tiny_model_name}", f"b={tiny_model_name}"], w, batch_size=8)
 
-    assert res["skipped"]["counts"] == {"bad_json": 1, "image_not_found": 2, "malformed_entry": 4,
-                                        "undecodable_image": 1}  # once, though two models ran
+    assert res["skipped"]["counts"] == {
+        "bad_json": 1,
+        "image_not_found": 2,
+        "malformed_entry": 4,
+        "undecodable_image": 1,
+    }  # once, though two models ran
     named = {(e["file"].split("/eval/")[1], e["entry"], e["reason"]) for e in res["skipped"]["entries"]}
     assert named == {
         ("zeroshot/samples.json", "18", "image_not_found"),
@@ -56,7 +76,9 @@ def test_bad_entries_are_skipped_counted_and_named(world, tiny_model_name, tmp_p
 def test_missing_folder_and_malformed_classes(tmp_path):
     skips = Skips()
     (tmp_path / "zeroshot").mkdir()
-    (tmp_path / "zeroshot/classes.json").write_text(json.dumps({"classnames": ["a"], "templates": ["no slot"]}))
+    (tmp_path / "zeroshot/classes.json").write_text(
+        json.dumps({"classnames": ["a"], "templates": ["no slot"]})
+    )
     (tmp_path / "zeroshot/samples.json").write_text("[]")
     with pytest.raises(UserError, match="no eval splits found"):
         load_splits(tmp_path, skips)

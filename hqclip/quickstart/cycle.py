@@ -26,8 +26,8 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from hqclip.curate.filter import Rules, run_filter
-from hqclip.curate.score_format import read_scores, write_scores
 from hqclip.curate.score import run_score
+from hqclip.curate.score_format import read_scores, write_scores
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
 from hqclip.data.shards import iter_shard, list_shards
@@ -45,8 +45,7 @@ ERROR = 0.3
 RULES = Rules(min_margin=0.0)
 SLUG = {"HQ-CLIP": "hqclip", "alt-text CLIP": "alt-text-clip", "the truth": "truth"}
 ROWS = ("HQ-CLIP, unfiltered", "HQ-CLIP, filtered by HQ-CLIP", "HQ-CLIP, filtered by the truth")
-COLS = ("ZS top-1", "ZS held-out top-1", "I→T R@1", "T→I R@1", "SugarCrepe", "ARO order",
-        "Winoground group")
+COLS = ("ZS top-1", "ZS held-out top-1", "I→T R@1", "T→I R@1", "SugarCrepe", "ARO order", "Winoground group")
 ROC_POINTS = 101
 
 
@@ -58,8 +57,7 @@ def sentences(world: Path, sidecars: Path, scores: Path | None = None) -> dict[s
     for shard in list_shards(world):
         scenes = {s.uid: s.meta["scene"] for s in iter_shard(shard, decode=False)}
         records = read_annotations(sidecar_path(shard, sidecars), SkipLog())
-        scored = ({r["uid"]: r for r in read_scores(sidecar_path(shard, scores))}
-                  if scores is not None else {})
+        scored = {r["uid"]: r for r in read_scores(sidecar_path(shard, scores))} if scores is not None else {}
         truth = out["by_shard"][shard.name] = {}
         for uid, rec in records.items():
             truth[uid] = []
@@ -83,8 +81,13 @@ def detection(s: dict[str, Any], rule: Rules = RULES) -> dict[str, Any]:
     """AUROC of the score and of the margin at finding wrong sentences (a low value flags one),
     and precision / recall of the filter's rule (margin below `rule.min_margin`)."""
     wrong = np.array(s["wrong"], bool)
-    res: dict[str, Any] = {"sentences": int(wrong.size), "wrong": int(wrong.sum()),
-                           "not_a_sentence": s["unknown"], "auroc": {}, "roc": {}}
+    res: dict[str, Any] = {
+        "sentences": int(wrong.size),
+        "wrong": int(wrong.sum()),
+        "not_a_sentence": s["unknown"],
+        "auroc": {},
+        "roc": {},
+    }
     for k in ("score", "margin"):
         flag = -np.array(s[k], np.float64)
         res["auroc"][k] = float(roc_auc_score(wrong, flag))
@@ -93,8 +96,12 @@ def detection(s: dict[str, Any], rule: Rules = RULES) -> dict[str, Any]:
         res["roc"][k] = np.interp(grid, fpr, tpr).round(4).tolist()
     flagged = np.array(s["margin"]) < rule.min_margin
     tp = int((flagged & wrong).sum())
-    res.update(rule=f"margin < {rule.min_margin:g}", flagged=int(flagged.sum()),
-               precision=tp / max(int(flagged.sum()), 1), recall=tp / max(int(wrong.sum()), 1))
+    res.update(
+        rule=f"margin < {rule.min_margin:g}",
+        flagged=int(flagged.sum()),
+        precision=tp / max(int(flagged.sum()), 1),
+        recall=tp / max(int(wrong.sum()), 1),
+    )
     return res
 
 
@@ -109,28 +116,39 @@ def truth_scores(world: Path, sidecars: Path, out: Path) -> Path:
         for uid, truth in by_uid.items():
             rec = records[uid]
             m = [0.0 if t is None else (1.0 if t else -1.0) for t in truth]
-            rows.append({"uid": uid, "status": "ok", "desc": m, "neg_desc": [0.0] * len(m),
-                         "margin": m, "tags": [0.0] * len(rec["tags"]),
-                         "neg_tags": [0.0] * len(rec["neg_tags"])})
+            rows.append(
+                {
+                    "uid": uid,
+                    "status": "ok",
+                    "desc": m,
+                    "neg_desc": [0.0] * len(m),
+                    "margin": m,
+                    "tags": [0.0] * len(rec["tags"]),
+                    "neg_tags": [0.0] * len(rec["neg_tags"]),
+                }
+            )
         write_scores(sidecar_path(shard, out), rows, {"model": "truth"})
     return out
 
 
-def unfiltered_jobs(plan: Plan, sidecars: Path, error: float = ERROR
-                    ) -> tuple[list[Job], dict[str, Job]]:
+def unfiltered_jobs(plan: Plan, sidecars: Path, error: float = ERROR) -> tuple[list[Job], dict[str, Job]]:
     """HQ-CLIP on the unfiltered sidecars for every seed, and the two scorers (HQ-CLIP and
     alt-text CLIP, first seed). Named and checkpointed as the quickstart's own runs at this
     error, so those are shared."""
     points = plan.curve_points if error == plan.error else 1
-    unfiltered = [Job(f"{FINAL}-err{error:g}", seed, sidecars, VARIANTS[FINAL], points)
-                  for seed in plan.seeds]
+    unfiltered = [
+        Job(f"{FINAL}-err{error:g}", seed, sidecars, VARIANTS[FINAL], points) for seed in plan.seeds
+    ]
     alt = "alt-text CLIP"  # the plan's row
-    return unfiltered, {"HQ-CLIP": unfiltered[0],
-                        alt: Job(f"{alt}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[alt], points)}
+    return unfiltered, {
+        "HQ-CLIP": unfiltered[0],
+        alt: Job(f"{alt}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[alt], points),
+    }
 
 
-def cycle(plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES,
-          truth_filter: bool = True) -> dict[str, Any]:
+def cycle(
+    plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES, truth_filter: bool = True
+) -> dict[str, Any]:
     """The turn, every stage cached under `out`; returns the result that `cycle_markdown` prints
     (also written to out/report/cycle/)."""
     world = make_world(plan, out)
@@ -139,36 +157,58 @@ def cycle(plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES,
     jobs = [*unfiltered, scorers["alt-text CLIP"]]
     ckpts = {id(j): c[-1] for j, c in zip(jobs, train_all(plan, world, out, jobs))}
 
-    result: dict[str, Any] = {"error": error, "rules": rules.__dict__, "seeds": list(plan.seeds),
-                              "detection": {}, "filter": {}}
+    result: dict[str, Any] = {
+        "error": error,
+        "rules": rules.__dict__,
+        "seeds": list(plan.seeds),
+        "detection": {},
+        "filter": {},
+    }
     scores = {}
     for name, job in scorers.items():
         dest = out / "sidecars" / f"error-{error:g}-scores-{SLUG[name]}-seed{job.seed}"
         run_score(f"{plan.model}:{ckpts[id(job)]}", world / "train", sidecars, dest)
         scores[name] = dest
         result["detection"][name] = detection(sentences(world, sidecars, dest), rules)
-        log.info("%s as the scorer: AUROC %.3f (margin), %.3f (score)", name,
-                 result["detection"][name]["auroc"]["margin"], result["detection"][name]["auroc"]["score"])
+        log.info(
+            "%s as the scorer: AUROC %.3f (margin), %.3f (score)",
+            name,
+            result["detection"][name]["auroc"]["margin"],
+            result["detection"][name]["auroc"]["score"],
+        )
     filtered = {"HQ-CLIP": scores["HQ-CLIP"]}
     if truth_filter:
-        filtered["the truth"] = truth_scores(world, sidecars,
-                                             out / "sidecars" / f"error-{error:g}-scores-truth")
+        filtered["the truth"] = truth_scores(
+            world, sidecars, out / "sidecars" / f"error-{error:g}-scores-truth"
+        )
     turned = {}
     for name, dest in filtered.items():
         folder = out / "sidecars" / f"error-{error:g}-filtered-by-{SLUG[name]}"
         result["filter"][name] = run_filter(sidecars, dest, folder, rules)
         turned[f"HQ-CLIP, filtered by {name}"] = [
             Job(f"{FINAL}-err{error:g}-filtered-by-{SLUG[name]}", seed, folder, VARIANTS[FINAL])
-            for seed in plan.seeds]
+            for seed in plan.seeds
+        ]
     retrained = train_all(plan, world, out, [j for js in turned.values() for j in js])
     runs, it = [], iter(retrained)
     for row, js in {ROWS[0]: unfiltered, **turned}.items():
         for j in js:
             ckpt = ckpts[id(j)] if row == ROWS[0] else next(it)[-1]
-            runs.append({"variant": row, "error": error, "seed": j.seed,
-                         "label": f"{row} | seed {j.seed}", "spec": f"{plan.model}:{ckpt}"})
-    results = evaluate([f"{r['label']}={r['spec']}" for r in runs], world,
-                       out / "report" / "cycle" / "eval", cache_dir=out / "cache")
+            runs.append(
+                {
+                    "variant": row,
+                    "error": error,
+                    "seed": j.seed,
+                    "label": f"{row} | seed {j.seed}",
+                    "spec": f"{plan.model}:{ckpt}",
+                }
+            )
+    results = evaluate(
+        [f"{r['label']}={r['spec']}" for r in runs],
+        world,
+        out / "report" / "cycle" / "eval",
+        cache_dir=out / "cache",
+    )
     groups = aggregate(runs, results)
     result["eval"] = {row: groups[(row, error)] for row in dict.fromkeys(r["variant"] for r in runs)}
     write_cycle_report(result, out / "report" / "cycle")
@@ -177,23 +217,37 @@ def cycle(plan: Plan, out: Path, error: float = ERROR, rules: Rules = RULES,
 
 def cycle_markdown(result: dict[str, Any]) -> str:
     e = f"{100 * result['error']:g} %"
-    lines = [f"Finding the captioner's wrong sentences (error {e}) by the scorer's similarity; "
-             f"a wrong sentence is one that does not hold of its scene:", "",
-             "| scorer | sentences | wrong | AUROC (margin) | AUROC (score) | rule | flagged | "
-             "precision | recall |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Finding the captioner's wrong sentences (error {e}) by the scorer's similarity; "
+        f"a wrong sentence is one that does not hold of its scene:",
+        "",
+        "| scorer | sentences | wrong | AUROC (margin) | AUROC (score) | rule | flagged | "
+        "precision | recall |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, d in result["detection"].items():
-        lines.append(f"| {name} | {d['sentences']} | {d['wrong']} ({100 * d['wrong'] / d['sentences']:.1f} %) | "
-                     f"{d['auroc']['margin']:.3f} | {d['auroc']['score']:.3f} | {d['rule']} | "
-                     f"{d['flagged']} | {100 * d['precision']:.1f} | {100 * d['recall']:.1f} |")
-    lines += ["", "| filter | records kept | sentences kept | dropped: margin | records emptied |",
-              "|---|---|---|---|---|"]
+        lines.append(
+            f"| {name} | {d['sentences']} | {d['wrong']} ({100 * d['wrong'] / d['sentences']:.1f} %) | "
+            f"{d['auroc']['margin']:.3f} | {d['auroc']['score']:.3f} | {d['rule']} | "
+            f"{d['flagged']} | {100 * d['precision']:.1f} | {100 * d['recall']:.1f} |"
+        )
+    lines += [
+        "",
+        "| filter | records kept | sentences kept | dropped: margin | records emptied |",
+        "|---|---|---|---|---|",
+    ]
     for name, f in result["filter"].items():
-        lines.append(f"| by {name} | {f['records_out']} / {f['records_in']} | {f['sentences_out']} / "
-                     f"{f['sentences_in']} | {f['why'].get('min_margin', 0)} | "
-                     f"{f['why'].get('no_sentence_left', 0)} |")
+        lines.append(
+            f"| by {name} | {f['records_out']} / {f['records_in']} | {f['sentences_out']} / "
+            f"{f['sentences_in']} | {f['why'].get('min_margin', 0)} | "
+            f"{f['why'].get('no_sentence_left', 0)} |"
+        )
     seeds = f"{len(result['seeds'])} seed(s)"
-    lines += ["", f"| one turn of the cycle ({seeds}) | " + " | ".join(COLS) + " |",
-              "|---" * (len(COLS) + 1) + "|"]
+    lines += [
+        "",
+        f"| one turn of the cycle ({seeds}) | " + " | ".join(COLS) + " |",
+        "|---" * (len(COLS) + 1) + "|",
+    ]
     for row, g in result["eval"].items():
         lines.append(f"| {row} | " + " | ".join(cell(g.get(c)) for c in COLS) + " |")
     base = result["eval"][ROWS[0]]
@@ -216,8 +270,9 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     grid = np.linspace(0, 1, ROC_POINTS)
     for i, (name, d) in enumerate(result["detection"].items()):
         for k, style in (("margin", "-"), ("score", ":")):
-            roc.plot(grid, d["roc"][k], style, color=f"C{i}",
-                     label=f"{name}, {k} (AUROC {d['auroc'][k]:.2f})")
+            roc.plot(
+                grid, d["roc"][k], style, color=f"C{i}", label=f"{name}, {k} (AUROC {d['auroc'][k]:.2f})"
+            )
     roc.plot([0, 1], [0, 1], color="grey", lw=0.8)
     roc.set_xlabel("false positive rate (right sentences flagged)")
     roc.set_ylabel("true positive rate (wrong sentences flagged)")
@@ -246,4 +301,3 @@ def write_cycle_report(result: dict[str, Any], out: Path) -> str:
     write_text(out / "cycle.json", json.dumps(result, indent=1))
     _plot(result, out / "cycle.png")
     return text
-

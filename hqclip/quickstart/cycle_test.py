@@ -8,8 +8,14 @@ from hqclip.world.describe import holds
 
 
 def test_detection_counts_what_the_rule_flags():
-    d = detection({"wrong": [True, True, False, False], "score": [0.1, 0.2, 0.3, 0.4],
-                   "margin": [-0.1, 0.05, 0.2, -0.01], "unknown": 0})
+    d = detection(
+        {
+            "wrong": [True, True, False, False],
+            "score": [0.1, 0.2, 0.3, 0.4],
+            "margin": [-0.1, 0.05, 0.2, -0.01],
+            "unknown": 0,
+        }
+    )
     assert d["auroc"] == {"score": 1.0, "margin": 0.75}
     assert (d["flagged"], d["precision"], d["recall"]) == (2, 0.5, 0.5)
     assert d["roc"]["score"][0] == 1.0 and len(d["roc"]["margin"]) == 101
@@ -19,8 +25,13 @@ def test_the_truth_as_scorer_drops_exactly_the_wrong_sentences(tmp_path):
     world, sidecars = refine_world(tmp_path, samples=100, shard_size=50)
     truth = sentences(world, sidecars)
     assert 0 < sum(truth["wrong"]) < len(truth["wrong"]) and truth["unknown"] == 0
-    stats = run_filter(sidecars, truth_scores(world, sidecars, tmp_path / "truth"),
-                       tmp_path / "filtered", RULES, progress=False)
+    stats = run_filter(
+        sidecars,
+        truth_scores(world, sidecars, tmp_path / "truth"),
+        tmp_path / "filtered",
+        RULES,
+        progress=False,
+    )
     assert stats["why"]["min_margin"] == sum(truth["wrong"])
     kept = 0
     for shard in list_shards(world):

@@ -8,9 +8,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from hqclip.clip.load import ModelSpec, load
 from hqclip.data.sidecar import list_sidecars, read_sidecar, row_record
 from hqclip.eval import evaluate
-from hqclip.clip.load import ModelSpec, load
 from hqclip.quickstart.cycle import cycle, cycle_markdown
 from hqclip.quickstart.plan import CONTROL_VARIANT, CONTROLS, FINAL, VARIANTS, Plan
 from hqclip.quickstart.stages import Job, make_sidecars, make_world, sidecars_dir, step_of, train_all
@@ -29,16 +29,39 @@ def jobs(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> l
     runs: list[dict[str, Any]] = []
     for seed in plan.seeds:
         for variant, overrides in rows.items():
-            runs.append({"variant": variant, "seed": seed, "error": plan.error, "job": Job(
-                f"{variant}-err{plan.error:g}", seed, sidecars_dir(out, plan.error), overrides,
-                plan.curve_points)})
+            runs.append(
+                {
+                    "variant": variant,
+                    "seed": seed,
+                    "error": plan.error,
+                    "job": Job(
+                        f"{variant}-err{plan.error:g}",
+                        seed,
+                        sidecars_dir(out, plan.error),
+                        overrides,
+                        plan.curve_points,
+                    ),
+                }
+            )
         for e in error_rates(plan) if plan.error_study else ():
             if e != plan.error:
-                runs.append({"variant": FINAL, "seed": seed, "error": e,
-                             "job": Job(f"{FINAL}-err{e:g}", seed, sidecars_dir(out, e), VARIANTS[FINAL])})
+                runs.append(
+                    {
+                        "variant": FINAL,
+                        "seed": seed,
+                        "error": e,
+                        "job": Job(f"{FINAL}-err{e:g}", seed, sidecars_dir(out, e), VARIANTS[FINAL]),
+                    }
+                )
         for name, kind in CONTROLS.items() if plan.controls else ():
-            runs.append({"variant": name, "seed": seed, "error": 0.0,
-                         "job": Job(name, seed, sidecars_dir(out, 0.0, (kind,)), VARIANTS[CONTROL_VARIANT])})
+            runs.append(
+                {
+                    "variant": name,
+                    "seed": seed,
+                    "error": 0.0,
+                    "job": Job(name, seed, sidecars_dir(out, 0.0, (kind,)), VARIANTS[CONTROL_VARIANT]),
+                }
+            )
     return runs
 
 
@@ -67,8 +90,11 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
     # specs, not "LABEL=NAME:CKPT" strings: a label may hold a colon ("control: swap_att")
     final = [ModelSpec(r["label"], plan.model, str(r["ckpts"][-1])) for r in runs]
     results = evaluate(final, world, out / "report" / "eval", cache_dir=out / "cache")
-    curve_specs = [ModelSpec(f"{r['label']} | step {step_of(c)}", plan.model, str(c))
-                   for r in runs for c in r["ckpts"][:-1]]
+    curve_specs = [
+        ModelSpec(f"{r['label']} | step {step_of(c)}", plan.model, str(c))
+        for r in runs
+        for c in r["ckpts"][:-1]
+    ]
     curves = evaluate(curve_specs, world, None, cache_dir=out / "cache") if curve_specs else {"models": {}}
     timings["eval"] = time.perf_counter() - t
 
@@ -83,15 +109,26 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
         turn_md = cycle_markdown(cycle(plan, out))
         timings["cycle"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
-    return write_quickstart_report(plan, runs, results, curves, blind, timings, out / "report", list(rows),
-                                   turn_md)
+    return write_quickstart_report(
+        plan, runs, results, curves, blind, timings, out / "report", tuple(rows), turn_md
+    )
 
 
-def blind_report(world: Path, sidecars: Path, model_run: dict[str, Any], plan: Plan,
-                 records: int = 5000) -> dict:
+def blind_report(
+    world: Path, sidecars: Path, model_run: dict[str, Any], plan: Plan, records: int = 5000
+) -> dict:
     """The blind test on the first `records` training annotations and on the benchmark, by bag of
     n-grams and by the text tower of `model_run`'s final checkpoint."""
-    recs = list(islice((rec for p in list_sidecars(sidecars) for row in read_sidecar(p)
-                        if (rec := row_record(row)) is not None), records))
+    recs = list(
+        islice(
+            (
+                rec
+                for p in list_sidecars(sidecars)
+                for row in read_sidecar(p)
+                if (rec := row_record(row)) is not None
+            ),
+            records,
+        )
+    )
     m = load(ModelSpec("blind-test probe", plan.model, str(model_run["ckpts"][-1])))
     return blind_test(recs, world / "eval", (m.model, m.tokenizer))

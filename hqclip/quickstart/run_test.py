@@ -23,8 +23,10 @@ def test_the_full_plan_adds_seeds_error_rates_and_controls(tmp_path):
     per_seed = [*((v, 0.1) for v in VARIANTS), (FINAL, 0.0), (FINAL, 0.3), *((c, 0.0) for c in CONTROLS)]
     assert [(r["variant"], r["error"]) for r in runs] == per_seed * 3
     assert [r["seed"] for r in runs] == [s for s in (0, 1, 2) for _ in per_seed]
-    cfgs = {(r["variant"], r["error"], r["seed"]): r["job"].config(plan, tmp_path / "world", tmp_path)
-            for r in runs}
+    cfgs = {
+        (r["variant"], r["error"], r["seed"]): r["job"].config(plan, tmp_path / "world", tmp_path)
+        for r in runs
+    }
     assert len({c.output for c in cfgs.values()}) == len(runs)  # a model folder of its own each
     for (variant, error, seed), c in cfgs.items():
         assert c.seed == seed
@@ -46,10 +48,13 @@ def _configs(plan, out, js):
     return {json.dumps(j.config(plan, out / "world", out).to_dict(), sort_keys=True) for j in js}
 
 
-@pytest.mark.parametrize("plan, shared", [
-    (Plan(seeds=(0, 1, 2), error_study=True, controls=True, cycle=True), 3),  # HQ-CLIP at 30 %
-    (Plan(error=0.3, cycle=True), 2),                                       # and the alt-text scorer
-])
+@pytest.mark.parametrize(
+    "plan, shared",
+    [
+        (Plan(seeds=(0, 1, 2), error_study=True, controls=True, cycle=True), 3),  # HQ-CLIP at 30 %
+        (Plan(error=0.3, cycle=True), 2),  # and the alt-text scorer
+    ],
+)
 def test_the_cycle_reuses_the_plans_own_models_at_its_error(tmp_path, plan, shared):
     unfiltered, scorers = unfiltered_jobs(plan, sidecars_dir(tmp_path, ERROR))
     assert [j.seed for j in unfiltered] == list(plan.seeds) and scorers["HQ-CLIP"] is unfiltered[0]
@@ -62,8 +67,19 @@ def test_the_cycle_reuses_the_plans_own_models_at_its_error(tmp_path, plan, shar
 def test_two_rows_with_controls_and_the_cycle_run_and_report(tmp_path):
     """Six models: two rows at the cycle's error (its unfiltered and alt-text scorers are the
     same models), two controls and the cycle's two filtered retrains."""
-    plan = Plan(train_samples=128, steps=4, batch_size=32, warmup=1, model="hqclip-micro", workers=0,
-                eval_scale=0.05, curve_points=2, error=0.3, controls=True, cycle=True)
+    plan = Plan(
+        train_samples=128,
+        steps=4,
+        batch_size=32,
+        warmup=1,
+        model="hqclip-micro",
+        workers=0,
+        eval_scale=0.05,
+        curve_points=2,
+        error=0.3,
+        controls=True,
+        cycle=True,
+    )
     rows = {v: VARIANTS[v] for v in ("alt-text CLIP", FINAL)}
     text = run(plan, tmp_path, rows)
     assert len(list((tmp_path / "models").iterdir())) == 6
@@ -78,8 +94,14 @@ def test_two_rows_with_controls_and_the_cycle_run_and_report(tmp_path):
     assert {p["variant"] for p in report["plateau"]} == set(rows)
     assert all(list(c["ZS top-1"]) == ["2", "4"] for c in report["curves"].values())
     assert set(report["blind"]) == {"training", "benchmark"} and "| benchmark | swap_att |" in text
-    for f in ("quickstart.md", "ablation.png", "curves.png", "eval/results.json", "eval/results.md",
-              "eval/summary.png"):
+    for f in (
+        "quickstart.md",
+        "ablation.png",
+        "curves.png",
+        "eval/results.json",
+        "eval/results.md",
+        "eval/summary.png",
+    ):
         assert (tmp_path / "report" / f).exists(), f
     # one turn of the cycle: both scorers, both filters, its three rows, in its own report and ours
     turn = json.loads((tmp_path / "report" / "cycle" / "cycle.json").read_text())
@@ -93,4 +115,3 @@ def test_two_rows_with_controls_and_the_cycle_run_and_report(tmp_path):
         assert (tmp_path / "report" / "cycle" / f).exists(), f
     again = run(plan, tmp_path, rows)  # every stage cached: same tables, the cycle's included
     assert again.split("Times")[0] == text.split("Times")[0]
-

@@ -35,8 +35,9 @@ def _slug(text: str) -> str:
 
 
 def make_world(plan: Plan, out: Path) -> Path:
-    cfg = WorldConfig(seed=plan.world_seed, train_samples=plan.train_samples,
-                      image_size=plan.image_size).with_eval_scale(plan.eval_scale)
+    cfg = WorldConfig(
+        seed=plan.world_seed, train_samples=plan.train_samples, image_size=plan.image_size
+    ).with_eval_scale(plan.eval_scale)
     m = build_world(out / "world", cfg)
     if not m["cached"]:  # a new world: sidecars, models and embeddings made from the old one are stale
         for stale in ("sidecars", "models", "cache"):
@@ -51,11 +52,15 @@ def sidecars_dir(out: Path, error: float, kinds: tuple[str, ...] | None = None) 
     return out / "sidecars" / (f"error-{error:g}" + (f"-{'+'.join(kinds)}" if kinds else ""))
 
 
-def make_sidecars(plan: Plan, world: Path, out: Path, error: float,
-                  kinds: tuple[str, ...] | None = None) -> Path:
+def make_sidecars(
+    plan: Plan, world: Path, out: Path, error: float, kinds: tuple[str, ...] | None = None
+) -> Path:
     """Oracle sidecars at `error`; `kinds` restricts the negatives (the learnability controls)."""
-    options: dict[str, Any] = {"omission": error, "hallucination": error,
-                               "malformed": error * plan.malformed_fraction}
+    options: dict[str, Any] = {
+        "omission": error,
+        "hallucination": error,
+        "malformed": error * plan.malformed_fraction,
+    }
     if kinds:
         options["kinds"] = list(kinds)
     # salvage off: the documented results were made before it existed (with it, a few malformed
@@ -71,10 +76,11 @@ def _same_config(recorded: dict[str, Any], cfg: TrainConfig) -> bool:
     """A finished run matches `cfg` if every field that decides the model agrees; a field added to
     TrainConfig after the run was recorded counts as its default, so new options do not retrain
     old runs."""
-    defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING
-                else f.default for f in dataclasses.fields(cfg)}
-    return all(recorded.get(k, defaults.get(k)) == v for k, v in cfg.to_dict().items()
-               if k != "progress")
+    defaults = {
+        f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        for f in dataclasses.fields(cfg)
+    }
+    return all(recorded.get(k, defaults.get(k)) == v for k, v in cfg.to_dict().items() if k != "progress")
 
 
 @dataclasses.dataclass
@@ -88,13 +94,22 @@ class Job:
     points: int = 1
 
     def config(self, plan: Plan, world: Path, out: Path) -> TrainConfig:
-        return TrainConfig(train_data=str(world), sidecars=str(self.sidecars),
-                           output=str(out / "models" / f"{_slug(self.name)}-seed{self.seed}"),
-                           model=plan.model, batch_size=plan.batch_size, steps=plan.steps, lr=plan.lr,
-                           warmup=plan.warmup, workers=plan.workers, cache=plan.workers == 0,
-                           seed=self.seed,
-                           save_every=max(1, plan.steps // self.points), progress=False,
-                           **{**plan.train, **self.overrides})
+        return TrainConfig(
+            train_data=str(world),
+            sidecars=str(self.sidecars),
+            output=str(out / "models" / f"{_slug(self.name)}-seed{self.seed}"),
+            model=plan.model,
+            batch_size=plan.batch_size,
+            steps=plan.steps,
+            lr=plan.lr,
+            warmup=plan.warmup,
+            workers=plan.workers,
+            cache=plan.workers == 0,
+            seed=self.seed,
+            save_every=max(1, plan.steps // self.points),
+            progress=False,
+            **{**plan.train, **self.overrides},
+        )
 
 
 def _done(cfg: TrainConfig) -> bool:
@@ -111,14 +126,22 @@ def _train(cfg: TrainConfig) -> None:
     """One model, in a worker process; writes done.json at the end."""
     t = time.perf_counter()
     res = run(cfg)
-    write_text(Path(cfg.output) / "done.json", json.dumps({
-        "config": cfg.to_dict(), "checkpoint": res["checkpoint"],
-        "seconds": round(time.perf_counter() - t, 1), "last": res["last"]}))
+    write_text(
+        Path(cfg.output) / "done.json",
+        json.dumps(
+            {
+                "config": cfg.to_dict(),
+                "checkpoint": res["checkpoint"],
+                "seconds": round(time.perf_counter() - t, 1),
+                "last": res["last"],
+            }
+        ),
+    )
 
 
 def _steps_done(cfg: TrainConfig) -> int:
     """The last step a running job logged (0 before its first row, or while a row is half written)."""
-    rows = (Path(cfg.output) / "metrics.jsonl")
+    rows = Path(cfg.output) / "metrics.jsonl"
     try:
         return json.loads(rows.read_text().splitlines()[-1])["step"]
     except (OSError, IndexError, ValueError):
@@ -134,14 +157,16 @@ def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[
     todo = [c for c in cfgs if not _done(c)]
     workers = max(1, plan.parallel)
     threads = max(1, (os.cpu_count() or 1) // workers)
-    shown = bar(total=sum(c.steps for c in todo), desc=f"train {len(todo)} models", unit="step",
-                disable=not todo)
+    shown = bar(
+        total=sum(c.steps for c in todo), desc=f"train {len(todo)} models", unit="step", disable=not todo
+    )
     start = time.perf_counter()
     try:
         if todo:
             ctx = multiprocessing.get_context("spawn")  # no forked torch or OpenMP state
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_threads,
-                                     initargs=(threads,)) as pool:
+            with ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_threads, initargs=(threads,)
+            ) as pool:
                 running = {pool.submit(_train, c) for c in todo}
                 while running:
                     finished, _ = wait(running, timeout=2, return_when=FIRST_COMPLETED)

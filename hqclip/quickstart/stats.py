@@ -21,8 +21,9 @@ def metrics(res: dict, subsets: tuple[str, ...] = SUBSETS) -> dict[str, float | 
     return out
 
 
-def aggregate(runs: list[dict], results: dict, subsets: tuple[str, ...] = SUBSETS
-              ) -> dict[tuple[str, float], dict[str, list[float]]]:
+def aggregate(
+    runs: list[dict], results: dict, subsets: tuple[str, ...] = SUBSETS
+) -> dict[tuple[str, float], dict[str, list[float]]]:
     """(row, error) -> metric -> values over seeds."""
     groups: dict[tuple[str, float], dict[str, list[float]]] = {}
     for r in runs:

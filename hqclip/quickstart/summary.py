@@ -34,7 +34,7 @@ def _plot_curves(path: Path, curve: dict) -> None:
     save_png(fig, path)
 
 
-def _plot(path: Path, groups: dict, plan: Plan, rows: list[str]) -> None:
+def _plot(path: Path, groups: dict, plan: Plan, rows: tuple[str, ...]) -> None:
     plt = pyplot()
     cols = ["ZS top-1", "ZS held-out top-1", "retrieval R@1", "SugarCrepe", *SUBSETS]
     fig, ax = plt.subplots(figsize=(12, 4))
@@ -75,28 +75,52 @@ def _table(title: str, cols: list[str], rows: dict[str, dict]) -> list[str]:
     return lines
 
 
-def write_quickstart_report(plan: Plan, runs: list[dict], results: dict, curve_results: dict,
-                            blind_result: dict, timings: dict, out: Path,
-                            rows: list[str] = list(VARIANTS), turn_md: str | None = None) -> str:
+def write_quickstart_report(
+    plan: Plan,
+    runs: list[dict],
+    results: dict,
+    curve_results: dict,
+    blind_result: dict,
+    timings: dict,
+    out: Path,
+    rows: tuple[str, ...] = tuple(VARIANTS),
+    turn_md: str | None = None,
+) -> str:
     """Write quickstart.md/json and the plots under `out`; returns the Markdown. `turn_md` is the
     cycle's table, already rendered (`cycle.cycle_markdown`)."""
     groups = aggregate(runs, results)
     solvable = resolvable(groups)
     chosen = tuple(s for s in SUBSETS if solvable.get(s, {}).get("resolvable") is not False)
     claim_groups = aggregate(runs, results, chosen)
-    cols = ["ZS top-1", "ZS held-out top-1", "I→T R@1", "T→I R@1", "SugarCrepe", "ARO order",
-            "Winoground group"]
+    cols = [
+        "ZS top-1",
+        "ZS held-out top-1",
+        "I→T R@1",
+        "T→I R@1",
+        "SugarCrepe",
+        "ARO order",
+        "Winoground group",
+    ]
     seeds = f"{len(plan.seeds)} seed(s)"
-    lines = _table(f"variant (error {plan.error:g}, {seeds})", cols, {v: groups[(v, plan.error)] for v in rows})
+    lines = _table(
+        f"variant (error {plan.error:g}, {seeds})", cols, {v: groups[(v, plan.error)] for v in rows}
+    )
     lines += ["", *_table("SugarCrepe subset", list(SUBSETS), {v: groups[(v, plan.error)] for v in rows})]
     if solvable:
-        lines += ["", "| learnability control | its subset | accuracy | chance + seed spread | resolvable |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| learnability control | its subset | accuracy | chance + seed spread | resolvable |",
+            "|---|---|---|---|---|",
+        ]
         for s, c in solvable.items():
             verdict = {True: "yes", False: "NO: not resolvable at this size", None: "not judged (1 seed)"}
-            lines.append(f"| control: {s} | {s} | {cell(groups[(f'control: {s}', 0.0)][s])} | "
-                         f"{100 * c['bar']:.1f} | {verdict[c['resolvable']]} |")
-        lines.append(f"\nCompositional claims use the SugarCrepe mean over: {', '.join(chosen) or 'no subset'}.")
+            lines.append(
+                f"| control: {s} | {s} | {cell(groups[(f'control: {s}', 0.0)][s])} | "
+                f"{100 * c['bar']:.1f} | {verdict[c['resolvable']]} |"
+            )
+        lines.append(
+            f"\nCompositional claims use the SugarCrepe mean over: {', '.join(chosen) or 'no subset'}."
+        )
     checks = claims(claim_groups, plan.error)
     lines += ["", "| claim | gain (points) | seed spread | holds |", "|---|---|---|---|"]
     for c in checks:
@@ -110,31 +134,63 @@ def write_quickstart_report(plan: Plan, runs: list[dict], results: dict, curve_r
     curve = curves(runs, results, curve_results)
     flat = plateau(curve)
     if flat:
-        lines += ["", "| plateau check (last quarter) | family | steps | move | seed spread | plateaued |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| plateau check (last quarter) | family | steps | move | seed spread | plateaued |",
+            "|---|---|---|---|---|---|",
+        ]
         for p in flat:
             verdict = {True: "yes", False: "NO", None: "n/a (1 seed)"}[p["plateaued"]]
-            lines.append(f"| {p['variant']} | {p['family']} | {p['from']}→{p['to']} | "
-                         f"{100 * p['move']:+.1f} | {100 * p['spread']:.1f} | {verdict} |")
+            lines.append(
+                f"| {p['variant']} | {p['family']} | {p['from']}→{p['to']} | "
+                f"{100 * p['move']:+.1f} | {100 * p['spread']:.1f} | {verdict} |"
+            )
     if plan.error_study:
-        lines += ["", *_table("captioner error", cols, {f"HQ-CLIP @ {e:g}": groups.get((FINAL, e), {})
-                                                        for e in plan.error_rates})]
-    lines += ["", "Blind test (accuracy % of telling the true text from its negative without the image; "
-              "two-fold, logistic regression):", "", blind.markdown(blind_result).rstrip()]
+        lines += [
+            "",
+            *_table(
+                "captioner error",
+                cols,
+                {f"HQ-CLIP @ {e:g}": groups.get((FINAL, e), {}) for e in plan.error_rates},
+            ),
+        ]
+    lines += [
+        "",
+        "Blind test (accuracy % of telling the true text from its negative without the image; "
+        "two-fold, logistic regression):",
+        "",
+        blind.markdown(blind_result).rstrip(),
+    ]
     if turn_md is not None:
         lines += ["", "One turn of the cycle (report/cycle/):", "", turn_md.rstrip()]
-    lines += ["", "Times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
-              "All numbers in %. Per-model detail: report/eval/results.json."]
+    lines += [
+        "",
+        "Times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
+        "All numbers in %. Per-model detail: report/eval/results.json.",
+    ]
     text = "\n".join(lines) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "quickstart.md", text)
-    write_text(out / "quickstart.json", json.dumps({
-        "plan": {k: (list(v) if isinstance(v, tuple) else v) for k, v in plan.__dict__.items()},
-        "timings_s": timings, "claims": checks, "resolvable": solvable, "claim_subsets": list(chosen),
-        "plateau": flat, "blind": blind_result,
-        "curves": {v: {c: {str(s): vals for s, vals in by.items()} for c, by in f.items()}
-                   for v, f in curve.items()},
-        "groups": [{"variant": v, "error": e, "metrics": g} for (v, e), g in groups.items()]}, indent=2))
+    write_text(
+        out / "quickstart.json",
+        json.dumps(
+            {
+                "plan": {k: (list(v) if isinstance(v, tuple) else v) for k, v in plan.__dict__.items()},
+                "timings_s": timings,
+                "claims": checks,
+                "resolvable": solvable,
+                "claim_subsets": list(chosen),
+                "plateau": flat,
+                "blind": blind_result,
+                "curves": {
+                    v: {c: {str(s): vals for s, vals in by.items()} for c, by in f.items()}
+                    for v, f in curve.items()
+                },
+                "groups": [{"variant": v, "error": e, "metrics": g} for (v, e), g in groups.items()],
+            },
+            indent=2,
+        ),
+    )
     _plot(out / "ablation.png", groups, plan, rows)
     if curve:
         _plot_curves(out / "curves.png", curve)

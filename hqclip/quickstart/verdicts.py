@@ -26,8 +26,13 @@ def resolvable(groups: dict) -> dict[str, dict[str, Any]]:
         if not vals:
             continue
         m, s = mean_std(vals)
-        out[subset] = {"control": m, "spread": s, "bar": CHANCE + s, "n": len(vals),
-                       "resolvable": (m > CHANCE + s) if len(vals) > 1 else None}
+        out[subset] = {
+            "control": m,
+            "spread": s,
+            "bar": CHANCE + s,
+            "n": len(vals),
+            "resolvable": (m > CHANCE + s) if len(vals) > 1 else None,
+        }
     return out
 
 
@@ -35,17 +40,32 @@ def claims(groups: dict, error: float) -> list[dict[str, Any]]:
     """HQ-CLIP beats alt-text CLIP on every family; HNI gains on compositional and STC on zero-shot
     by more than the seed-to-seed spread (with one seed the spread is unknown: reported, not judged).
     `groups` already holds SugarCrepe as the mean over the resolvable subsets."""
+
     def fam(variant, family):
         return groups.get((variant, error), {}).get(FAMILIES[family], [])
 
     out = []
     for family in FAMILIES:
-        out.append({"claim": f"HQ-CLIP > alt-text CLIP on {family}", "family": family,
-                    "a": fam("alt-text CLIP", family), "b": fam(FINAL, family)})
-    for name, base, plus, family in (("HNI", "+ long desc", "+ HNI", "compositional"),
-                                     ("STC", "+ HNI", FINAL, "zero-shot")):
-        out.append({"claim": f"{name} gain on {family} > seed spread", "family": family,
-                    "a": fam(base, family), "b": fam(plus, family)})
+        out.append(
+            {
+                "claim": f"HQ-CLIP > alt-text CLIP on {family}",
+                "family": family,
+                "a": fam("alt-text CLIP", family),
+                "b": fam(FINAL, family),
+            }
+        )
+    for name, base, plus, family in (
+        ("HNI", "+ long desc", "+ HNI", "compositional"),
+        ("STC", "+ HNI", FINAL, "zero-shot"),
+    ):
+        out.append(
+            {
+                "claim": f"{name} gain on {family} > seed spread",
+                "family": family,
+                "a": fam(base, family),
+                "b": fam(plus, family),
+            }
+        )
     for c in out:
         a, b = c.pop("a"), c.pop("b")
         if not a or not b:  # e.g. no compositional subset is resolvable
@@ -57,8 +77,9 @@ def claims(groups: dict, error: float) -> list[dict[str, Any]]:
     return out
 
 
-def curves(runs: list[dict], results: dict, curve_results: dict
-           ) -> dict[str, dict[str, dict[int, list[float]]]]:
+def curves(
+    runs: list[dict], results: dict, curve_results: dict
+) -> dict[str, dict[str, dict[int, list[float]]]]:
     """variant -> family column -> step -> values over seeds (the runs evaluated along the way)."""
     out: dict = {}
     for r in runs:
@@ -86,7 +107,16 @@ def plateau(curve: dict) -> list[dict[str, Any]]:
             end, before = by_step[steps[-1]], by_step[steps[-2]]
             move = mean_std(end)[0] - mean_std(before)[0]
             spread = mean_std(end)[1]
-            out.append({"variant": variant, "family": col, "from": steps[-2], "to": steps[-1],
-                        "move": move, "spread": spread, "n": len(end),
-                        "plateaued": abs(move) < spread if len(end) > 1 else None})
+            out.append(
+                {
+                    "variant": variant,
+                    "family": col,
+                    "from": steps[-2],
+                    "to": steps[-1],
+                    "move": move,
+                    "spread": spread,
+                    "n": len(end),
+                    "plateaued": abs(move) < spread if len(end) > 1 else None,
+                }
+            )
     return out

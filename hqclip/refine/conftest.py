@@ -16,14 +16,25 @@ from PIL import Image
 from hqclip.world.build import build_world
 from hqclip.world.config import WorldConfig
 
-VALID = {"desc": ["a red circle is on the left"], "neg_desc": ["a blue circle is on the left"],
-         "tags": ["red circle"], "neg_tags": ["blue circle"]}
+VALID = {
+    "desc": ["a red circle is on the left"],
+    "neg_desc": ["a blue circle is on the left"],
+    "tags": ["red circle"],
+    "neg_tags": ["blue circle"],
+}
 
 
 def small_world(out: Path, samples: int = 200, shard_size: int = 50, seed: int = 0) -> Path:
-    cfg = WorldConfig(seed=seed, train_samples=samples, shard_size=shard_size, image_size=32,
-                      zeroshot_per_class=1, retrieval_samples=1, sugarcrepe_per_subset=1,
-                      winoground_samples=1)
+    cfg = WorldConfig(
+        seed=seed,
+        train_samples=samples,
+        shard_size=shard_size,
+        image_size=32,
+        zeroshot_per_class=1,
+        retrieval_samples=1,
+        sugarcrepe_per_subset=1,
+        winoground_samples=1,
+    )
     build_world(out, cfg, workers=1, progress=False)
     return out
 
@@ -34,6 +45,7 @@ def make_png():
         buf = io.BytesIO()
         Image.new("RGB", size, color).save(buf, format="PNG")
         return buf.getvalue()
+
     return png
 
 
@@ -86,8 +98,13 @@ class FakeEndpoint:
             def do_GET(self):
                 if self._refused():
                     return
-                self._send(200, {"object": "list", "data": [{"id": "fake-vlm", "object": "model",
-                                                             "created": 0, "owned_by": "test"}]})
+                self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": "fake-vlm", "object": "model", "created": 0, "owned_by": "test"}],
+                    },
+                )
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -95,8 +112,16 @@ class FakeEndpoint:
                     return
                 content = body["messages"][0]["content"]
                 if ep.text_only and any(c.get("type") == "image_url" for c in content):
-                    return self._send(500, {"error": {"code": 500, "type": "server_error",
-                                                      "message": "image input is not supported"}})
+                    return self._send(
+                        500,
+                        {
+                            "error": {
+                                "code": 500,
+                                "type": "server_error",
+                                "message": "image input is not supported",
+                            }
+                        },
+                    )
                 if "response_format" not in body:
                     ep.probes.append(body)
                     return self._send(200, self._answer(body, "red"))
@@ -114,10 +139,19 @@ class FakeEndpoint:
 
             def _answer(self, body: dict, text: str) -> dict:
                 return {
-                    "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+                }
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"

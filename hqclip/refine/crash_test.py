@@ -18,8 +18,20 @@ KEEP = ("uid", "key", "desc", "neg_desc", "tags", "neg_tags", "status", "reason"
 
 
 def refine_cmd(world, out, *extra):
-    return [sys.executable, "-m", "hqclip.cli.main", "refine", "--input", str(world),
-            "--output", str(out), "--no-progress", "--malformed", "0.2", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "hqclip.cli.main",
+        "refine",
+        "--input",
+        str(world),
+        "--output",
+        str(out),
+        "--no-progress",
+        "--malformed",
+        "0.2",
+        *extra,
+    ]
 
 
 def rows_of(out):
@@ -41,8 +53,11 @@ def wait_for(predicate, timeout, proc):
 def test_kill_9_then_rerun_gives_the_uninterrupted_rows(world, tmp_path, kill_9):
     subprocess.run(refine_cmd(world, tmp_path / "ref"), check=True, capture_output=True)
     out = tmp_path / "out"
-    mid_shard = kill_9(refine_cmd(world, out, "--delay", "0.01"),
-                       lambda: list(out.glob("*.done")) and list(out.glob("*.running")), 60)
+    mid_shard = kill_9(
+        refine_cmd(world, out, "--delay", "0.01"),
+        lambda: list(out.glob("*.done")) and list(out.glob("*.running")),
+        60,
+    )
     assert mid_shard, "the run ended before a shard was in flight"
     assert 1 <= len(list(out.glob("*.done"))) < 4
     subprocess.run(refine_cmd(world, out), check=True, capture_output=True)
@@ -56,7 +71,10 @@ def test_ray_worker_killed_mid_shard_is_retried_exactly_once(world, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen(
         refine_cmd(world, out, "--runner", "ray", "--delay", "0.05", "--ray-retries", "3"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     killed = None
     try:
         assert wait_for(lambda: list(out.glob("*.running")), 120, proc), "no shard started"

@@ -17,7 +17,9 @@ MAX_RAW_CHARS = 64_000  # far above any valid record (16×400×2 + 32×64×2 cha
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 _REFUSAL = re.compile(
     r"^\W*(i'?m sorry|i am sorry|sorry|i can(no|')t|i am unable|i'?m unable|i apologi[sz]e|"
-    r"as an ai|unfortunately)", re.IGNORECASE)
+    r"as an ai|unfortunately)",
+    re.IGNORECASE,
+)
 # strict=False: raw control characters inside strings parse, so the validator can name them
 _decoder = json.JSONDecoder(strict=False)
 

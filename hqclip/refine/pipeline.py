@@ -12,9 +12,10 @@ import dataclasses
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hqclip.data.inputs import iter_unit
 from hqclip.data.samples import BadSample, Sample, SkipLog, decode_image
@@ -49,15 +50,21 @@ class _Ctx:
 
 
 def _row(req: Request | Sample, ctx: _Ctx, **kw: Any) -> dict[str, Any]:
-    return {"uid": req.uid, "key": req.key, "model": ctx.model,
-            "prompt_hash": ctx.prompt.hash, **kw}
+    return {"uid": req.uid, "key": req.key, "model": ctx.model, "prompt_hash": ctx.prompt.hash, **kw}
 
 
 def _request(s: Sample, ctx: _Ctx) -> Request:
     image = None if ctx.cfg.no_image else decode_image(s.image_bytes, ctx.cfg.max_pixels)
-    return Request(uid=s.uid, key=s.key, alt_text=s.text, prompt=ctx.prompt.render(s.text),
-                   image=image, image_bytes=None if ctx.cfg.no_image else s.image_bytes,
-                   ext=s.ext, meta=s.meta)
+    return Request(
+        uid=s.uid,
+        key=s.key,
+        alt_text=s.text,
+        prompt=ctx.prompt.render(s.text),
+        image=image,
+        image_bytes=None if ctx.cfg.no_image else s.image_bytes,
+        ext=s.ext,
+        meta=s.meta,
+    )
 
 
 def _generate(ctx: _Ctx, batch: list[Request]) -> list:
@@ -71,8 +78,14 @@ def _generate(ctx: _Ctx, batch: list[Request]) -> list:
     except BackendUnavailable:
         raise
     except Exception as e:  # noqa: BLE001 - one bad batch must not fail the shard
-        log.warning("%s: batch of %d samples from %s failed (%s: %s); its samples are retried, "
-                    "then kept as invalid", ctx.unit, len(batch), batch[0].key, type(e).__name__, e)
+        log.warning(
+            "%s: batch of %d samples from %s failed (%s: %s); its samples are retried, then kept as invalid",
+            ctx.unit,
+            len(batch),
+            batch[0].key,
+            type(e).__name__,
+            e,
+        )
         return [Response(None, error=f"backend_error:{type(e).__name__}") for _ in batch]
 
 
@@ -84,38 +97,62 @@ def _run_batch(ctx: _Ctx, reqs: list[Request]) -> list[dict[str, Any]]:
     pending = list(range(len(reqs)))
     attempts = ctx.cfg.max_retries + 1
     for attempt in range(1, attempts + 1):
-        batch = [dataclasses.replace(reqs[i], attempt=attempt,
-                                     seed=sample_seed(ctx.cfg.seed, reqs[i].uid, attempt))
-                 for i in pending]
+        batch = [
+            dataclasses.replace(
+                reqs[i], attempt=attempt, seed=sample_seed(ctx.cfg.seed, reqs[i].uid, attempt)
+            )
+            for i in pending
+        ]
         failed = []
         for i, resp in zip(pending, _generate(ctx, batch)):
             tok_in[i] += resp.tokens_in or 0
             tok_out[i] += resp.tokens_out or 0
             lat[i] += resp.latency_s
-            rec, reason, dropped = ((None, resp.error, []) if resp.error else
-                                    parse(resp.text, resp.finish_reason, ctx.cfg.salvage))
+            rec, reason, dropped = (
+                (None, resp.error, [])
+                if resp.error
+                else parse(resp.text, resp.finish_reason, ctx.cfg.salvage)
+            )
             if rec is None:
                 last[i] = (reason or "unknown", resp.text)
                 failed.append(i)
             else:  # a salvaged answer keeps its raw text beside the names of the dropped pairs
-                rows[i] = _row(reqs[i], ctx, **rec, status="ok", reason=None, attempts=attempt,
-                               dropped=dropped or None,
-                               raw=(resp.text or "")[:ctx.cfg.raw_chars] if dropped else None)
+                rows[i] = _row(
+                    reqs[i],
+                    ctx,
+                    **rec,
+                    status="ok",
+                    reason=None,
+                    attempts=attempt,
+                    dropped=dropped or None,
+                    raw=(resp.text or "")[: ctx.cfg.raw_chars] if dropped else None,
+                )
         pending = failed
         if not pending:
             break
     for i in pending:
         reason, raw = last[i]
-        rows[i] = _row(reqs[i], ctx, status="invalid", reason=reason, attempts=attempts,
-                       raw=(raw or "")[:ctx.cfg.raw_chars] or None)
+        rows[i] = _row(
+            reqs[i],
+            ctx,
+            status="invalid",
+            reason=reason,
+            attempts=attempts,
+            raw=(raw or "")[: ctx.cfg.raw_chars] or None,
+        )
     for i, row in enumerate(rows):
-        row.update(tokens_in=tok_in[i] or None, tokens_out=tok_out[i] or None,
-                   latency_s=round(lat[i], 4))
+        row.update(tokens_in=tok_in[i] or None, tokens_out=tok_out[i] or None, latency_s=round(lat[i], 4))
     return rows  # type: ignore[return-value]
 
 
-def refine_shard(unit: str | Path, out_dir: str | Path, cfg: RefineConfig, backend: Backend,
-                 fp: str, progress: Progress | None = None) -> dict[str, Any]:
+def refine_shard(
+    unit: str | Path,
+    out_dir: str | Path,
+    cfg: RefineConfig,
+    backend: Backend,
+    fp: str,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Refine one shard (or caption table) into `<out_dir>/<stem>.parquet` + done marker;
     returns its stats."""
     start = time.perf_counter()
@@ -130,13 +167,18 @@ def refine_shard(unit: str | Path, out_dir: str | Path, cfg: RefineConfig, backe
         log.warning("%s: sample %s not refined (%s); the row is kept as invalid", unit, s.key, e.reason)
         return _row(s, ctx, status="invalid", reason=f"input:{e.reason}", attempts=0)
 
-    rows = map_unit(iter_unit(unit, skips), partial(_request, ctx=ctx), partial(_run_batch, ctx),
-                    unreadable, cfg.batch_size, progress)
+    rows = map_unit(
+        iter_unit(unit, skips),
+        partial(_request, ctx=ctx),
+        partial(_run_batch, ctx),
+        unreadable,
+        cfg.batch_size,
+        progress,
+    )
     stats = shard_stats(rows, skips.as_dict(), time.perf_counter() - start)
     for r in rows:
         for f in FIELDS:
             r.setdefault(f, None)
-    write_sidecar(sidecar, rows, metadata={"fingerprint": fp, "prompt": ctx.prompt.name,
-                                           "model": ctx.model})
+    write_sidecar(sidecar, rows, metadata={"fingerprint": fp, "prompt": ctx.prompt.name, "model": ctx.model})
     resume.mark_done(sidecar, fp, stats, stamp)
     return stats

@@ -29,8 +29,7 @@ def uids_of(world):
 
 def test_cli_oracle_zero_error_is_one_valid_row_per_sample(world, tmp_path):
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["refine", "--input", str(world), "--output", str(out),
-                                   "--no-progress"])
+    res = CliRunner().invoke(app, ["refine", "--input", str(world), "--output", str(out), "--no-progress"])
     assert res.exit_code == 0, res.output
     rows = rows_of(out)
     assert sorted(r["uid"] for r in rows) == sorted(uids_of(world))
@@ -43,8 +42,7 @@ def test_cli_oracle_zero_error_is_one_valid_row_per_sample(world, tmp_path):
 
 
 @pytest.mark.parametrize("malformed,retries,expected", [(0.3, 0, 0.3), (0.5, 2, 0.125)])
-def test_invalid_fraction_matches_the_simulated_error_rate(world, tmp_path, malformed, retries,
-                                                           expected):
+def test_invalid_fraction_matches_the_simulated_error_rate(world, tmp_path, malformed, retries, expected):
     cfg = RefineConfig(options={"malformed": malformed}, max_retries=retries, salvage=False)
     stats = run_refine(cfg, world, tmp_path / "out", progress=False)["total"]
     assert stats["samples"] == 200
@@ -52,9 +50,15 @@ def test_invalid_fraction_matches_the_simulated_error_rate(world, tmp_path, malf
     rows = rows_of(tmp_path / "out")
     bad = [r for r in rows if r["status"] == "invalid"]
     assert all(r["attempts"] == retries + 1 and r["reason"] and r["desc"] is None for r in bad)
-    assert set(stats["reasons"]) <= {"not_json", "truncated_json", "empty_output", "refusal",
-                                     "misaligned:desc/neg_desc", "neg_equals_pos:neg_desc",
-                                     "too_long:desc"}
+    assert set(stats["reasons"]) <= {
+        "not_json",
+        "truncated_json",
+        "empty_output",
+        "refusal",
+        "misaligned:desc/neg_desc",
+        "neg_equals_pos:neg_desc",
+        "too_long:desc",
+    }
     assert any(r["raw"] for r in bad)  # the last answer is kept for debugging
 
 
@@ -75,7 +79,7 @@ def test_salvage_keeps_what_a_partly_bad_answer_got_right(world, tmp_path):
         was = before[r["uid"]]
         assert r["status"] == "ok" and was["status"] == "invalid" and r["raw"] == was["raw"]
         assert was["reason"] in ("neg_equals_pos:neg_desc", "too_long:desc")
-        assert r["dropped"] == [was["reason"] + "@0"]      # the oracle spoils the first pair
+        assert r["dropped"] == [was["reason"] + "@0"]  # the oracle spoils the first pair
         full = json.loads(was["raw"])
         assert r["desc"] == full["desc"][1:] and r["tags"] == full["tags"]
     assert saved["dropped"] == dict(collections.Counter(r["dropped"][0][:-2] for r in salvaged))
@@ -83,10 +87,21 @@ def test_salvage_keeps_what_a_partly_bad_answer_got_right(world, tmp_path):
 
 
 def test_corrupt_image_is_an_invalid_row_and_the_shard_completes(tmp_path, make_png):
-    samples = [{"__key__": f"{i:04d}", "png": make_png() if i != 2 else b"\x89PNG garbage",
-                "txt": "a red square", "json": {"uid": f"{i:032x}", "scene": {
-                    "objects": [{"shape": "square", "color": "red", "size": "large",
-                                 "row": 0, "col": 0}], "relations": []}}} for i in range(5)]
+    samples = [
+        {
+            "__key__": f"{i:04d}",
+            "png": make_png() if i != 2 else b"\x89PNG garbage",
+            "txt": "a red square",
+            "json": {
+                "uid": f"{i:032x}",
+                "scene": {
+                    "objects": [{"shape": "square", "color": "red", "size": "large", "row": 0, "col": 0}],
+                    "relations": [],
+                },
+            },
+        }
+        for i in range(5)
+    ]
     shards = write_shards(samples, tmp_path / "in")
     stats = run_refine(RefineConfig(), shards[0], tmp_path / "out", progress=False)["total"]
     rows = rows_of(tmp_path / "out")
@@ -97,10 +112,20 @@ def test_corrupt_image_is_an_invalid_row_and_the_shard_completes(tmp_path, make_
 
 
 def test_text_only_mode_skips_decoding(tmp_path, make_png):
-    samples = [{"__key__": "0", "png": b"not an image", "txt": "a red square", "json": {
-        "uid": "0" * 32, "scene": {"objects": [{"shape": "square", "color": "red",
-                                               "size": "large", "row": 0, "col": 0}],
-                                   "relations": []}}}]
+    samples = [
+        {
+            "__key__": "0",
+            "png": b"not an image",
+            "txt": "a red square",
+            "json": {
+                "uid": "0" * 32,
+                "scene": {
+                    "objects": [{"shape": "square", "color": "red", "size": "large", "row": 0, "col": 0}],
+                    "relations": [],
+                },
+            },
+        }
+    ]
     shards = write_shards(samples, tmp_path / "in")
     cfg = RefineConfig(no_image=True)
     assert run_refine(cfg, shards[0], tmp_path / "out", progress=False)["total"]["ok"] == 1
@@ -110,8 +135,8 @@ def test_rerun_skips_done_shards_and_redoes_partial_ones(world, tmp_path):
     out = tmp_path / "out"
     run_refine(RefineConfig(), world, out, progress=False)
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
-    (out / "shard-000001.parquet.done").unlink()        # killed between sidecar and marker
-    (out / "shard-000002.parquet").unlink()             # killed before the sidecar
+    (out / "shard-000001.parquet.done").unlink()  # killed between sidecar and marker
+    (out / "shard-000002.parquet").unlink()  # killed before the sidecar
     (out / ".shard-000003.parquet.tmp-999").write_bytes(b"half")  # a dead run's temp file
     stats = run_refine(RefineConfig(), world, out, progress=False)
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
@@ -153,8 +178,9 @@ def test_a_different_configuration_refuses_to_resume_unless_overwrite(world, tmp
         run_refine(RefineConfig(few_shot=0), world, out, progress=False)
     stats = run_refine(RefineConfig(few_shot=0), world, out, progress=False, overwrite=True)
     assert stats["this_run"]["shards_done"] == 4
-    res = CliRunner().invoke(app, ["refine", "--input", str(world), "--output", str(out),
-                                   "--no-progress", "--temperature", "0.9"])
+    res = CliRunner().invoke(
+        app, ["refine", "--input", str(world), "--output", str(out), "--no-progress", "--temperature", "0.9"]
+    )
     line = res.stderr.strip()  # a user mistake (exit 2) that says how to go on, not "rerun"
     assert res.exit_code == 2 and line.startswith("hqclip refine: ") and "\n" not in line, res.output
     assert "rerun with --overwrite" in line and "rerun the same command" not in line
@@ -171,8 +197,9 @@ def test_workers_give_the_same_rows(world, tmp_path):
 
 def test_export_vlm150m_writes_one_json_per_ok_row(world, tmp_path):
     run_refine(RefineConfig(options={"malformed": 0.2}), world, tmp_path / "sc", progress=False)
-    res = CliRunner().invoke(app, ["export-vlm150m", "--sidecars", str(tmp_path / "sc"),
-                                   "--out", str(tmp_path / "vlm")])
+    res = CliRunner().invoke(
+        app, ["export-vlm150m", "--sidecars", str(tmp_path / "sc"), "--out", str(tmp_path / "vlm")]
+    )
     assert res.exit_code == 0, res.output
     files = list((tmp_path / "vlm").rglob("*.json"))
     ok = [r for r in rows_of(tmp_path / "sc") if r["status"] == "ok"]
@@ -181,17 +208,32 @@ def test_export_vlm150m_writes_one_json_per_ok_row(world, tmp_path):
 
 
 def test_vllm_backend_without_the_extra_says_how_to_get_it(world, tmp_path):
-    res = CliRunner().invoke(app, ["refine", "--input", str(world), "--output", str(tmp_path),
-                                   "--backend", "vllm", "--model", "m", "--no-progress"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "refine",
+            "--input",
+            str(world),
+            "--output",
+            str(tmp_path),
+            "--backend",
+            "vllm",
+            "--model",
+            "m",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 2 and "pip install 'hqclip[vllm]'" in res.output
 
 
 def test_backend_errors_become_invalid_rows_after_retries(world, tmp_path, make_png):
     first = next(iter_shard(list_shards(world / "train")[0], decode=False))
-    samples = [{"__key__": first.key, "png": first.image_bytes, "txt": first.text,
-                "json": first.meta}]  # a world sample first, so preflight lets the oracle run
-    samples += [{"__key__": f"{i}", "png": make_png(), "txt": "", "json": {"uid": f"{i:032x}"}}
-                for i in range(3)]  # then samples without a scene graph: the oracle cannot answer
+    samples = [
+        {"__key__": first.key, "png": first.image_bytes, "txt": first.text, "json": first.meta}
+    ]  # a world sample first, so preflight lets the oracle run
+    samples += [
+        {"__key__": f"{i}", "png": make_png(), "txt": "", "json": {"uid": f"{i:032x}"}} for i in range(3)
+    ]  # then samples without a scene graph: the oracle cannot answer
     shards = write_shards(samples, tmp_path / "in")
     stats = run_refine(RefineConfig(max_retries=1), shards[0], tmp_path / "out", progress=False)
     assert stats["total"]["reasons"] == {"oracle_needs_scene": 3}

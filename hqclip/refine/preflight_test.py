@@ -27,8 +27,13 @@ def refused(*args: str) -> str:
 @pytest.fixture
 def photos(tmp_path, make_png):
     """Three real-data-like samples: image, caption, uid, no scene graph."""
-    return write_shards(({"__key__": f"{i:09d}", "jpg": make_png(), "txt": f"IMG_{i}.JPG",
-                          "json": {"uid": f"{i:032x}"}} for i in range(3)), tmp_path / "in")[0]
+    return write_shards(
+        (
+            {"__key__": f"{i:09d}", "jpg": make_png(), "txt": f"IMG_{i}.JPG", "json": {"uid": f"{i:032x}"}}
+            for i in range(3)
+        ),
+        tmp_path / "in",
+    )[0]
 
 
 def _closed_port() -> int:
@@ -44,8 +49,9 @@ def test_the_default_backend_refuses_input_that_is_not_a_world(photos, tmp_path)
 
 
 def test_the_default_backend_on_a_world_is_the_oracle(world, tmp_path):
-    res = CliRunner().invoke(app, ["refine", "--input", str(world), "--output", str(tmp_path),
-                                   "--no-progress"])
+    res = CliRunner().invoke(
+        app, ["refine", "--input", str(world), "--output", str(tmp_path), "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     run = json.loads((tmp_path / "refine-run.json").read_text())
     assert run["config"]["backend"] == "oracle"
@@ -76,22 +82,41 @@ def test_an_output_folder_holding_img2dataset_metadata_is_refused(photos, tmp_pa
     would replace it."""
     meta = photos.with_suffix(".parquet")
     pq.write_table(pa.table({"uid": ["0" * 32], "key": ["000000000"], "status": ["success"]}), meta)
-    line = refused("--input", str(photos), "--output", str(photos.parent), "--backend", "openai",
-                   "--endpoint", "http://127.0.0.1:9/v1")
+    line = refused(
+        "--input",
+        str(photos),
+        "--output",
+        str(photos.parent),
+        "--backend",
+        "openai",
+        "--endpoint",
+        "http://127.0.0.1:9/v1",
+    )
     assert str(meta) in line and "choose another --output" in line
     assert pq.read_table(meta).num_rows == 1
 
 
 def test_an_endpoint_that_does_not_answer(photos, tmp_path):
     url = f"http://127.0.0.1:{_closed_port()}/v1"
-    line = refused("--input", str(photos), "--output", str(tmp_path / "out"), "--backend",
-                   "openai", "--endpoint", url)
+    line = refused(
+        "--input", str(photos), "--output", str(tmp_path / "out"), "--backend", "openai", "--endpoint", url
+    )
     assert url in line and "does not answer" in line and "start the server" in line
 
 
 def test_an_endpoint_that_does_not_serve_the_model(photos, tmp_path, endpoint):
-    line = refused("--input", str(photos), "--output", str(tmp_path / "out"), "--backend",
-                   "openai", "--endpoint", endpoint.url, "--model", "Qwen/Qwen2-VL-7B-Instruct")
+    line = refused(
+        "--input",
+        str(photos),
+        "--output",
+        str(tmp_path / "out"),
+        "--backend",
+        "openai",
+        "--endpoint",
+        endpoint.url,
+        "--model",
+        "Qwen/Qwen2-VL-7B-Instruct",
+    )
     assert endpoint.url in line and "does not serve --model Qwen/Qwen2-VL-7B-Instruct" in line
     assert "fake-vlm" in line and not endpoint.requests
 
@@ -99,8 +124,18 @@ def test_an_endpoint_that_does_not_serve_the_model(photos, tmp_path, endpoint):
 def test_an_endpoint_that_refuses_the_key(photos, tmp_path, endpoint, monkeypatch):
     endpoint.key = "sk-right"
     monkeypatch.setenv("HQCLIP_TEST_KEY", "sk-wrong")
-    line = refused("--input", str(photos), "--output", str(tmp_path / "out"), "--backend",
-                   "openai", "--endpoint", endpoint.url, "--api-key-env", "HQCLIP_TEST_KEY")
+    line = refused(
+        "--input",
+        str(photos),
+        "--output",
+        str(tmp_path / "out"),
+        "--backend",
+        "openai",
+        "--endpoint",
+        endpoint.url,
+        "--api-key-env",
+        "HQCLIP_TEST_KEY",
+    )
     assert endpoint.url in line and "refused the API key (HTTP 401)" in line
     assert "HQCLIP_TEST_KEY" in line and "sk-wrong" not in line
 
@@ -111,26 +146,39 @@ def test_a_text_only_model_needs_no_image(photos, tmp_path, endpoint):
     line = refused(*args, "--output", str(tmp_path / "a"))
     assert endpoint.url in line and "fake-vlm does not take images" in line and "--no-image" in line
     assert not endpoint.requests and len(endpoint.probes) == 0  # rejected before it was answered
-    res = CliRunner().invoke(app, ["refine", *args, "--output", str(tmp_path / "b"), "--no-image",
-                                   "--no-progress"])
+    res = CliRunner().invoke(
+        app, ["refine", *args, "--output", str(tmp_path / "b"), "--no-image", "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     rows = read_sidecar(tmp_path / "b" / "shard-000000.parquet")
     assert [r["status"] for r in rows] == ["ok"] * 3 and rows[0]["model"] == "openai:fake-vlm"
 
 
-def test_a_vision_model_passes_the_probe_and_no_model_means_the_served_one(photos, tmp_path,
-                                                                          endpoint):
-    res = CliRunner().invoke(app, ["refine", "--input", str(photos), "--output", str(tmp_path),
-                                   "--backend", "openai", "--endpoint", endpoint.url,
-                                   "--no-progress"])
+def test_a_vision_model_passes_the_probe_and_no_model_means_the_served_one(photos, tmp_path, endpoint):
+    res = CliRunner().invoke(
+        app,
+        [
+            "refine",
+            "--input",
+            str(photos),
+            "--output",
+            str(tmp_path),
+            "--backend",
+            "openai",
+            "--endpoint",
+            endpoint.url,
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert len(endpoint.probes) == 1 and endpoint.probes[0]["model"] == "fake-vlm"
     assert json.loads((tmp_path / "refine-run.json").read_text())["config"]["model"] == "fake-vlm"
 
 
 def test_an_unknown_backend(photos, tmp_path):
-    assert "unknown --backend 'gpt'" in refused("--input", str(photos), "--output", str(tmp_path),
-                                                "--backend", "gpt")
+    assert "unknown --backend 'gpt'" in refused(
+        "--input", str(photos), "--output", str(tmp_path), "--backend", "gpt"
+    )
 
 
 def test_transformers_needs_an_image_text_to_text_model(photos, tmp_path):
@@ -138,8 +186,9 @@ def test_transformers_needs_an_image_text_to_text_model(photos, tmp_path):
     from transformers import LlamaConfig
 
     text_model = tmp_path / "tiny-llama"
-    LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                vocab_size=64).save_pretrained(text_model)
+    LlamaConfig(
+        hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=64
+    ).save_pretrained(text_model)
     args = ["--input", str(photos), "--output", str(tmp_path / "out"), "--backend", "transformers"]
     for extra in ([], ["--no-image"]):  # the transformers backend loads image-text-to-text only
         line = refused(*args, "--model", str(text_model), *extra)
@@ -154,10 +203,11 @@ def test_a_prompt_or_runner_the_user_got_wrong(world, tmp_path):
     line = refused("--input", str(world), "--output", out, "--prompt", str(tmp_path / "nope.txt"))
     assert f"--prompt {tmp_path / 'nope.txt'}: No such file" in line
     (tmp_path / "p.txt").write_text("Describe the image.")
-    assert "needs an {alt_text} slot" in refused("--input", str(world), "--output", out, "--prompt",
-                                                 str(tmp_path / "p.txt"))
+    assert "needs an {alt_text} slot" in refused(
+        "--input", str(world), "--output", out, "--prompt", str(tmp_path / "p.txt")
+    )
     (tmp_path / "e.json").write_text("[{")
     assert f"--examples {tmp_path / 'e.json'}: not JSON" in refused(
-        "--input", str(world), "--output", out, "--examples", str(tmp_path / "e.json"))
-    assert "unknown --runner 'nope'" in refused("--input", str(world), "--output", out, "--runner",
-                                                "nope")
+        "--input", str(world), "--output", out, "--examples", str(tmp_path / "e.json")
+    )
+    assert "unknown --runner 'nope'" in refused("--input", str(world), "--output", out, "--runner", "nope")

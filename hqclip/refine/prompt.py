@@ -54,8 +54,12 @@ def _examples_block(examples: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_prompt(path: str | Path | None = None, text_only: bool = False, few_shot: int = 2,
-                examples_path: str | Path | None = None) -> Prompt:
+def load_prompt(
+    path: str | Path | None = None,
+    text_only: bool = False,
+    few_shot: int = 2,
+    examples_path: str | Path | None = None,
+) -> Prompt:
     """The packaged template (image or text-only mode) unless `path` overrides it; the first
     `few_shot` examples of the packaged set unless `examples_path` names a JSON list of
     `{"alt_text": ..., "record": {...}}`."""
@@ -68,7 +72,7 @@ def load_prompt(path: str | Path | None = None, text_only: bool = False, few_sho
         raise UserError(f"--prompt {name}: a prompt template needs an {{alt_text}} slot")
     raw = _user_file(examples_path, "--examples") if examples_path else _package_text("examples.json")
     try:  # a template without an {examples} slot takes no examples
-        examples = json.loads(raw)[:max(few_shot, 0)] if "{examples}" in template else []
+        examples = json.loads(raw)[: max(few_shot, 0)] if "{examples}" in template else []
     except ValueError as e:
         raise UserError(f"--examples {examples_path}: not JSON ({e})") from None
     return Prompt(template=template, examples=_examples_block(examples), name=name)
@@ -81,8 +85,9 @@ def _user_file(path: str | Path, flag: str) -> str:
         raise UserError(f"{flag} {path}: {e.strerror or e}") from None
 
 
-def decode_schema(max_items: int | None = None, max_chars: int | None = None,
-                  pairs: int | None = None) -> dict[str, Any]:
+def decode_schema(
+    max_items: int | None = None, max_chars: int | None = None, pairs: int | None = None
+) -> dict[str, Any]:
     """RECORD_JSON_SCHEMA, optionally tightened (fewer items, shorter strings) for constrained
     decoding: shorter answers for small models and tests. A tightened answer is still valid.
     `pairs` fixes every list at that many items: a JSON schema cannot say "as long as desc", so

@@ -7,7 +7,7 @@ def test_render_fills_alt_text_and_examples():
     text = p.render("Vintage  necklace\n{examples}")
     assert "Alt-text: Vintage necklace {examples}" in text  # alt-text is not re-templated
     assert text.count("Answer: {") == 1
-    assert load_prompt().render("") .endswith("Alt-text: (none)\n")
+    assert load_prompt().render("").endswith("Alt-text: (none)\n")
 
 
 def test_hash_follows_template_and_examples(tmp_path):

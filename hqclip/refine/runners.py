@@ -35,16 +35,24 @@ def clear_backends() -> None:
         _backends.popitem()[1].close()
 
 
-def _shard_job(unit: str, out_dir: str, cfg: dict[str, Any], fp: str,
-               progress: Progress | None = None) -> dict[str, Any]:
+def _shard_job(
+    unit: str, out_dir: str, cfg: dict[str, Any], fp: str, progress: Progress | None = None
+) -> dict[str, Any]:
     """One shard, with this process's backend for `cfg` (built by its first shard)."""
     cfg_obj = RefineConfig.from_dict(cfg)
     return refine_shard(unit, out_dir, cfg_obj, _backend(cfg_obj), fp, progress)
 
 
-def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runner: str = "local",
-               overwrite: bool = False, ray_opts: dict[str, Any] | None = None,
-               progress: bool = True, workers: int = 1) -> dict[str, Any]:
+def run_refine(
+    cfg: RefineConfig,
+    inputs: str | Path,
+    out_dir: str | Path,
+    runner: str = "local",
+    overwrite: bool = False,
+    ray_opts: dict[str, Any] | None = None,
+    progress: bool = True,
+    workers: int = 1,
+) -> dict[str, Any]:
     """Refine every shard of `inputs` into sidecars under `out_dir`, skipping shards already done
     under the same configuration. A configuration that cannot serve the input raises
     `UserError` first. Writes and returns the stats JSON (`refine-stats.json`); on failure
@@ -57,16 +65,32 @@ def run_refine(cfg: RefineConfig, inputs: str | Path, out_dir: str | Path, runne
 
     def summarise(finished, before, seconds):
         this_run = [s for u, s in finished.items() if u not in before]
-        return {**run_stats(list(finished.values()), this_run, seconds, len(before)),
-                "model": backend_class(cfg.backend).identity(cfg), "shards_total": len(units)}
+        return {
+            **run_stats(list(finished.values()), this_run, seconds, len(before)),
+            "model": backend_class(cfg.backend).identity(cfg),
+            "shards_total": len(units),
+        }
 
     try:
         stats = run_stage(
-            "refine", out, units, partial(_shard_job, out_dir=str(out), cfg=cfg.to_dict()),
-            summarise, parts=fingerprint_parts(cfg), config=cfg.to_dict(),
-            output_of=partial(sidecar_path, out_dir=out), overwrite=overwrite, runner=runner,
-            workers=workers, ray_opts=ray_opts, live=True, progress=progress, count="samples",
-            valid=True, estimate=estimate_total)
+            "refine",
+            out,
+            units,
+            partial(_shard_job, out_dir=str(out), cfg=cfg.to_dict()),
+            summarise,
+            parts=fingerprint_parts(cfg),
+            config=cfg.to_dict(),
+            output_of=partial(sidecar_path, out_dir=out),
+            overwrite=overwrite,
+            runner=runner,
+            workers=workers,
+            ray_opts=ray_opts,
+            live=True,
+            progress=progress,
+            count="samples",
+            valid=True,
+            estimate=estimate_total,
+        )
     finally:
         clear_backends()
     if stats["total"]["shards"] == len(units):  # every shard refined: the STC head's vocabulary

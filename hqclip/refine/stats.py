@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 _COUNTS = ("samples", "ok", "invalid", "salvaged", "tokens_in", "tokens_out")
 _COUNTERS = ("reasons", "dropped", "attempts", "unreadable")
@@ -41,21 +42,25 @@ def merge(stats: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for k, c in counters.items():
             c.update(s.get(k, {}))
         model_s += s.get("model_s", 0.0)
-    total.update({k: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
-                  for k, c in counters.items()})
+    total.update({k: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for k, c in counters.items()})
     total["model_s"] = round(model_s, 3)
     total["valid_pct"] = round(100.0 * total["ok"] / total["samples"], 2) if total["samples"] else None
     return total
 
 
-def run_stats(all_shards: list[dict[str, Any]], this_run: list[dict[str, Any]],
-              wall_s: float, shards_skipped: int) -> dict[str, Any]:
+def run_stats(
+    all_shards: list[dict[str, Any]], this_run: list[dict[str, Any]], wall_s: float, shards_skipped: int
+) -> dict[str, Any]:
     """The stats JSON: totals over the whole output, and throughput of this invocation."""
     run = merge(this_run)
     return {
         "total": {**merge(all_shards), "shards": len(all_shards)},
-        "this_run": {**run, "shards_done": len(this_run), "shards_skipped_done": shards_skipped,
-                     "wall_s": round(wall_s, 3),
-                     "samples_per_s": round(run["samples"] / wall_s, 1) if wall_s > 0 else None,
-                     "tokens_out_per_s": round(run["tokens_out"] / wall_s, 1) if wall_s > 0 else None},
+        "this_run": {
+            **run,
+            "shards_done": len(this_run),
+            "shards_skipped_done": shards_skipped,
+            "wall_s": round(wall_s, 3),
+            "samples_per_s": round(run["samples"] / wall_s, 1) if wall_s > 0 else None,
+            "tokens_out_per_s": round(run["tokens_out"] / wall_s, 1) if wall_s > 0 else None,
+        },
     }

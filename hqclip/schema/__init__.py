@@ -11,5 +11,4 @@ from hqclip.schema.record import (
     validate,
 )
 
-__all__ = ["FIELDS", "LIMITS", "RECORD_JSON_SCHEMA", "Record", "check", "item_key", "normalize",
-           "validate"]
+__all__ = ["FIELDS", "LIMITS", "RECORD_JSON_SCHEMA", "Record", "check", "item_key", "normalize", "validate"]

@@ -179,8 +179,7 @@ def check(obj: Any, salvage: bool = False) -> tuple[Any, str | None, list[str]]:
         kept[pos] = good
     if not dropped:
         return obj, None, []
-    return ({f: [obj[f][i] for i in kept[pos]] for pos, neg in PAIRS for f in (pos, neg)},
-            None, dropped)
+    return ({f: [obj[f][i] for i in kept[pos]] for pos, neg in PAIRS for f in (pos, neg)}, None, dropped)
 
 
 def validate(obj: Any) -> str | None:

@@ -10,8 +10,16 @@ from difflib import SequenceMatcher
 _WORD = re.compile(r"\w+")
 
 # the generic kinds, in the order a report lists them
-EDIT_CLASSES = ("one word replaced", "adjacent words replaced", "words replaced", "words swapped",
-                "words inserted", "words deleted", "rewritten", "no word changed")
+EDIT_CLASSES = (
+    "one word replaced",
+    "adjacent words replaced",
+    "words replaced",
+    "words swapped",
+    "words inserted",
+    "words deleted",
+    "rewritten",
+    "no word changed",
+)
 
 
 def words(text: str) -> list[str]:
@@ -40,5 +48,6 @@ def edit_class(pos: str, neg: str) -> str:
             return "one word replaced"
         return "adjacent words replaced" if diff[-1] - diff[0] + 1 == len(diff) else "words replaced"
     ops = {op for op, *_ in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op != "equal"}
-    return {frozenset({"insert"}): "words inserted",
-            frozenset({"delete"}): "words deleted"}.get(frozenset(ops), "rewritten")
+    return {frozenset({"insert"}): "words inserted", frozenset({"delete"}): "words deleted"}.get(
+        frozenset(ops), "rewritten"
+    )

@@ -6,6 +6,7 @@ from hqclip.train.config import TrainConfig
 def run(config: TrainConfig) -> dict:
     """Train with `config` (see `TrainConfig`); heavy imports happen here, not at package import."""
     from hqclip.train.loop import run as _run
+
     return _run(config)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -23,26 +24,35 @@ class TextSpec:
     text_mix: dict[str, float]
     neg_swap: int | None
     max_tags: int
-    want_neg: bool      # HNI on: tokenize negatives
-    want_tags: bool     # STC text head on: tokenize tags
+    want_neg: bool  # HNI on: tokenize negatives
+    want_tags: bool  # STC text head on: tokenize tags
     alt_neg: bool = False  # an alt-text positive's negative is the alt-text with a tag swapped
 
 
 def sample_seed(*parts: Any) -> int:
-    return int.from_bytes(hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest(),
-                          "little") & ((1 << 63) - 1)
+    return int.from_bytes(
+        hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest(), "little"
+    ) & ((1 << 63) - 1)
 
 
-def collate(samples: list[Sample], recs: list[Record | None], spec: TextSpec,
-            transform: Callable, tokenizer: Callable, vocab: dict[str, int] | None,
-            seed: int, epoch: int) -> dict[str, Any]:
+def collate(
+    samples: list[Sample],
+    recs: list[Record | None],
+    spec: TextSpec,
+    transform: Callable,
+    tokenizer: Callable,
+    vocab: dict[str, int] | None,
+    seed: int,
+    epoch: int,
+) -> dict[str, Any]:
     """Batch dict from samples and their annotations (None: none): images, text, neg/neg_mask,
     tag_text/tag_owner/tag_label, lin_target/lin_mask, counts (fallback_alt, neg_truncated), uids."""
     images, pos, neg, owners, labels, tag_texts = [], [], [], [], [], []
     for i, (s, rec) in enumerate(zip(samples, recs)):
         rng = random.Random(sample_seed(seed, epoch, s.uid, s.key))
-        p, n, tags, neg_tags = sample_texts(s.text, rec, rng, spec.text_mix, spec.neg_swap,
-                                            spec.max_tags, spec.alt_neg)
+        p, n, tags, neg_tags = sample_texts(
+            s.text, rec, rng, spec.text_mix, spec.neg_swap, spec.max_tags, spec.alt_neg
+        )
         pos.append(p)
         neg.append(n)
         for t, nt in zip(tags, neg_tags):
@@ -69,7 +79,7 @@ def collate(samples: list[Sample], recs: list[Record | None], spec: TextSpec,
     if vocab is not None:
         target = torch.zeros(len(samples), len(vocab))
         for i, rec in enumerate(recs):
-            for t in (rec["tags"] if rec else []):
+            for t in rec["tags"] if rec else []:
                 j = vocab.get(item_key(t))
                 if j is not None:
                     target[i, j] = 1.0

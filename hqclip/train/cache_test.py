@@ -40,6 +40,7 @@ def test_two_tokenizers_of_one_kind_keep_their_own_ids():
 
         def __call__(self, texts):
             import torch
+
             return torch.tensor([[len(t) + self.offset] * 4 for t in texts])
 
     a, b = cache.CachedTokenizer(Tok(0)), cache.CachedTokenizer(Tok(100))

@@ -26,9 +26,12 @@ LATEST = "latest.pt"
 def rng_state() -> dict[str, Any]:
     """This process's RNG states as plain lists (gatherable across ranks, weights_only-loadable)."""
     np_state = np.random.get_state()
-    return {"python": random.getstate(), "torch": torch.get_rng_state().tolist(),
-            "cuda": [t.tolist() for t in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
-            "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]]}
+    return {
+        "python": random.getstate(),
+        "torch": torch.get_rng_state().tolist(),
+        "cuda": [t.tolist() for t in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+    }
 
 
 def set_rng_state(state: dict[str, Any]) -> None:

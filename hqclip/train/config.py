@@ -11,59 +11,86 @@ from typing import Any
 class TrainConfig:
     train_data: str = field(metadata={"help": "world folder, shard folder, .tar or brace pattern"})
     output: str = field(metadata={"help": "run folder (checkpoints/, metrics.jsonl, tensorboard/)"})
-    sidecars: str | None = field(default=None, metadata={"help":
-        "annotation sidecar folder (default: <world>/sidecars)"})
-    model: str = field(default="hqclip-tiny", metadata={"help":
-        "any open_clip model name; tiny CPU ones: hqclip-tiny, hqclip-micro"})
-    pretrained: str | None = field(default=None, metadata={"help":
-        "open_clip tag or checkpoint path (default: random init)"})
+    sidecars: str | None = field(
+        default=None, metadata={"help": "annotation sidecar folder (default: <world>/sidecars)"}
+    )
+    model: str = field(
+        default="hqclip-tiny",
+        metadata={"help": "any open_clip model name; tiny CPU ones: hqclip-tiny, hqclip-micro"},
+    )
+    pretrained: str | None = field(
+        default=None, metadata={"help": "open_clip tag or checkpoint path (default: random init)"}
+    )
     batch_size: int = field(default=64, metadata={"help": "per process"})
     epochs: int = 1
     steps: int | None = field(default=None, metadata={"help": "total steps (overrides --epochs)"})
-    train_num_samples: int | None = field(default=None, metadata={"help":
-        "samples per epoch (default: counted from the shards)"})
+    train_num_samples: int | None = field(
+        default=None, metadata={"help": "samples per epoch (default: counted from the shards)"}
+    )
     resampled: bool = field(default=False, metadata={"help": "draw shards with replacement"})
     workers: int = field(default=2, metadata={"help": "data loader processes per rank"})
-    cache: bool = field(default=False, metadata={"help":
-        "with --workers 0: keep decoded samples and token ids in RAM across epochs (a dataset that "
-        "fits in memory)"})
+    cache: bool = field(
+        default=False,
+        metadata={
+            "help": "with --workers 0: keep decoded samples and token ids in RAM across epochs (a dataset "
+            "that fits in memory)"
+        },
+    )
     shuffle_buffer: int = 1000
     lr: float = 5e-4
     wd: float = 0.1
     beta1: float = field(default=0.9, metadata={"help": "AdamW beta1"})
-    beta2: float | None = field(default=None, metadata={"help":
-        "AdamW beta2 (default: by model family, as open_clip: 0.98 for a ViT, 0.999 for a ResNet)"})
-    eps: float | None = field(default=None, metadata={"help":
-        "AdamW epsilon (default: by model family, as open_clip: 1e-6 for a ViT, 1e-8 for a ResNet)"})
+    beta2: float | None = field(
+        default=None,
+        metadata={
+            "help": "AdamW beta2 (default: by model family, as open_clip: 0.98 for a ViT, 0.999 for a ResNet)"
+        },
+    )
+    eps: float | None = field(
+        default=None,
+        metadata={
+            "help": "AdamW epsilon (default: by model family, as open_clip: 1e-6 for a ViT, 1e-8 for a "
+            "ResNet)"
+        },
+    )
     warmup: int = field(default=100, metadata={"help": "warm-up steps of the cosine schedule"})
     grad_clip_norm: float | None = None
-    precision: str = field(default="auto", metadata={"help":
-        "auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16"})
+    precision: str = field(
+        default="auto", metadata={"help": "auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16"}
+    )
     grad_checkpointing: bool = False
     local_loss: bool = field(default=True, metadata={"help": "open_clip --local-loss"})
     gather_with_grad: bool = field(default=True, metadata={"help": "open_clip --gather-with-grad"})
-    hni_weight: float = field(default=1.0, metadata={"help":
-        "hard-negative (negative description) loss weight"})
+    hni_weight: float = field(
+        default=1.0, metadata={"help": "hard-negative (negative description) loss weight"}
+    )
     stc_weight: float = field(default=1.0, metadata={"help": "short-tag classification loss weight"})
     # linear measured better than text (README, quickstart)
-    stc_head: str = field(default="linear", metadata={"help":
-        "linear (fixed tag vocabulary) | text (tags through the text tower)"})
+    stc_head: str = field(
+        default="linear",
+        metadata={"help": "linear (fixed tag vocabulary) | text (tags through the text tower)"},
+    )
     vocab_size: int = field(default=1000, metadata={"help": "linear head: most frequent tags kept"})
-    text_mix: dict[str, float] = field(default_factory=lambda: {"alt": 0.3, "desc": 0.7},
-                                       metadata={"help": "positive text source probabilities"})
-    neg_swap: str = field(default="1", metadata={"help":
-        "sentences swapped for their negatives: k or 'all'"})
-    alt_neg: bool = field(default=False, metadata={"help":
-        "HNI negative of an alt-text positive: the alt-text with a tag it names swapped for its "
-        "negative tag (else the description's)"})
+    text_mix: dict[str, float] = field(
+        default_factory=lambda: {"alt": 0.3, "desc": 0.7},
+        metadata={"help": "positive text source probabilities"},
+    )
+    neg_swap: str = field(default="1", metadata={"help": "sentences swapped for their negatives: k or 'all'"})
+    alt_neg: bool = field(
+        default=False,
+        metadata={
+            "help": "HNI negative of an alt-text positive: the alt-text with a tag it names swapped for its "
+            "negative tag (else the description's)"
+        },
+    )
     max_tags: int = field(default=2, metadata={"help": "tag pairs sampled per image"})
     seed: int = 0
-    save_every: int = field(default=500, metadata={"help":
-        "steps between checkpoints (and one at the end)"})
+    save_every: int = field(default=500, metadata={"help": "steps between checkpoints (and one at the end)"})
     log_every: int = 10
     resume: str | None = field(default=None, metadata={"help": "'latest' or a checkpoint path"})
-    stop_after: int | None = field(default=None, metadata={"help":
-        "exit with a checkpoint after this step, e.g. before a time limit"})
+    stop_after: int | None = field(
+        default=None, metadata={"help": "exit with a checkpoint after this step, e.g. before a time limit"}
+    )
     progress: bool = field(default=True, metadata={"help": "progress bar"})
 
     def to_dict(self) -> dict[str, Any]:

@@ -35,8 +35,9 @@ def _other(options, value, rng):
     return rng.choice([o for o in options if o != value])
 
 
-def make_dataset(root: Path, n: int = 64, per_shard: int = 16, px: int = 32, seed: int = 0,
-                 annotate: float = 1.0) -> tuple[Path, Path]:
+def make_dataset(
+    root: Path, n: int = 64, per_shard: int = 16, px: int = 32, seed: int = 0, annotate: float = 1.0
+) -> tuple[Path, Path]:
     """Write `root/train/shard-*.tar` and `root/sidecars/shard-*.parquet`; returns both folders."""
     rng = random.Random(seed)
     samples, rows = [], []
@@ -44,16 +45,28 @@ def make_dataset(root: Path, n: int = 64, per_shard: int = 16, px: int = 32, see
         c, s, z = rng.choice(list(COLORS)), rng.choice(SHAPES), rng.choice(SIZES)
         uid = hashlib.md5(f"{seed}/{i}".encode()).hexdigest()
         key = f"{i:06d}"
-        samples.append({"__key__": key, "png": _image(c, s, z, px),
-                        "txt": rng.choice([f"photo {i}", "", f"nice {s}"]), "json": {"uid": uid}})
-        rows.append({"uid": uid, "key": key, "status": "ok" if rng.random() < annotate else "invalid",
-                     "desc": [f"a {c} {s}.", f"the {s} is {z}."],
-                     "neg_desc": [f"a {_other(COLORS, c, rng)} {s}.", f"the {s} is {_other(SIZES, z, rng)}."],
-                     "tags": [f"{c} {s}", f"{z} {s}"],
-                     "neg_tags": [f"{_other(COLORS, c, rng)} {s}", f"{_other(SIZES, z, rng)} {s}"]})
+        samples.append(
+            {
+                "__key__": key,
+                "png": _image(c, s, z, px),
+                "txt": rng.choice([f"photo {i}", "", f"nice {s}"]),
+                "json": {"uid": uid},
+            }
+        )
+        rows.append(
+            {
+                "uid": uid,
+                "key": key,
+                "status": "ok" if rng.random() < annotate else "invalid",
+                "desc": [f"a {c} {s}.", f"the {s} is {z}."],
+                "neg_desc": [f"a {_other(COLORS, c, rng)} {s}.", f"the {s} is {_other(SIZES, z, rng)}."],
+                "tags": [f"{c} {s}", f"{z} {s}"],
+                "neg_tags": [f"{_other(COLORS, c, rng)} {s}", f"{_other(SIZES, z, rng)} {s}"],
+            }
+        )
     shards = write_shards(samples, root / "train", maxcount=per_shard)
     for j, shard in enumerate(shards):
-        write_sidecar(sidecar_path(shard, root / "sidecars"), rows[j * per_shard:(j + 1) * per_shard])
+        write_sidecar(sidecar_path(shard, root / "sidecars"), rows[j * per_shard : (j + 1) * per_shard])
     write_vocab(root / "sidecars", progress=False)
     return root / "train", root / "sidecars"
 

@@ -30,10 +30,17 @@ def _step(train_dir, sidecar_dir, head, rank, world):
     samples = [s for _, s in zip(range(B), iter_shards(shards))]
     records = read_annotations(sidecar_path(shards[0], sidecar_dir), SkipLog())  # B <= 16 per shard
     h = B // world
-    mine = samples[rank * h:(rank + 1) * h]
-    batch = collate(mine, [records.get(s.uid) for s in mine],
-                    TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, head == "text"),
-                    transform, tok, vocab, seed=0, epoch=0)
+    mine = samples[rank * h : (rank + 1) * h]
+    batch = collate(
+        mine,
+        [records.get(s.uid) for s in mine],
+        TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, head == "text"),
+        transform,
+        tok,
+        vocab,
+        seed=0,
+        epoch=0,
+    )
     batch.pop("counts"), batch.pop("uids")
     model = torch.nn.parallel.DistributedDataParallel(module) if world > 1 else module
     loss = HQCLIPLoss(1.0, 1.0, head, local_loss=True, gather_with_grad=True, rank=rank, world_size=world)
@@ -81,8 +88,10 @@ def test_two_process_ddp_step_matches_one_process(dataset):
 
 def _train(rank, port, cfg):
     from hqclip.train import run
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
-                      LOCAL_RANK=str(rank))
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank)
+    )
     torch.set_num_threads(1)
     run(cfg)
     torch.distributed.destroy_process_group()
@@ -102,15 +111,28 @@ def test_two_process_run_resumes_mid_epoch_to_the_same_losses(dataset, tmp_path)
     import json
 
     from hqclip.train import TrainConfig
+
     train_dir, sidecars = map(str, dataset)
-    base = dict(train_data=train_dir, sidecars=sidecars, model="hqclip-micro", batch_size=4,
-                workers=2, shuffle_buffer=8, warmup=1, log_every=1, save_every=1000, steps=6,
-                progress=False)
+    base = dict(
+        train_data=train_dir,
+        sidecars=sidecars,
+        model="hqclip-micro",
+        batch_size=4,
+        workers=2,
+        shuffle_buffer=8,
+        warmup=1,
+        log_every=1,
+        save_every=1000,
+        steps=6,
+        progress=False,
+    )
     _two_ranks(TrainConfig(output=str(tmp_path / "full"), **base))
     _two_ranks(TrainConfig(output=str(tmp_path / "cut"), stop_after=3, **base))
     _two_ranks(TrainConfig(output=str(tmp_path / "cut"), resume="latest", **base))
-    rows = {k: [json.loads(x) for x in (tmp_path / k / "metrics.jsonl").read_text().splitlines()]
-            for k in ("full", "cut")}
+    rows = {
+        k: [json.loads(x) for x in (tmp_path / k / "metrics.jsonl").read_text().splitlines()]
+        for k in ("full", "cut")
+    }
     assert [r["step"] for r in rows["cut"]] == list(range(1, 7))
     for a, b in zip(rows["full"], rows["cut"]):
         assert a["loss"] == b["loss"] and a["hni"] == b["hni"] and a["stc"] == b["stc"], a["step"]

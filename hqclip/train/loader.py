@@ -22,9 +22,10 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
@@ -42,8 +43,8 @@ Item = tuple[Sample, "Record | None"]
 @dataclass
 class StreamSpec:
     shards: list[Path]
-    batch_size: int          # per rank
-    batches: int             # per rank per epoch
+    batch_size: int  # per rank
+    batches: int  # per rank per epoch
     seed: int
     rank: int = 0
     world_size: int = 1
@@ -61,8 +62,17 @@ class _Reader:
     """Reader `v` of a rank: its samples (each with its annotation), shuffled, with a position
     that `state()` captures and the constructor restores."""
 
-    def __init__(self, spec: StreamSpec, v: int, W: int, epoch: int, sidecars: str | None,
-                 skips: SkipLog, state: dict[str, Any] | None, cache: bool = False):
+    def __init__(
+        self,
+        spec: StreamSpec,
+        v: int,
+        W: int,
+        epoch: int,
+        sidecars: str | None,
+        skips: SkipLog,
+        state: dict[str, Any] | None,
+        cache: bool = False,
+    ):
         self.spec, self.epoch, self.sidecars, self.skips = spec, epoch, sidecars, skips
         self.cache = cache
         self.g, self.G = spec.rank * W + v, spec.world_size * W
@@ -78,9 +88,14 @@ class _Reader:
 
     def state(self) -> dict[str, Any]:
         version, internal, gauss = self.rng.getstate()
-        return {"pass": self.pass_, "shard": self.shard, "offset": self.offset, "read": self.read,
-                "buffer": [[self.index[x.source], x.offset] for x, _ in self.buf],
-                "rng": [version, list(internal), gauss]}
+        return {
+            "pass": self.pass_,
+            "shard": self.shard,
+            "offset": self.offset,
+            "read": self.read,
+            "buffer": [[self.index[x.source], x.offset] for x, _ in self.buf],
+            "rng": [version, list(internal), gauss],
+        }
 
     def annotations(self, shard: Path) -> dict[str, Record]:
         return read_annotations(sidecar_path(shard, self.sidecars), self.skips) if self.sidecars else {}
@@ -95,8 +110,10 @@ class _Reader:
                 records[i] = self.annotations(shard)
             sample = next(iter_shard(shard, self.skips, start=offset), None)
             if sample is None or sample.offset != offset:
-                raise RuntimeError(f"{shard}: no sample at byte {offset}; the shard changed since "
-                                   "the checkpoint was written, so the run cannot resume exactly")
+                raise RuntimeError(
+                    f"{shard}: no sample at byte {offset}; the shard changed since "
+                    "the checkpoint was written, so the run cannot resume exactly"
+                )
             out.append((sample, records[i].get(sample.uid)))
         return out
 
@@ -107,10 +124,12 @@ class _Reader:
             return [rng.choice(s.shards) for _ in range(max(1, len(s.shards) // self.G))]
         order = list(s.shards)
         random.Random(sample_seed(s.seed, self.epoch, "pass", p)).shuffle(order)
-        mine = order[self.g::self.G]
+        mine = order[self.g :: self.G]
         if not mine:
-            raise ValueError(f"{len(s.shards)} shards for {self.G} readers (ranks × workers): "
-                             "use --resampled, fewer --workers or more shards")
+            raise ValueError(
+                f"{len(s.shards)} shards for {self.G} readers (ranks × workers): "
+                "use --resampled, fewer --workers or more shards"
+            )
         return mine
 
     def _samples(self) -> Iterator[Item]:
@@ -126,8 +145,10 @@ class _Reader:
                     yield sample, records.get(sample.uid)
                 self.shard, self.offset = self.shard + 1, 0
             if self.read == 0 and self.pass_ > 0:
-                raise RuntimeError(f"reader {self.g}: its shards {[str(m) for m in mine]} hold no "
-                                   "readable sample; check them or use fewer workers")
+                raise RuntimeError(
+                    f"reader {self.g}: its shards {[str(m) for m in mine]} hold no "
+                    "readable sample; check them or use fewer workers"
+                )
             self.pass_, self.shard, self.read = self.pass_ + 1, 0, 0
 
     def _read(self, path: Path) -> Iterator[Sample]:
@@ -152,10 +173,19 @@ class ShardStream(IterableDataset):
     """One epoch of batches for this rank. `states[v]`: reader v's position from a checkpoint
     (None: from the epoch's start); `skip`: batches of the epoch already consumed."""
 
-    def __init__(self, spec: StreamSpec, text: TextSpec, sidecars: str | os.PathLike | None,
-                 transform: Callable, tokenizer: Callable, vocab: dict[str, int] | None,
-                 epoch: int, skip: int = 0, states: list[dict[str, Any] | None] | None = None,
-                 cache: bool = False):
+    def __init__(
+        self,
+        spec: StreamSpec,
+        text: TextSpec,
+        sidecars: str | os.PathLike | None,
+        transform: Callable,
+        tokenizer: Callable,
+        vocab: dict[str, int] | None,
+        epoch: int,
+        skip: int = 0,
+        states: list[dict[str, Any] | None] | None = None,
+        cache: bool = False,
+    ):
         self.spec, self.text, self.sidecars = spec, text, str(sidecars) if sidecars else None
         self.transform, self.tokenizer, self.vocab = transform, tokenizer, vocab
         self.epoch, self.skip, self.states, self.cache = epoch, skip, states, cache
@@ -166,17 +196,28 @@ class ShardStream(IterableDataset):
         v = (w + self.skip) % W  # the DataLoader asks worker 0 first; it must serve batch `skip`
         s = self.spec
         if self.skip and (self.states is None or len(self.states) != W):
-            raise ValueError(f"resuming batch {self.skip} of an epoch needs the positions of "
-                             f"{W} readers, got {None if self.states is None else len(self.states)}")
+            raise ValueError(
+                f"resuming batch {self.skip} of an epoch needs the positions of "
+                f"{W} readers, got {None if self.states is None else len(self.states)}"
+            )
         skips = SkipLog()
         reported: Counter = Counter()
-        reader = _Reader(s, v, W, self.epoch, self.sidecars, skips,
-                         self.states[v] if self.skip else None, self.cache)
+        reader = _Reader(
+            s, v, W, self.epoch, self.sidecars, skips, self.states[v] if self.skip else None, self.cache
+        )
         samples = reader.shuffled()
         for _ in range(len(range(v, self.skip, W)), len(range(v, s.batches, W))):
             group = [next(samples) for _ in range(s.batch_size)]
-            batch = collate([x for x, _ in group], [r for _, r in group], self.text, self.transform,
-                            self.tokenizer, self.vocab, s.seed, self.epoch)
+            batch = collate(
+                [x for x, _ in group],
+                [r for _, r in group],
+                self.text,
+                self.transform,
+                self.tokenizer,
+                self.vocab,
+                s.seed,
+                self.epoch,
+            )
             batch["counts"].update({k: n - reported[k] for k, n in skips.counts.items()})
             reported = Counter(skips.counts)
             batch["stream"] = {"reader": v, "state": reader.state()}
@@ -185,14 +226,20 @@ class ShardStream(IterableDataset):
 
 def make_loader(stream: ShardStream, workers: int) -> DataLoader:
     workers = readers_per_rank(stream.spec, workers)
-    return DataLoader(stream, batch_size=None, num_workers=workers,
-                      pin_memory=torch.cuda.is_available(),
-                      persistent_workers=False, prefetch_factor=4 if workers else None)
+    return DataLoader(
+        stream,
+        batch_size=None,
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+    )
 
 
 def count_samples(shards: list[Path]) -> int:
     """Samples with an image member, read from tar headers only (no decoding)."""
     import tarfile
+
     keys = set()
     for shard in shards:
         try:

@@ -35,8 +35,10 @@ def test_one_epoch_over_two_ranks_reads_every_sample_once(dataset, micro):
 
 
 def _same(a, b):
-    return all(x["uids"] == y["uids"] and (x["text"] == y["text"]).all() and (x["images"] == y["images"]).all()
-               for x, y in zip(a, b, strict=True))
+    return all(
+        x["uids"] == y["uids"] and (x["text"] == y["text"]).all() and (x["images"] == y["images"]).all()
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 @pytest.mark.parametrize("resampled", [False, True])
@@ -63,10 +65,10 @@ def test_resume_seeks_to_the_position_and_decodes_no_earlier_sample(dataset, mic
     resumed = list(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=1, skip=5, states=[state]))
     assert len(full) == 20 and len(resumed) == 15 and _same(full[5:], resumed)
     buffered = [(str(shards[i]), off) for i, off in state["buffer"]]
-    assert decoded[:len(buffered)] == buffered
+    assert decoded[: len(buffered)] == buffered
     # what the uninterrupted stream decoded after batch 5's position, and nothing else
     n_before = sum(len(b["uids"]) for b in full[:5]) + len(buffered)
-    assert decoded[len(buffered):] == before[n_before:]
+    assert decoded[len(buffered) :] == before[n_before:]
 
 
 def test_batches_carry_the_position_of_their_own_reader(dataset, micro):
@@ -76,8 +78,11 @@ def test_batches_carry_the_position_of_their_own_reader(dataset, micro):
     assert [b["stream"]["reader"] for b in batches] == [0, 1, 0, 1, 0, 1]
     # resuming after batch 3 (reader 0 served it last, reader 1 batch 2): the same batches 4, 5
     states = [batches[2]["stream"]["state"], batches[3]["stream"]["state"]]
-    resumed = list(make_loader(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=0, skip=4,
-                                           states=states), workers=2))
+    resumed = list(
+        make_loader(
+            ShardStream(spec, SPEC, sidecars, *micro, None, epoch=0, skip=4, states=states), workers=2
+        )
+    )
     assert _same(batches[4:], resumed)
 
 
@@ -96,8 +101,10 @@ def test_fresh_run_batches_equal_those_of_the_pre_change_loader(tmp_path, micro)
     shards = list_shards(world)
     want = json.loads(FRESH.read_text())
     text = TextSpec({"alt": 0.3, "desc": 0.7}, 1, 2, True, False)
-    for name, (workers, kw, per_epoch) in {"linear": (2, {}, 12),
-                                          "text-resampled": (1, {"resampled": True}, 10)}.items():
+    for name, (workers, kw, per_epoch) in {
+        "linear": (2, {}, 12),
+        "text-resampled": (1, {"resampled": True}, 10),
+    }.items():
         uids = []
         for epoch in (0, 1):
             spec = StreamSpec(shards, 16, per_epoch, 0, shuffle_buffer=64, **kw)
@@ -128,8 +135,9 @@ def test_cached_stream_gives_the_same_batches_and_decodes_each_sample_once(datas
     seen = set(decoded)
     assert len(decoded) > len(seen)  # without the cache, epoch 2 decodes again
     decoded.clear()
-    cached = [list(ShardStream(spec, SPEC, sidecars, micro[0], tok, None, epoch=e, cache=True))
-              for e in (0, 1, 0)]
+    cached = [
+        list(ShardStream(spec, SPEC, sidecars, micro[0], tok, None, epoch=e, cache=True)) for e in (0, 1, 0)
+    ]
     assert all(_same(a, b) for a, b in zip(plain, cached[:2]))
     assert _same(cached[0], cached[2])
     assert sorted(decoded) == sorted(seen)  # with it, every sample is decoded once, ever

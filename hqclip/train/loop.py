@@ -12,9 +12,10 @@ import math
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,17 +60,17 @@ class State:
     d: distributed.Dist
     inputs: preflight.Inputs
     n_samples: int
-    per_epoch: int                  # global batches per epoch
-    total: int                      # steps of the schedule
-    stop: int                       # this invocation stops here (--stop-after)
-    readers: int                    # loader readers on this rank
+    per_epoch: int  # global batches per epoch
+    total: int  # steps of the schedule
+    stop: int  # this invocation stops here (--stop-after)
+    readers: int  # loader readers on this rank
     stream_spec: StreamSpec
     text_spec: TextSpec
     transform: Callable
     tokenizer: Callable
     vocab_list: list[str] | None
     module: HQCLIPModule
-    model: torch.nn.Module          # the module, wrapped in DDP on several ranks
+    model: torch.nn.Module  # the module, wrapped in DDP on several ranks
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     scheduler: Callable[[int], Any]
@@ -102,10 +103,20 @@ def setup(cfg: TrainConfig) -> State:
     n_samples = cfg.train_num_samples or count_samples(inputs.shards)
     per_epoch = n_samples // (cfg.batch_size * d.world_size)
     if per_epoch < 1:
-        raise UserError(f"{n_samples} samples per epoch < one global batch of "
-                        f"{cfg.batch_size * d.world_size}; lower --batch-size")
-    stream_spec = StreamSpec(inputs.shards, cfg.batch_size, per_epoch, cfg.seed, d.rank, d.world_size,
-                             cfg.resampled, cfg.shuffle_buffer)
+        raise UserError(
+            f"{n_samples} samples per epoch < one global batch of "
+            f"{cfg.batch_size * d.world_size}; lower --batch-size"
+        )
+    stream_spec = StreamSpec(
+        inputs.shards,
+        cfg.batch_size,
+        per_epoch,
+        cfg.seed,
+        d.rank,
+        d.world_size,
+        cfg.resampled,
+        cfg.shuffle_buffer,
+    )
     readers = max(1, readers_per_rank(stream_spec, cfg.workers))
     if resumed:
         preflight.resume_matches(resumed["data"], readers, cfg, d.world_size)
@@ -140,17 +151,52 @@ def setup(cfg: TrainConfig) -> State:
     model: torch.nn.Module = module
     if d.world_size > 1:
         model = torch.nn.parallel.DistributedDataParallel(
-            module, device_ids=[d.device] if d.device.type == "cuda" else None,
-            static_graph=cfg.grad_checkpointing)
-    loss_fn = HQCLIPLoss(cfg.hni_weight, cfg.stc_weight, cfg.stc_head, cfg.local_loss,
-                         cfg.gather_with_grad, d.rank, d.world_size)
-    text_spec = TextSpec(parse_text_mix(cfg.text_mix), parse_neg_swap(cfg.neg_swap), cfg.max_tags,
-                         want_neg=cfg.hni_weight > 0, want_tags=stc_head == "text",
-                         alt_neg=cfg.alt_neg)
-    positions = (resumed["data"]["streams"][d.rank] if resumed and step % per_epoch else [None] * readers)
-    return State(cfg, d, inputs, n_samples, per_epoch, total, min(total, cfg.stop_after or total), readers,
-                 stream_spec, text_spec, transform, tokenizer, vocab_list, module, model, optimizer, scaler,
-                 scheduler, autocast, loss_fn, step, positions)
+            module,
+            device_ids=[d.device] if d.device.type == "cuda" else None,
+            static_graph=cfg.grad_checkpointing,
+        )
+    loss_fn = HQCLIPLoss(
+        cfg.hni_weight,
+        cfg.stc_weight,
+        cfg.stc_head,
+        cfg.local_loss,
+        cfg.gather_with_grad,
+        d.rank,
+        d.world_size,
+    )
+    text_spec = TextSpec(
+        parse_text_mix(cfg.text_mix),
+        parse_neg_swap(cfg.neg_swap),
+        cfg.max_tags,
+        want_neg=cfg.hni_weight > 0,
+        want_tags=stc_head == "text",
+        alt_neg=cfg.alt_neg,
+    )
+    positions = resumed["data"]["streams"][d.rank] if resumed and step % per_epoch else [None] * readers
+    return State(
+        cfg,
+        d,
+        inputs,
+        n_samples,
+        per_epoch,
+        total,
+        min(total, cfg.stop_after or total),
+        readers,
+        stream_spec,
+        text_spec,
+        transform,
+        tokenizer,
+        vocab_list,
+        module,
+        model,
+        optimizer,
+        scaler,
+        scheduler,
+        autocast,
+        loss_fn,
+        step,
+        positions,
+    )
 
 
 def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -183,14 +229,29 @@ def save(s: State) -> Path:
         rngs, streams = [checkpoint.rng_state()], [s.positions]
     path = Path(s.cfg.output) / "checkpoints" / f"step_{s.step:08d}.pt"
     if s.d.is_master:
-        checkpoint.save(path, {
-            "state_dict": s.module.clip.state_dict(), "heads": s.module.head_state_dict(),
-            "optimizer": s.optimizer.state_dict(), "scaler": s.scaler.state_dict(),
-            "step": s.step, "epoch": s.step // s.per_epoch, "data": {
-                "epoch": s.step // s.per_epoch, "batches_done": s.step % s.per_epoch,
-                "readers": s.readers, "batch_size": s.cfg.batch_size, "world_size": s.d.world_size,
-                "streams": streams},
-            "rng": rngs, "model": s.cfg.model, "config": s.cfg.to_dict(), "vocab": s.vocab_list})
+        checkpoint.save(
+            path,
+            {
+                "state_dict": s.module.clip.state_dict(),
+                "heads": s.module.head_state_dict(),
+                "optimizer": s.optimizer.state_dict(),
+                "scaler": s.scaler.state_dict(),
+                "step": s.step,
+                "epoch": s.step // s.per_epoch,
+                "data": {
+                    "epoch": s.step // s.per_epoch,
+                    "batches_done": s.step % s.per_epoch,
+                    "readers": s.readers,
+                    "batch_size": s.cfg.batch_size,
+                    "world_size": s.d.world_size,
+                    "streams": streams,
+                },
+                "rng": rngs,
+                "model": s.cfg.model,
+                "config": s.cfg.to_dict(),
+                "vocab": s.vocab_list,
+            },
+        )
     return path
 
 
@@ -226,7 +287,7 @@ class RunLog:
         self.metrics, self.writer, self.bar = None, None, None
         self.stack = contextlib.ExitStack()
 
-    def __enter__(self) -> "RunLog":
+    def __enter__(self) -> RunLog:
         if self.s.d.is_master:
             self._open()
         self.t = time.perf_counter()
@@ -248,8 +309,14 @@ class RunLog:
                 self.bar = progress.bar(total=s.total, initial=s.step, desc="train", unit="step")
                 self.stack.callback(self.bar.close)
             self.stack = self.stack.pop_all()
-        log.info("%d shards (%d without a sidecar), %d samples/epoch, %d steps/epoch, %d steps",
-                 len(s.inputs.shards), len(s.inputs.without_sidecar), s.n_samples, s.per_epoch, s.total)
+        log.info(
+            "%d shards (%d without a sidecar), %d samples/epoch, %d steps/epoch, %d steps",
+            len(s.inputs.shards),
+            len(s.inputs.without_sidecar),
+            s.n_samples,
+            s.per_epoch,
+            s.total,
+        )
 
     def __exit__(self, *exc: Any) -> None:
         self.stack.close()
@@ -269,23 +336,33 @@ class RunLog:
 
     def _row(self, losses: dict[str, torch.Tensor], epoch: int) -> None:
         s = self.s
-        vals = distributed.all_mean(torch.tensor([self.sums[k] / self.n for k in TERMS],
-                                                 dtype=torch.float64, device=s.d.device), s.d)
+        vals = distributed.all_mean(
+            torch.tensor([self.sums[k] / self.n for k in TERMS], dtype=torch.float64, device=s.d.device), s.d
+        )
         self.last = {k: v for k, v in zip(TERMS, vals.tolist()) if k in losses}
         self.totals.update(distributed.all_sum_counts(self.counts, s.d))
         dt = time.perf_counter() - self.t
-        row = {"step": s.step, "epoch": epoch, "lr": s.optimizer.param_groups[0]["lr"], **self.last,
-               "logit_scale": float(s.module.clip.logit_scale.detach().exp()),
-               "samples_per_s": self.n * s.cfg.batch_size * s.d.world_size / max(dt, 1e-9),
-               "counts": dict(self.totals)}
+        row = {
+            "step": s.step,
+            "epoch": epoch,
+            "lr": s.optimizer.param_groups[0]["lr"],
+            **self.last,
+            "logit_scale": float(s.module.clip.logit_scale.detach().exp()),
+            "samples_per_s": self.n * s.cfg.batch_size * s.d.world_size / max(dt, 1e-9),
+            "counts": dict(self.totals),
+        }
         if s.d.is_master:
             self.metrics.write(json.dumps(row) + "\n")
             self.metrics.flush()
             for k in (*self.last, "lr", "logit_scale", "samples_per_s"):
                 self.writer.add_scalar(f"train/{k}", row[k], s.step)
             if self.bar is not None:
-                self.bar.set_postfix({"samples/s": f"{row['samples_per_s']:.0f}",
-                                      **{k: f"{v:.3f}" for k, v in self.last.items()}})
+                self.bar.set_postfix(
+                    {
+                        "samples/s": f"{row['samples_per_s']:.0f}",
+                        **{k: f"{v:.3f}" for k, v in self.last.items()},
+                    }
+                )
         self.sums.clear()
         self.counts.clear()
         self.n, self.t = 0, time.perf_counter()
@@ -302,8 +379,18 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
             epoch, skip = divmod(s.step, s.per_epoch)
             if not skip:
                 s.positions = [None] * s.readers
-            stream = ShardStream(s.stream_spec, s.text_spec, s.inputs.sidecars, s.transform, s.tokenizer,
-                                 s.vocab, epoch, skip, s.positions if skip else None, cache=cfg.cache)
+            stream = ShardStream(
+                s.stream_spec,
+                s.text_spec,
+                s.inputs.sidecars,
+                s.transform,
+                s.tokenizer,
+                s.vocab,
+                epoch,
+                skip,
+                s.positions if skip else None,
+                cache=cfg.cache,
+            )
             for batch in make_loader(stream, cfg.workers):
                 counts = batch.pop("counts")
                 batch.pop("uids")
@@ -314,6 +401,10 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
                     ckpt_path = save(s)
                 if s.step >= s.stop or s.step % s.per_epoch == 0:
                     break
-    return {"steps": s.step, "checkpoint": str(ckpt_path) if ckpt_path else None,
-            "metrics": str(Path(cfg.output) / "metrics.jsonl"), "counts": dict(out.totals),
-            "last": out.last}
+    return {
+        "steps": s.step,
+        "checkpoint": str(ckpt_path) if ckpt_path else None,
+        "metrics": str(Path(cfg.output) / "metrics.jsonl"),
+        "counts": dict(out.totals),
+        "last": out.last,
+    }

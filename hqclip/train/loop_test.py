@@ -13,9 +13,20 @@ from hqclip.train.loader_test import FRESH
 
 
 def _cfg(train_dir, sidecars, out, **kw):
-    base = dict(train_data=str(train_dir), sidecars=str(sidecars), output=str(out), model="hqclip-micro",
-                batch_size=8, workers=2, shuffle_buffer=16, warmup=2, lr=1e-3, log_every=1,
-                save_every=1000, progress=False)
+    base = dict(
+        train_data=str(train_dir),
+        sidecars=str(sidecars),
+        output=str(out),
+        model="hqclip-micro",
+        batch_size=8,
+        workers=2,
+        shuffle_buffer=16,
+        warmup=2,
+        lr=1e-3,
+        log_every=1,
+        save_every=1000,
+        progress=False,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -28,11 +39,19 @@ def test_resume_latest_continues_the_loss_curve_exactly(dataset, tmp_path):
     train_dir, sidecars = dataset  # 64 samples → 8 steps per epoch; the stop falls mid-epoch
     full = run(_cfg(train_dir, sidecars, tmp_path / "full", steps=11))
     run(_cfg(train_dir, sidecars, tmp_path / "cut", steps=11, stop_after=5))
-    resumed = run(_cfg(train_dir, sidecars, tmp_path / "cut", steps=11, resume="latest", save_every=7,
-                       stop_after=8))
+    resumed = run(
+        _cfg(train_dir, sidecars, tmp_path / "cut", steps=11, resume="latest", save_every=7, stop_after=8)
+    )
     # as if killed after step 8: resume from step 7's checkpoint, the rows of step 8 are replaced
-    resumed = run(_cfg(train_dir, sidecars, tmp_path / "cut", steps=11,
-                       resume=str(tmp_path / "cut" / "checkpoints" / "step_00000007.pt")))
+    resumed = run(
+        _cfg(
+            train_dir,
+            sidecars,
+            tmp_path / "cut",
+            steps=11,
+            resume=str(tmp_path / "cut" / "checkpoints" / "step_00000007.pt"),
+        )
+    )
     assert full["steps"] == resumed["steps"] == 11
     a, b = _losses(tmp_path / "full"), _losses(tmp_path / "cut")
     assert [r["step"] for r in b] == list(range(1, 12))
@@ -46,11 +65,21 @@ def test_short_run_on_world_lowers_every_term_and_counts_bad_input(tmp_path):
     world = make_world(tmp_path / "world", n=192, shard_size=32)
     train_dir, sidecars = world / "train", world / "sidecars"
     shards = sorted(train_dir.glob("*.tar"))
-    shards[-1].write_bytes(shards[-1].read_bytes()[:50_000])      # truncated mid-shard
-    (sidecars / (shards[-2].stem + ".parquet")).unlink()          # a shard without its sidecar
+    shards[-1].write_bytes(shards[-1].read_bytes()[:50_000])  # truncated mid-shard
+    (sidecars / (shards[-2].stem + ".parquet")).unlink()  # a shard without its sidecar
     (train_dir / "shard-999999.tar").write_bytes(b"not a tar at all" * 64)
-    res = run(_cfg(train_dir, sidecars, tmp_path / "run", steps=40, batch_size=16, train_num_samples=128,
-                   log_every=1, shuffle_buffer=64))
+    res = run(
+        _cfg(
+            train_dir,
+            sidecars,
+            tmp_path / "run",
+            steps=40,
+            batch_size=16,
+            train_num_samples=128,
+            log_every=1,
+            shuffle_buffer=64,
+        )
+    )
     rows = _losses(tmp_path / "run")
     for k in ("contrastive", "hni", "stc"):
         first = sum(r[k] for r in rows[:5]) / 5
@@ -75,15 +104,38 @@ def test_cli_trains_with_the_linear_head_and_grad_checkpointing(dataset, tmp_pat
     from typer.testing import CliRunner
 
     from hqclip.cli.main import app
+
     train_dir, sidecars = dataset
     out = tmp_path / "cli"
-    r = CliRunner().invoke(app, ["train", "--train-data", str(train_dir), "--sidecars", str(sidecars),
-                                 "--output", str(out), "--model", "hqclip-micro", "--batch-size", "8",
-                                 "--steps", "3", "--stc-head", "linear", "--neg-swap", "all",
-                                 "--text-mix", "alt=0,desc=1", "--workers", "0",
-                                 "--grad-checkpointing"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--train-data",
+            str(train_dir),
+            "--sidecars",
+            str(sidecars),
+            "--output",
+            str(out),
+            "--model",
+            "hqclip-micro",
+            "--batch-size",
+            "8",
+            "--steps",
+            "3",
+            "--stc-head",
+            "linear",
+            "--neg-swap",
+            "all",
+            "--text-mix",
+            "alt=0,desc=1",
+            "--workers",
+            "0",
+            "--grad-checkpointing",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output[r.output.index("{"):])["steps"] == 3
+    assert json.loads(r.output[r.output.index("{") :])["steps"] == 3
     state = torch.load(out / "checkpoints" / "latest.pt", weights_only=True)
     assert state["vocab"] and "stc_linear.weight" in state["heads"]
 
@@ -114,7 +166,10 @@ def test_world_exported_and_reimported_trains_to_the_same_losses(tmp_path):
     world = make_world(tmp_path / "world", n=192, shard_size=32)
     export_vlm150m(world / "sidecars", tmp_path / "release")
     import_vlm150m(tmp_path / "release", world, tmp_path / "imported", progress=False)
-    vocab = [json.loads((d / "vocab.json").read_text())["tags"] for d in (world / "sidecars", tmp_path / "imported")]
+    vocab = [
+        json.loads((d / "vocab.json").read_text())["tags"]
+        for d in (world / "sidecars", tmp_path / "imported")
+    ]
     assert vocab[0] == vocab[1]
     kw = dict(steps=6, batch_size=16, workers=1, shuffle_buffer=32, stc_head="linear")
     run(_cfg(world / "train", world / "sidecars", tmp_path / "a", **kw))

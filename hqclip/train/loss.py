@@ -37,9 +37,16 @@ def _global_count(n: torch.Tensor, world_size: int) -> torch.Tensor:
 
 
 class HQCLIPLoss(nn.Module):
-    def __init__(self, hni_weight: float = 0.0, stc_weight: float = 0.0, stc_head: str = "text",
-                 local_loss: bool = False, gather_with_grad: bool = False,
-                 rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        hni_weight: float = 0.0,
+        stc_weight: float = 0.0,
+        stc_head: str = "text",
+        local_loss: bool = False,
+        gather_with_grad: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         super().__init__()
         if stc_head not in ("text", "linear"):
             raise ValueError(f"stc_head {stc_head!r}: 'text' or 'linear'")
@@ -50,18 +57,32 @@ class HQCLIPLoss(nn.Module):
     def _gather(self, image: torch.Tensor, text: torch.Tensor):
         if self.world_size == 1:
             return image, text
-        return gather_features(image, text, local_loss=self.local_loss,
-                               gather_with_grad=self.gather_with_grad,
-                               rank=self.rank, world_size=self.world_size)
+        return gather_features(
+            image,
+            text,
+            local_loss=self.local_loss,
+            gather_with_grad=self.gather_with_grad,
+            rank=self.rank,
+            world_size=self.world_size,
+        )
 
-    def forward(self, image_features: torch.Tensor, text_features: torch.Tensor,
-                logit_scale: torch.Tensor, logit_bias: torch.Tensor | None = None,
-                neg_features: torch.Tensor | None = None, neg_mask: torch.Tensor | None = None,
-                tag_features: torch.Tensor | None = None, tag_owner: torch.Tensor | None = None,
-                tag_label: torch.Tensor | None = None, stc_scale: torch.Tensor | None = None,
-                stc_bias: torch.Tensor | None = None, lin_logits: torch.Tensor | None = None,
-                lin_target: torch.Tensor | None = None, lin_mask: torch.Tensor | None = None,
-                ) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        image_features: torch.Tensor,
+        text_features: torch.Tensor,
+        logit_scale: torch.Tensor,
+        logit_bias: torch.Tensor | None = None,
+        neg_features: torch.Tensor | None = None,
+        neg_mask: torch.Tensor | None = None,
+        tag_features: torch.Tensor | None = None,
+        tag_owner: torch.Tensor | None = None,
+        tag_label: torch.Tensor | None = None,
+        stc_scale: torch.Tensor | None = None,
+        stc_bias: torch.Tensor | None = None,
+        lin_logits: torch.Tensor | None = None,
+        lin_target: torch.Tensor | None = None,
+        lin_mask: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
         img, txt = image_features.float(), text_features.float()
         B, D = txt.shape
         use_hni = self.hni_weight > 0 and neg_features is not None
@@ -88,8 +109,9 @@ class HQCLIPLoss(nn.Module):
             neg_logits = neg_logits.masked_fill(~mask[None, :], float("-inf"))
             out["hni"] = F.cross_entropy(torch.cat([logits_i, neg_logits], dim=1), labels)
         if self.stc_weight > 0:
-            out["stc"] = self._stc(img, tag_features, tag_owner, tag_label, stc_scale, stc_bias,
-                                   lin_logits, lin_target, lin_mask)
+            out["stc"] = self._stc(
+                img, tag_features, tag_owner, tag_label, stc_scale, stc_bias, lin_logits, lin_target, lin_mask
+            )
         total = out["contrastive"]
         if "hni" in out:
             total = total + self.hni_weight * out["hni"]
@@ -98,8 +120,9 @@ class HQCLIPLoss(nn.Module):
         out["loss"] = total
         return out
 
-    def _stc(self, img, tag_features, tag_owner, tag_label, stc_scale, stc_bias,
-             lin_logits, lin_target, lin_mask) -> torch.Tensor:
+    def _stc(
+        self, img, tag_features, tag_owner, tag_label, stc_scale, stc_bias, lin_logits, lin_target, lin_mask
+    ) -> torch.Tensor:
         if self.stc_head == "text":
             logits = stc_scale.exp() * (img[tag_owner] * tag_features.float()).sum(-1) + stc_bias
             per = F.binary_cross_entropy_with_logits(logits, tag_label, reduction="sum")

@@ -29,9 +29,15 @@ def _extras(neg, mask, tags, lo, hi):
     owner = torch.arange(B).repeat_interleave(T)
     label = torch.tensor([1.0, 0.0] * (B * T // 2))
     sel = (owner >= lo) & (owner < hi)
-    return dict(neg_features=neg[lo:hi], neg_mask=mask[lo:hi], tag_features=tags[sel],
-                tag_owner=owner[sel] - lo, tag_label=label[sel],
-                stc_scale=torch.tensor(2.0), stc_bias=torch.tensor(-0.5))
+    return dict(
+        neg_features=neg[lo:hi],
+        neg_mask=mask[lo:hi],
+        tag_features=tags[sel],
+        tag_owner=owner[sel] - lo,
+        tag_label=label[sel],
+        stc_scale=torch.tensor(2.0),
+        stc_bias=torch.tensor(-0.5),
+    )
 
 
 def test_equals_cliploss_when_weights_are_zero():
@@ -73,10 +79,11 @@ def _worker(rank, port, q):
     h = B // 2
     lo, hi = rank * h, (rank + 1) * h
     res = {}
-    for name, loss in (("clip", ClipLoss(local_loss=True, gather_with_grad=True, rank=rank, world_size=2)),
-                       ("hq0", HQCLIPLoss(local_loss=True, gather_with_grad=True, rank=rank, world_size=2)),
-                       ("hq", HQCLIPLoss(1.0, 0.5, local_loss=True, gather_with_grad=True, rank=rank,
-                                         world_size=2))):
+    for name, loss in (
+        ("clip", ClipLoss(local_loss=True, gather_with_grad=True, rank=rank, world_size=2)),
+        ("hq0", HQCLIPLoss(local_loss=True, gather_with_grad=True, rank=rank, world_size=2)),
+        ("hq", HQCLIPLoss(1.0, 0.5, local_loss=True, gather_with_grad=True, rank=rank, world_size=2)),
+    ):
         i, t, n = (x[lo:hi].clone().requires_grad_() for x in (img, txt, neg))
         ex = _extras(neg, mask, tags, lo, hi) if name != "clip" else {}
         if ex:
@@ -119,7 +126,7 @@ def test_two_processes_match_one():
             r = got[rank][name]
             assert r[0] == pytest.approx(loss, abs=1e-5), name
             r = (r[0], *map(torch.from_numpy, r[1:]))
-            assert torch.allclose(r[1], gi[rank * h:(rank + 1) * h], atol=1e-6), name
-            assert torch.allclose(r[2], gt[rank * h:(rank + 1) * h], atol=1e-6), name
-            assert torch.allclose(r[3], gn[rank * h:(rank + 1) * h], atol=1e-6), name
+            assert torch.allclose(r[1], gi[rank * h : (rank + 1) * h], atol=1e-6), name
+            assert torch.allclose(r[2], gt[rank * h : (rank + 1) * h], atol=1e-6), name
+            assert torch.allclose(r[3], gn[rank * h : (rank + 1) * h], atol=1e-6), name
     assert want["hq0"][0] == pytest.approx(want["clip"][0], abs=1e-6)

@@ -42,18 +42,26 @@ class HQCLIPModule(nn.Module):
             neg_idx = batch["neg_mask"].nonzero().squeeze(1)
             parts.append(batch["neg"][neg_idx])
         chunks = list(torch.split(encode_text(clip, torch.cat(parts)), [p.shape[0] for p in parts]))
-        out: dict[str, Any] = {"image_features": image, "text_features": chunks.pop(0),
-                               "logit_scale": clip.logit_scale.exp(),
-                               "logit_bias": getattr(clip, "logit_bias", None)}
+        out: dict[str, Any] = {
+            "image_features": image,
+            "text_features": chunks.pop(0),
+            "logit_scale": clip.logit_scale.exp(),
+            "logit_bias": getattr(clip, "logit_bias", None),
+        }
         if neg_idx is not None:
             enc = chunks.pop(0)
             out["neg_features"] = enc.new_zeros(out["text_features"].shape).index_copy(0, neg_idx, enc)
             out["neg_mask"] = batch["neg_mask"]
         if self.stc_head == "text":
-            out.update(tag_features=encode_text(clip, batch["tag_text"]), tag_owner=batch["tag_owner"],
-                       tag_label=batch["tag_label"], stc_scale=self.stc_logit_scale,
-                       stc_bias=self.stc_logit_bias)
+            out.update(
+                tag_features=encode_text(clip, batch["tag_text"]),
+                tag_owner=batch["tag_owner"],
+                tag_label=batch["tag_label"],
+                stc_scale=self.stc_logit_scale,
+                stc_bias=self.stc_logit_bias,
+            )
         elif self.stc_head == "linear":
-            out.update(lin_logits=self.stc_linear(image), lin_target=batch["lin_target"],
-                       lin_mask=batch["lin_mask"])
+            out.update(
+                lin_logits=self.stc_linear(image), lin_target=batch["lin_target"], lin_mask=batch["lin_mask"]
+            )
         return out

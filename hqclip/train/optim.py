@@ -22,9 +22,15 @@ def adamw(module: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     beta2, eps = family_defaults(cfg.model, module.clip)
     beta2, eps = beta2 if cfg.beta2 is None else cfg.beta2, eps if cfg.eps is None else cfg.eps
     return torch.optim.AdamW(
-        [{"params": [p for n, p in named if no_decay(n, p)], "weight_decay": 0.0},
-         {"params": [p for n, p in named if not no_decay(n, p)], "weight_decay": cfg.wd}],
-        lr=cfg.lr, betas=(cfg.beta1, beta2), eps=eps, fused=fused)
+        [
+            {"params": [p for n, p in named if no_decay(n, p)], "weight_decay": 0.0},
+            {"params": [p for n, p in named if not no_decay(n, p)], "weight_decay": cfg.wd},
+        ],
+        lr=cfg.lr,
+        betas=(cfg.beta1, beta2),
+        eps=eps,
+        fused=fused,
+    )
 
 
 def family_defaults(model_name: str, clip: nn.Module) -> tuple[float, float]:

@@ -36,8 +36,17 @@ class Inputs:
 
 
 def _positive(cfg: TrainConfig) -> None:
-    for name in ("batch_size", "epochs", "steps", "train_num_samples", "shuffle_buffer",
-                 "vocab_size", "save_every", "log_every", "stop_after"):
+    for name in (
+        "batch_size",
+        "epochs",
+        "steps",
+        "train_num_samples",
+        "shuffle_buffer",
+        "vocab_size",
+        "save_every",
+        "log_every",
+        "stop_after",
+    ):
         value = getattr(cfg, name)
         if value is not None and value < 1:
             raise UserError(f"--{name.replace('_', '-')} {value}: must be at least 1")
@@ -68,33 +77,47 @@ def check(cfg: TrainConfig, world_size: int) -> Inputs:
     except FileNotFoundError as e:
         raise UserError(f"--input {e}") from None
     if not shards:
-        raise UserError(f"--input {cfg.train_data}: no .tar shards found; pass a world folder, "
-                        "a shard folder, a .tar or a brace pattern like shard-{000000..000009}.tar")
+        raise UserError(
+            f"--input {cfg.train_data}: no .tar shards found; pass a world folder, "
+            "a shard folder, a .tar or a brace pattern like shard-{000000..000009}.tar"
+        )
     absent = [s for s in shards if not s.is_file()]
     if absent:
-        raise UserError(f"--input {cfg.train_data}: {absent[0]} does not exist "
-                        f"({len(absent)} of {len(shards)} shards missing)")
+        raise UserError(
+            f"--input {cfg.train_data}: {absent[0]} does not exist "
+            f"({len(absent)} of {len(shards)} shards missing)"
+        )
     if not cfg.resampled and len(shards) < world_size:
-        raise UserError(f"{len(shards)} shards for {world_size} processes: every process needs a "
-                        "shard; use --resampled or more shards")
+        raise UserError(
+            f"{len(shards)} shards for {world_size} processes: every process needs a "
+            "shard; use --resampled or more shards"
+        )
     sidecars = cfg.sidecars
     root = Path(cfg.train_data)
     if sidecars is None and (root / "world.json").exists() and (root / "sidecars").is_dir():
         sidecars = str(root / "sidecars")
     if cfg.sidecars is not None and not Path(cfg.sidecars).is_dir():
-        raise UserError(f"--sidecars {cfg.sidecars}: no such folder; pass the --output folder of "
-                        "`hqclip refine` or `hqclip import-vlm150m`")
+        raise UserError(
+            f"--sidecars {cfg.sidecars}: no such folder; pass the --output folder of "
+            "`hqclip refine` or `hqclip import-vlm150m`"
+        )
     without = [s for s in shards if sidecars is None or not sidecar_path(s, sidecars).exists()]
     if needs_annotations(cfg) and len(without) == len(shards):
         where = f"in {sidecars}" if sidecars else "(no --sidecars given)"
         raise UserError(
             f"no annotation sidecar for any of the {len(shards)} shards of --input {where}: "
             "make them with `hqclip refine` or `hqclip import-vlm150m` and pass --sidecars, or "
-            "train plain CLIP with --hni-weight 0 --stc-weight 0 --text-mix alt=1")
+            "train plain CLIP with --hni-weight 0 --stc-weight 0 --text-mix alt=1"
+        )
     if without and sidecars is not None:
-        log.warning("%d of %d shards have no sidecar in %s (%s%s); their samples train on alt-text",
-                    len(without), len(shards), sidecars, ", ".join(s.name for s in without[:3]),
-                    ", ..." if len(without) > 3 else "")
+        log.warning(
+            "%d of %d shards have no sidecar in %s (%s%s); their samples train on alt-text",
+            len(without),
+            len(shards),
+            sidecars,
+            ", ".join(s.name for s in without[:3]),
+            ", ..." if len(without) > 3 else "",
+        )
     return Inputs(shards, sidecars, without)
 
 
@@ -108,8 +131,10 @@ def vocab(cfg: TrainConfig, sidecars: str | None, state: dict[str, Any] | None) 
         raise UserError("--stc-head linear needs the sidecars' vocab.json; pass --sidecars")
     tags = read_vocab(sidecars, cfg.vocab_size)
     if not tags:
-        raise UserError(f"{sidecars}/vocab.json lists no tag (no annotated sample): use "
-                        "--stc-head text, or --stc-weight 0")
+        raise UserError(
+            f"{sidecars}/vocab.json lists no tag (no annotated sample): use "
+            "--stc-head text, or --stc-weight 0"
+        )
     return tags
 
 
@@ -118,10 +143,14 @@ def resume_matches(data: dict[str, Any], readers: int, cfg: TrainConfig, world_s
     if data.get("batches_done", 0) == 0:
         return
     if "streams" not in data:
-        raise UserError("the checkpoint holds no reader positions (written by an older hqclip); "
-                        "it can only resume at an epoch boundary")
+        raise UserError(
+            "the checkpoint holds no reader positions (written by an older hqclip); "
+            "it can only resume at an epoch boundary"
+        )
     wrote = (data["readers"], data["batch_size"], data["world_size"])
     if wrote != (readers, cfg.batch_size, world_size):
-        raise UserError(f"the checkpoint was written with {wrote[0]} loader workers, --batch-size "
-                        f"{wrote[1]} and {wrote[2]} processes; resume with the same (now "
-                        f"{readers}, {cfg.batch_size}, {world_size})")
+        raise UserError(
+            f"the checkpoint was written with {wrote[0]} loader workers, --batch-size "
+            f"{wrote[1]} and {wrote[2]} processes; resume with the same (now "
+            f"{readers}, {cfg.batch_size}, {world_size})"
+        )

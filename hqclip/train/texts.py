@@ -26,14 +26,16 @@ TEXT_SOURCES = ("alt", "desc")
 def parse_text_mix(spec: str | dict[str, float]) -> dict[str, float]:
     """`"alt=0.3,desc=0.7"` → `{"alt": 0.3, "desc": 0.7}` (normalised to sum 1)."""
     try:
-        weights = dict(_pair(item) for item in spec.split(",") if item.strip()) \
-            if isinstance(spec, str) else spec
+        weights = (
+            dict(_pair(item) for item in spec.split(",") if item.strip()) if isinstance(spec, str) else spec
+        )
     except ValueError:
         weights = {}
     unknown = set(weights) - set(TEXT_SOURCES)
     if unknown or not weights or any(v < 0 for v in weights.values()) or sum(weights.values()) <= 0:
-        raise UserError(f"--text-mix {spec!r}: give non-negative weights for {TEXT_SOURCES}, "
-                        "e.g. alt=0.3,desc=0.7")
+        raise UserError(
+            f"--text-mix {spec!r}: give non-negative weights for {TEXT_SOURCES}, e.g. alt=0.3,desc=0.7"
+        )
     total = sum(weights.values())
     return {s: weights.get(s, 0.0) / total for s in TEXT_SOURCES}
 
@@ -58,20 +60,28 @@ def parse_neg_swap(spec: str | int) -> int | None:
 
 def alt_negative(alt_text: str, record: Record, rng: random.Random) -> str | None:
     """The alt-text with one tag it names swapped for its negative tag (case kept), or None."""
-    found = [(m, neg) for tag, neg in zip(record["tags"], record["neg_tags"])
-             if (m := re.search(rf"\b{re.escape(tag)}(s?)\b", alt_text, re.IGNORECASE))]
+    found = [
+        (m, neg)
+        for tag, neg in zip(record["tags"], record["neg_tags"])
+        if (m := re.search(rf"\b{re.escape(tag)}(s?)\b", alt_text, re.IGNORECASE))
+    ]
     if not found:
         return None
     m, neg = rng.choice(found)
     said = m.group(0)
     neg = neg.upper() if said.isupper() else neg.title() if said.istitle() else neg
-    return alt_text[:m.start()] + neg + m.group(1) + alt_text[m.end():]
+    return alt_text[: m.start()] + neg + m.group(1) + alt_text[m.end() :]
 
 
-def sample_texts(alt_text: str, record: Record | None, rng: random.Random,
-                 text_mix: dict[str, float], neg_swap: int | None,
-                 max_tags: int = 4, alt_neg: bool = False
-                 ) -> tuple[str, str | None, list[str], list[str]]:
+def sample_texts(
+    alt_text: str,
+    record: Record | None,
+    rng: random.Random,
+    text_mix: dict[str, float],
+    neg_swap: int | None,
+    max_tags: int = 4,
+    alt_neg: bool = False,
+) -> tuple[str, str | None, list[str], list[str]]:
     """(positive, negative or None, tags, neg_tags) for one sample; deterministic given `rng`."""
     if record is None:
         return alt_text, None, [], []

@@ -5,10 +5,12 @@ import pytest
 from hqclip.errors import UserError
 from hqclip.train.texts import alt_negative, parse_neg_swap, parse_text_mix, sample_texts
 
-REC = {"desc": ["a red circle.", "the circle is small.", "it is on the left."],
-       "neg_desc": ["a blue circle.", "the circle is large.", "it is on the right."],
-       "tags": ["red circle", "small circle", "left circle"],
-       "neg_tags": ["blue circle", "large circle", "right circle"]}
+REC = {
+    "desc": ["a red circle.", "the circle is small.", "it is on the left."],
+    "neg_desc": ["a blue circle.", "the circle is large.", "it is on the right."],
+    "tags": ["red circle", "small circle", "left circle"],
+    "neg_tags": ["blue circle", "large circle", "right circle"],
+}
 DESC_ONLY = {"alt": 0.0, "desc": 1.0}
 
 
@@ -28,8 +30,9 @@ def test_negative_swaps_k_aligned_sentences():
 
 def test_text_mix_and_tags():
     rng = random.Random(0)
-    outs = [sample_texts("alt", REC, rng, parse_text_mix("alt=0.5,desc=0.5"), 1, max_tags=2)
-            for _ in range(200)]
+    outs = [
+        sample_texts("alt", REC, rng, parse_text_mix("alt=0.5,desc=0.5"), 1, max_tags=2) for _ in range(200)
+    ]
     n_alt = sum(o[0] == "alt" for o in outs)
     assert 70 < n_alt < 130
     assert all(o[1] is not None for o in outs)  # the negative exists even when alt-text is the positive
@@ -64,14 +67,16 @@ def test_alt_negative_swaps_a_named_tag_in_the_alt_texts_own_form():
 
 def test_alt_neg_applies_to_alt_text_positives_only():
     mix = parse_text_mix("alt=0.5,desc=0.5")
-    outs = [sample_texts("red circle wallpaper", REC, random.Random(s), mix, 1, alt_neg=True)
-            for s in range(100)]
+    outs = [
+        sample_texts("red circle wallpaper", REC, random.Random(s), mix, 1, alt_neg=True) for s in range(100)
+    ]
     alt = [o for o in outs if o[0] == "red circle wallpaper"]
     desc = [o for o in outs if o[0] != "red circle wallpaper"]
     assert alt and desc
     assert all(neg == "blue circle wallpaper" for _, neg, _, _ in alt)
     assert all(neg.count(".") == 3 for _, neg, _, _ in desc)  # the description's negative
     # an alt-text naming no tag keeps the description's negative
-    _, neg, _, _ = sample_texts("wallpaper", REC, random.Random(0), {"alt": 1.0, "desc": 0.0}, 1,
-                                alt_neg=True)
+    _, neg, _, _ = sample_texts(
+        "wallpaper", REC, random.Random(0), {"alt": 1.0, "desc": 0.0}, 1, alt_neg=True
+    )
     assert neg.count(".") == 3

@@ -12,9 +12,14 @@ T = TypeVar("T")
 Row = dict[str, Any]
 
 
-def map_unit(samples: Iterable[Sample], prepare: Callable[[Sample], T],
-             run_batch: Callable[[list[T]], list[Row]], unreadable: Callable[[Sample, BadSample], Row],
-             batch_size: int, progress: Callable[[int, int], None] | None = None) -> list[Row]:
+def map_unit(
+    samples: Iterable[Sample],
+    prepare: Callable[[Sample], T],
+    run_batch: Callable[[list[T]], list[Row]],
+    unreadable: Callable[[Sample, BadSample], Row],
+    batch_size: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Row]:
     """One row per sample: `prepare(sample)` (decode, preprocess), then `run_batch` on `batch_size`
     prepared samples at a time, one row each; a sample whose `prepare` raises BadSample gets
     `unreadable(sample, error)` instead. `progress(rows, ok rows)` as rows are made."""

@@ -3,8 +3,15 @@ from hqclip.units.batching import map_unit
 
 
 def sample(i: int) -> Sample:
-    return Sample(key=str(i), uid=f"{i:032x}", text="bad" if i % 3 == 0 else "ok",
-                  image_bytes=b"", ext="png", meta={}, source="t")
+    return Sample(
+        key=str(i),
+        uid=f"{i:032x}",
+        text="bad" if i % 3 == 0 else "ok",
+        image_bytes=b"",
+        ext="png",
+        meta={},
+        source="t",
+    )
 
 
 def test_one_row_per_sample_in_reader_order_batched_and_counted():
@@ -19,9 +26,14 @@ def test_one_row_per_sample_in_reader_order_batched_and_counted():
         batches.append(xs)
         return [{"i": x, "status": "ok" if x % 2 else "invalid"} for x in xs]
 
-    rows = map_unit(map(sample, range(10)), prepare, run_batch,
-                    lambda s, e: {"i": int(s.key), "status": f"input:{e.reason}"}, 3,
-                    lambda n, ok: seen.append((n, ok)))
+    rows = map_unit(
+        map(sample, range(10)),
+        prepare,
+        run_batch,
+        lambda s, e: {"i": int(s.key), "status": f"input:{e.reason}"},
+        3,
+        lambda n, ok: seen.append((n, ok)),
+    )
     assert [r["i"] for r in rows] == list(range(10))
     assert [r["status"] for r in rows if r["i"] % 3 == 0] == ["input:undecodable"] * 4
     assert batches == [[1, 2, 4], [5, 7, 8]]

@@ -41,8 +41,10 @@ def running_path(sidecar: Path) -> Path:
 
 
 def mark_running(sidecar: Path) -> None:
-    write_text(running_path(sidecar), json.dumps(
-        {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}))
+    write_text(
+        running_path(sidecar),
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}),
+    )
 
 
 def input_stamp(unit: Path) -> dict[str, int] | None:
@@ -57,8 +59,9 @@ def input_stamp(unit: Path) -> dict[str, int] | None:
 def mark_done(sidecar: Path, fp: str, stats: dict[str, Any], stamp: Any) -> None:
     """`stamp`: the input's `input_stamp` (or the `stamp` that `plan` is given), taken before it
     was read."""
-    write_text(done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats, "input": stamp},
-                                              sort_keys=True))
+    write_text(
+        done_path(sidecar), json.dumps({"fingerprint": fp, "stats": stats, "input": stamp}, sort_keys=True)
+    )
     running_path(sidecar).unlink(missing_ok=True)
 
 
@@ -80,8 +83,9 @@ def clean_leftovers(folder: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def prepare(out_dir: Path, parts: dict[str, Any], config: dict[str, Any], overwrite: bool,
-            manifest_name: str) -> str:
+def prepare(
+    out_dir: Path, parts: dict[str, Any], config: dict[str, Any], overwrite: bool, manifest_name: str
+) -> str:
     """Check the folder's manifest against this configuration (`parts`: what decides the output),
     clean leftovers of killed runs, write the manifest; returns the fingerprint."""
     fp = fingerprint(parts)
@@ -93,15 +97,25 @@ def prepare(out_dir: Path, parts: dict[str, Any], config: dict[str, Any], overwr
             raise ConfigMismatch(
                 f"{out_dir} was made under a different configuration (changed: "
                 f"{', '.join(_diff(old.get('parts', {}), parts))}); rerun with --overwrite to redo "
-                f"its shards under the new one, or choose another --output")
+                f"its shards under the new one, or choose another --output"
+            )
     clean_leftovers(out_dir)
-    write_text(manifest, json.dumps({"fingerprint": fp, "parts": parts, "config": config},
-                                    indent=1, sort_keys=True, default=str))
+    write_text(
+        manifest,
+        json.dumps(
+            {"fingerprint": fp, "parts": parts, "config": config}, indent=1, sort_keys=True, default=str
+        ),
+    )
     return fp
 
 
-def plan(units: list[Path], output: Callable[[Path], Path], fp: str, overwrite: bool = False,
-         stamp: Callable[[Path], Any] = input_stamp) -> tuple[list[Path], dict[Path, dict]]:
+def plan(
+    units: list[Path],
+    output: Callable[[Path], Path],
+    fp: str,
+    overwrite: bool = False,
+    stamp: Callable[[Path], Any] = input_stamp,
+) -> tuple[list[Path], dict[Path, dict]]:
     """(units to run, {unit: stats} of units already done under this fingerprint); `output(unit)`
     is the file whose done marker says so. A unit done under another fingerprint is redone only
     with `overwrite` (its rows would be stale); a unit whose input changed since it was done is
@@ -123,7 +137,9 @@ def plan(units: list[Path], output: Callable[[Path], Path], fp: str, overwrite: 
             if marker is not None:
                 stale.append(unit)
     if stale and not overwrite:
-        raise ConfigMismatch(f"{output(stale[0])} (and {len(stale) - 1} more) were made under a "
-                             f"different configuration; rerun with --overwrite to redo them, or "
-                             f"choose another --output")
+        raise ConfigMismatch(
+            f"{output(stale[0])} (and {len(stale) - 1} more) were made under a "
+            f"different configuration; rerun with --overwrite to redo them, or "
+            f"choose another --output"
+        )
     return todo, done

@@ -24,10 +24,15 @@ RAY_DEFAULTS = {"address": None, "num_cpus": 1, "num_gpus": 0, "max_retries": 3}
 START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def run_units(todo: Iterable[Any], job: Callable[[str], dict[str, Any]], runner: str = "local",
-              workers: int = 1, ray_opts: dict[str, Any] | None = None,
-              on_done: Callable[[str, dict[str, Any]], None] | None = None,
-              collect: bool = True) -> list[dict[str, Any]]:
+def run_units(
+    todo: Iterable[Any],
+    job: Callable[[str], dict[str, Any]],
+    runner: str = "local",
+    workers: int = 1,
+    ray_opts: dict[str, Any] | None = None,
+    on_done: Callable[[str, dict[str, Any]], None] | None = None,
+    collect: bool = True,
+) -> list[dict[str, Any]]:
     """`job(unit)` for every unit, each returning its stats; `on_done(unit, stats)` as each ends.
     Returns every unit's stats, or with `collect=False` none (each is only passed to `on_done`,
     so memory stays flat in the number of units when a job returns a large summary).
@@ -82,8 +87,11 @@ def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> None:
         # no address: a local cluster of this machine's cores, shut down when the run ends
         ray.init(address=ray_opts["address"], include_dashboard=False, log_to_driver=False)
     task = ray.remote(_call).options(
-        max_retries=ray_opts["max_retries"], retry_exceptions=False,
-        num_cpus=ray_opts["num_cpus"], num_gpus=ray_opts["num_gpus"])
+        max_retries=ray_opts["max_retries"],
+        retry_exceptions=False,
+        num_cpus=ray_opts["num_cpus"],
+        num_gpus=ray_opts["num_gpus"],
+    )
     job_ref = ray.put(job)
     pending = {task.remote(job_ref, str(u)): str(u) for u in todo}
     try:
@@ -93,7 +101,7 @@ def _run_ray(todo, job, ray_opts: dict[str, Any], on_done) -> None:
             try:
                 stats = ray.get(ready[0])
             except ray.exceptions.RayTaskError as e:
-                raise e.cause if isinstance(e.cause, Exception) else e
+                raise (e.cause if isinstance(e.cause, Exception) else e) from None
             except ray.exceptions.RayError as e:
                 raise Interrupted(f"{unit}: Ray gave up on this unit after its retries ({e})") from e
             on_done(unit, stats)

@@ -39,8 +39,9 @@ class Progress:
     records); with `valid`, the share of ok ones in the postfix. A live job calls it per batch."""
 
     def __init__(self, desc: str, total: int | None, count: str | None, valid: bool, enabled: bool):
-        self.bar = bar(total=total, desc=desc, unit=count.removesuffix("s") if count else "unit",
-                       disable=not enabled)
+        self.bar = bar(
+            total=total, desc=desc, unit=count.removesuffix("s") if count else "unit", disable=not enabled
+        )
         self.count, self.valid = count, valid
         self.n = self.ok = 0
 
@@ -58,13 +59,28 @@ class Progress:
         self.bar.close()
 
 
-def run_stage(name: str, out: Path, units: list[Path], job: Callable[..., Stats],
-              summarise: Summarise, *, parts: dict[str, Any], config: dict[str, Any],
-              output_of: Callable[[Path], Path], stamp: Callable[[Path], Any] = resume.input_stamp,
-              overwrite: bool = False, runner: str = "local", workers: int = 1,
-              ray_opts: dict[str, Any] | None = None, live: bool = False, progress: bool = True,
-              desc: str | None = None, count: str | None = None, valid: bool = False,
-              estimate: Callable[[list[Path]], int | None] | None = None) -> Stats:
+def run_stage(
+    name: str,
+    out: Path,
+    units: list[Path],
+    job: Callable[..., Stats],
+    summarise: Summarise,
+    *,
+    parts: dict[str, Any],
+    config: dict[str, Any],
+    output_of: Callable[[Path], Path],
+    stamp: Callable[[Path], Any] = resume.input_stamp,
+    overwrite: bool = False,
+    runner: str = "local",
+    workers: int = 1,
+    ray_opts: dict[str, Any] | None = None,
+    live: bool = False,
+    progress: bool = True,
+    desc: str | None = None,
+    count: str | None = None,
+    valid: bool = False,
+    estimate: Callable[[list[Path]], int | None] | None = None,
+) -> Stats:
     """Run `job(unit, fp=…)` for each unit of `units` not yet done under this fingerprint, into
     `out`; returns the stats it writes to `out/<name>-stats.json`.
 
@@ -77,8 +93,14 @@ def run_stage(name: str, out: Path, units: list[Path], job: Callable[..., Stats]
     (default: the number of units when it counts units)."""
     fp = resume.prepare(out, parts, config, overwrite, manifest_name(name))
     todo, before = resume.plan(units, output_of, fp, overwrite, stamp)
-    log.info("%s: %d units, %d already done, %d to do (fingerprint %s)",
-             name, len(units), len(before), len(todo), fp)
+    log.info(
+        "%s: %d units, %d already done, %d to do (fingerprint %s)",
+        name,
+        len(units),
+        len(before),
+        len(todo),
+        fp,
+    )
     total = None  # unknown: the bar shows a count and a rate
     if progress and (estimate or not count):
         total = estimate(todo) if estimate else len(todo)
@@ -88,12 +110,22 @@ def run_stage(name: str, out: Path, units: list[Path], job: Callable[..., Stats]
         if live and runner == "local" and workers <= 1:  # the job advances the bar per batch
             run_units(todo, partial(job, fp=fp, progress=shown), collect=False)
         else:
-            run_units(todo, partial(job, fp=fp), runner, workers, ray_opts, collect=False,
-                      on_done=lambda unit, stats: shown.unit_done(stats))
+            run_units(
+                todo,
+                partial(job, fp=fp),
+                runner,
+                workers,
+                ray_opts,
+                collect=False,
+                on_done=lambda unit, stats: shown.unit_done(stats),
+            )
     finally:
         shown.close()
-        finished = {u: m["stats"] for u in units
-                    if (m := resume.read_done(output_of(u))) and m.get("fingerprint") == fp}
+        finished = {
+            u: m["stats"]
+            for u in units
+            if (m := resume.read_done(output_of(u))) and m.get("fingerprint") == fp
+        }
         stats = {**summarise(finished, set(before), time.perf_counter() - start), "fingerprint": fp}
         write_text(out / stats_name(name), json.dumps(stats, indent=1, sort_keys=True))
     return stats

@@ -28,9 +28,19 @@ def total(finished, before, seconds):
 
 def stage(tmp_path, units, fail=None, parts=None, workers=1, overwrite=False):
     out = tmp_path / "out"
-    return run_stage("square", out, units, partial(square, out_dir=str(out), fail=fail), total,
-                     parts=parts or {"v": 1}, config={}, output_of=lambda u: out / u.name,
-                     workers=workers, overwrite=overwrite, progress=False)
+    return run_stage(
+        "square",
+        out,
+        units,
+        partial(square, out_dir=str(out), fail=fail),
+        total,
+        parts=parts or {"v": 1},
+        config={},
+        output_of=lambda u: out / u.name,
+        workers=workers,
+        overwrite=overwrite,
+        progress=False,
+    )
 
 
 def test_a_rerun_does_only_what_is_left_and_the_stats_are_written_even_on_failure(tmp_path):

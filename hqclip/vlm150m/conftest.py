@@ -11,10 +11,14 @@ from hqclip.data.sidecar import read_sidecar
 from hqclip.data.testimages import png
 
 NECKLACE = {
-    "desc": ["the image shows a vintage women's necklace made of 18K gold",
-             "the pendant is shaped like a heart"],
-    "neg_desc": ["the image shows a modern men's necklace made of silver",
-                 "the pendant is shaped like a star"],
+    "desc": [
+        "the image shows a vintage women's necklace made of 18K gold",
+        "the pendant is shaped like a heart",
+    ],
+    "neg_desc": [
+        "the image shows a modern men's necklace made of silver",
+        "the pendant is shaped like a star",
+    ],
     "tags": ["vintage necklace", "18K gold necklace", "heart pendant"],
     "neg_tags": ["modern necklace", "silver necklace", "star pendant"],
 }
@@ -43,10 +47,16 @@ def shards_for(root, uids_per_shard, img2dataset=True):
     paths = write_shards(samples, root, maxcount=len(uids_per_shard[0]))
     for path, rows in zip(paths, manifests):
         if img2dataset:
-            pq.write_table(pa.table({"key": [k for k, _ in rows] + ["999999999"],
-                                     "uid": [u for _, u in rows] + [uid(10**6)],
-                                     "status": ["success"] * len(rows) + ["failed_to_download"]}),
-                           path.with_suffix(".parquet"))
+            pq.write_table(
+                pa.table(
+                    {
+                        "key": [k for k, _ in rows] + ["999999999"],
+                        "uid": [u for _, u in rows] + [uid(10**6)],
+                        "status": ["success"] * len(rows) + ["failed_to_download"],
+                    }
+                ),
+                path.with_suffix(".parquet"),
+            )
     return paths
 
 

@@ -25,30 +25,51 @@ def inputs(tmp_path_factory):
     per = N // SHARDS
     for s in range(SHARDS):  # img2dataset manifests; the join reads no image
         ids = [i for i in range(s * per, (s + 1) * per) if i % 10]
-        pq.write_table(pa.table({"key": [f"{i:09d}" for i in ids], "uid": [uid(i) for i in ids],
-                                 "status": ["success"] * len(ids)}), root / "img" / f"{s:05d}.parquet")
+        pq.write_table(
+            pa.table(
+                {
+                    "key": [f"{i:09d}" for i in ids],
+                    "uid": [uid(i) for i in ids],
+                    "status": ["success"] * len(ids),
+                }
+            ),
+            root / "img" / f"{s:05d}.parquet",
+        )
         (root / "img" / f"{s:05d}.tar").write_bytes(b"\0" * 1024)
     return root
 
 
 def cmd(root, out):
-    return [sys.executable, "-m", "hqclip.cli.main", "import-vlm150m", "--annotations",
-            str(root / "rel"), "--shards", str(root / "img"), "--output", str(out), "--workers", "2",
-            "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "hqclip.cli.main",
+        "import-vlm150m",
+        "--annotations",
+        str(root / "rel"),
+        "--shards",
+        str(root / "img"),
+        "--output",
+        str(out),
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
 
 
 def rows(out):
     keep = ("uid", "key", "desc", "neg_desc", "tags", "neg_tags", "status", "reason")
-    return {p.name: [{k: r[k] for k in keep} for r in read_sidecar(p)]
-            for p in sorted(out.glob("*.parquet"))}
+    return {p.name: [{k: r[k] for k in keep} for r in read_sidecar(p)] for p in sorted(out.glob("*.parquet"))}
 
 
 @pytest.mark.parametrize("phase", ["parse", "write"])
 def test_kill_9_mid_import_then_rerun_gives_every_record_once(inputs, tmp_path, phase, kill_9):
     subprocess.run(cmd(inputs, tmp_path / "ref"), check=True, capture_output=True)
     out = tmp_path / "out"
-    done = {"parse": lambda: list(out.glob(".import/*/parse/*.done")),
-            "write": lambda: list(out.glob("*.parquet.done"))}[phase]
+    done = {
+        "parse": lambda: list(out.glob(".import/*/parse/*.done")),
+        "write": lambda: list(out.glob("*.parquet.done")),
+    }[phase]
     total = {"parse": FOLDERS, "write": SHARDS}[phase]
     kill_9(cmd(inputs, out), done)
     assert 1 <= len(done()) < total, "the kill did not land inside the phase"

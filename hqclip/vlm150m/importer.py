@@ -63,15 +63,23 @@ log = logging.getLogger("hqclip.vlm150m")
 
 NAME = "import"  # import-run.json, import-stats.json
 WORK = ".import"
-SHARDS_PER_BUCKET = 64       # img2dataset's 10k images per shard: ~640k records per bucket
+SHARDS_PER_BUCKET = 64  # img2dataset's 10k images per shard: ~640k records per bucket
 MIN_BUCKETS, MAX_BUCKETS = 16, 256  # enough units for the workers; more only add files (DuckDB
-                                    # spills a bigger bucket)
-RECORDS_PER_UNIT = 200_000   # release folders are grouped into parse units of about this many
+# spills a bigger bucket)
+RECORDS_PER_UNIT = 200_000  # release folders are grouped into parse units of about this many
 MIN_UNITS = 64
-CHUNK = 20_000               # records a parse worker holds before writing them
-PART_SCHEMA = pa.schema([("uid", pa.string()), ("unit", pa.int32()), ("pos", pa.int64()),
-                         ("text", pa.string()), ("reason", pa.string()), ("raw", pa.string()),
-                         ("extra", pa.string())])
+CHUNK = 20_000  # records a parse worker holds before writing them
+PART_SCHEMA = pa.schema(
+    [
+        ("uid", pa.string()),
+        ("unit", pa.int32()),
+        ("pos", pa.int64()),
+        ("text", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("extra", pa.string()),
+    ]
+)
 _RECORD = ", ".join(f'j.{f} AS "{f}"' for f in ("desc", "neg_desc", "tags", "neg_tags"))
 _JSON = "'{" + ", ".join(f'"{f}": "VARCHAR[]"' for f in ("desc", "neg_desc", "tags", "neg_tags")) + "}'"
 
@@ -91,8 +99,10 @@ def _duckdb(work: Path, memory_limit: str, threads: int):
     tmp = work / "duckdb" / str(os.getpid())
     tmp.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    con.execute(f"SET memory_limit='{memory_limit}'; SET threads={threads}; "
-                f"SET temp_directory='{tmp}'; SET preserve_insertion_order=false")
+    con.execute(
+        f"SET memory_limit='{memory_limit}'; SET threads={threads}; "
+        f"SET temp_directory='{tmp}'; SET preserve_insertion_order=false"
+    )
     return con
 
 
@@ -115,6 +125,7 @@ def _finish(marker: Path, fp: str, stats: dict[str, Any]) -> dict[str, Any]:
 
 # -- phase 0: image uids ------------------------------------------------------------------------
 
+
 def img2dataset_manifest(shard: Path) -> Path | None:
     """img2dataset's `<shard>.parquet` beside the tar, if it has a `uid` column."""
     path = shard.with_suffix(".parquet")
@@ -136,8 +147,13 @@ def _uids_from_tar(unit: str, work: str, fp: str) -> dict[str, Any]:
     resume.mark_running(out)
     skips = SkipLog()
     pairs = [(s.key, s.uid) for s in iter_shard(unit, skips, decode=False)]
-    table = pa.table({"key": [k for k, _ in pairs], "uid": [u for _, u in pairs],
-                      "status": pa.array(["success"] * len(pairs), pa.string())})
+    table = pa.table(
+        {
+            "key": [k for k, _ in pairs],
+            "uid": [u for _, u in pairs],
+            "status": pa.array(["success"] * len(pairs), pa.string()),
+        }
+    )
     with atomic_open(out, "wb") as f:
         pq.write_table(table, f)
     stats = {"images": len(pairs), **skips.as_dict()}
@@ -145,8 +161,9 @@ def _uids_from_tar(unit: str, work: str, fp: str) -> dict[str, Any]:
     return stats
 
 
-def _bucket_uids(unit: str, work: str, sources: list[str], bits: int, ranges: int, fp: str,
-                 memory_limit: str, threads: int) -> dict[str, Any]:
+def _bucket_uids(
+    unit: str, work: str, sources: list[str], bits: int, ranges: int, fp: str, memory_limit: str, threads: int
+) -> dict[str, Any]:
     """All image uids → `uids-by-bucket/b=<bucket>/*.parquet` (uid lower-cased for the join, the
     shard's own spelling kept for the sidecar)."""
     work_p = Path(work)
@@ -156,16 +173,21 @@ def _bucket_uids(unit: str, work: str, sources: list[str], bits: int, ranges: in
     con.register("src", pa.table({"filename": sources, "shard": list(range(len(sources)))}))
     status = "status" in pq.read_schema(sources[0]).names
     where = "coalesce(m.status, 'success') = 'success' AND " if status else ""
-    rows = (f"SELECT lower(m.uid) AS uid, m.uid AS image_uid, CAST(m.key AS VARCHAR) AS key, "
-            f"s.shard::INTEGER AS shard, (s.shard * {ranges} // {len(sources)})::INTEGER AS r, "
-            f"{_bucket_sql('lower(m.uid)', bits)} AS b "
-            f"FROM read_parquet({_sql_list(sources)}, filename=true, union_by_name=true) m "
-            f"JOIN src s USING (filename) WHERE {where}m.uid IS NOT NULL")
+    rows = (
+        f"SELECT lower(m.uid) AS uid, m.uid AS image_uid, CAST(m.key AS VARCHAR) AS key, "
+        f"s.shard::INTEGER AS shard, (s.shard * {ranges} // {len(sources)})::INTEGER AS r, "
+        f"{_bucket_sql('lower(m.uid)', bits)} AS b "
+        f"FROM read_parquet({_sql_list(sources)}, filename=true, union_by_name=true) m "
+        f"JOIN src s USING (filename) WHERE {where}m.uid IS NOT NULL"
+    )
     valid = "regexp_full_match(uid, '[0-9a-f]{32}')"
-    images, bad = con.execute(f"SELECT count(*), count(*) FILTER (WHERE NOT {valid}) "
-                              f"FROM ({rows})").fetchone()
-    con.execute(f"COPY (SELECT * EXCLUDE (b), b FROM ({rows}) WHERE {valid}) TO '{tmp}' "
-                "(FORMAT parquet, PARTITION_BY (b), COMPRESSION zstd)")
+    images, bad = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE NOT {valid}) FROM ({rows})"
+    ).fetchone()
+    con.execute(
+        f"COPY (SELECT * EXCLUDE (b), b FROM ({rows}) WHERE {valid}) TO '{tmp}' "
+        "(FORMAT parquet, PARTITION_BY (b), COMPRESSION zstd)"
+    )
     con.close()
     shutil.rmtree(final, ignore_errors=True)
     if tmp.exists():
@@ -174,6 +196,7 @@ def _bucket_uids(unit: str, work: str, sources: list[str], bits: int, ranges: in
 
 
 # -- phase 1: parse -----------------------------------------------------------------------------
+
 
 def _parse(unit: str, work: str, groups: dict[str, list[str]], bits: int, fp: str) -> dict[str, Any]:
     """One release part → its records, bucketed: `parts/b=<bucket>/<unit>.parquet`."""
@@ -199,8 +222,9 @@ def _parse(unit: str, work: str, groups: dict[str, list[str]], bits: int, fp: st
             b = int(sorted_b[start])
             if b not in writers:
                 (parts / f"b={b}").mkdir(parents=True, exist_ok=True)
-                writers[b] = pq.ParquetWriter(parts / f"b={b}" / f"{unit}.parquet", PART_SCHEMA,
-                                              compression="zstd")
+                writers[b] = pq.ParquetWriter(
+                    parts / f"b={b}" / f"{unit}.parquet", PART_SCHEMA, compression="zstd"
+                )
             writers[b].write_table(table.slice(start, end - start))
         for v in cols.values():
             v.clear()
@@ -232,6 +256,7 @@ def _parse(unit: str, work: str, groups: dict[str, list[str]], bits: int, fp: st
 
 # -- phase 2: join ------------------------------------------------------------------------------
 
+
 def _join(unit: str, work: str, fp: str, memory_limit: str, threads: int) -> dict[str, Any]:
     """One bucket: first-wins duplicates, join to image uids, rows → `joined/r=<range>/`."""
     work_p, marker, unit = Path(work), _marker(unit), Path(unit).name
@@ -245,12 +270,23 @@ def _join(unit: str, work: str, fp: str, memory_limit: str, threads: int) -> dic
     # keys only (parquet reads no text for them): the first of each uid, and the bucket's images
     parts_sql = f"read_parquet({_sql_list(map(str, parts))}, hive_partitioning=false)"
     none = "SELECT NULL::VARCHAR AS uid, NULL::INTEGER AS unit, NULL::BIGINT AS pos WHERE false"
-    con.execute("CREATE TEMP TABLE keep AS " + (
-        f"SELECT uid, unit, pos FROM {parts_sql} QUALIFY row_number() OVER (PARTITION BY uid "
-        "ORDER BY unit, pos) = 1" if parts else none))
-    con.execute("CREATE TEMP TABLE img AS " + (
-        f"SELECT * FROM read_parquet({_sql_list(map(str, images))}, hive_partitioning=false)"
-        if images else "SELECT NULL::VARCHAR AS uid WHERE false"))
+    con.execute(
+        "CREATE TEMP TABLE keep AS "
+        + (
+            f"SELECT uid, unit, pos FROM {parts_sql} QUALIFY row_number() OVER (PARTITION BY uid "
+            "ORDER BY unit, pos) = 1"
+            if parts
+            else none
+        )
+    )
+    con.execute(
+        "CREATE TEMP TABLE img AS "
+        + (
+            f"SELECT * FROM read_parquet({_sql_list(map(str, images))}, hive_partitioning=false)"
+            if images
+            else "SELECT NULL::VARCHAR AS uid WHERE false"
+        )
+    )
     n_parts = con.execute(f"SELECT count(*) FROM {parts_sql}").fetchone()[0] if parts else 0
     n_ann = con.execute("SELECT count(*) FROM keep").fetchone()[0]
     no_image = con.execute("SELECT count(*) FROM keep ANTI JOIN img USING (uid)").fetchone()[0]
@@ -264,22 +300,32 @@ def _join(unit: str, work: str, fp: str, memory_limit: str, threads: int) -> dic
             f"FROM {parts_sql} a SEMI JOIN keep k ON a.uid = k.uid AND a.unit = k.unit AND "
             "a.pos = k.pos JOIN img i ON a.uid = i.uid) "
             f"TO '{tmp}' (FORMAT parquet, PARTITION_BY (r), FILENAME_PATTERN 'b{b}_{{i}}', "
-            "COMPRESSION zstd)").fetchone()[0]
+            "COMPRESSION zstd)"
+        ).fetchone()[0]
         for f in tmp.glob("r=*/*.parquet"):
             dest = work_p / "joined" / f.parent.name / f.name
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(f, dest)
         shutil.rmtree(tmp, ignore_errors=True)
     con.close()
-    return _finish(marker, fp, {"duplicate_uid": n_parts - n_ann, "matched": matched,
-                                "records_without_image": no_image,
-                                "images_without_record": no_record})
+    return _finish(
+        marker,
+        fp,
+        {
+            "duplicate_uid": n_parts - n_ann,
+            "matched": matched,
+            "records_without_image": no_image,
+            "images_without_record": no_record,
+        },
+    )
 
 
 # -- phase 3: write -----------------------------------------------------------------------------
 
-def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: str,
-           memory_limit: str, threads: int) -> dict[str, Any]:
+
+def _write(
+    unit: str, work: str, out: str, shards: list[str], ranges: int, fp: str, memory_limit: str, threads: int
+) -> dict[str, Any]:
     """One range of image shards: each shard's rows ordered by key → its sidecar + done marker."""
     work_p, marker = Path(work), _marker(unit)
     r = int(Path(unit).name.removeprefix("r"))
@@ -294,14 +340,23 @@ def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: s
         emitted.add(shard)
         table = pa.Table.from_batches(pieces) if pieces else None
         n = table.num_rows if table is not None else 0
-        rows = (table.drop_columns(["shard"]).append_column("status", pa.array(["ok"] * n))
+        rows = (
+            (
+                table.drop_columns(["shard"])
+                .append_column("status", pa.array(["ok"] * n))
                 .append_column("attempts", pa.array([0] * n, pa.int32()))
-                .append_column("model", pa.array([SOURCE_MODEL] * n))) if n else []
+                .append_column("model", pa.array([SOURCE_MODEL] * n))
+            )
+            if n
+            else []
+        )
         path = sidecar_path(shards[shard], out)
         write_sidecar(path, rows, meta)
         tags = pc.value_counts(table.column("tags").combine_chunks().flatten()) if n else None
-        write_counts(dict(zip(tags.field("values").to_pylist(), tags.field("counts").to_pylist()))
-                     if n else {}, work_p / "tag-counts" / f"{shard}.parquet")
+        write_counts(
+            dict(zip(tags.field("values").to_pylist(), tags.field("counts").to_pylist())) if n else {},
+            work_p / "tag-counts" / f"{shard}.parquet",
+        )
         resume.mark_done(path, fp, {"records": n}, resume.input_stamp(Path(shards[shard])))
         written["sidecars"] += 1
         written["rows"] += n
@@ -311,7 +366,8 @@ def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: s
         reader = con.sql(
             f"SELECT shard, key, uid, {_RECORD}, reason, raw, extra FROM (SELECT *, from_json(text, "
             f"{_JSON}) AS j FROM read_parquet({_sql_list(map(str, files))}, hive_partitioning=false)) "
-            "ORDER BY shard, key").to_arrow_reader(8192)
+            "ORDER BY shard, key"
+        ).to_arrow_reader(8192)
         current, pieces = None, []
         for batch in reader:
             ids = batch.column("shard").to_numpy()
@@ -333,28 +389,36 @@ def _write(unit: str, work: str, out: str, shards: list[str], ranges: int, fp: s
 
 # -- the whole import: arguments, plan, phases ---------------------------------------------------
 
-def _validate(annotations: str | os.PathLike, shards: str | os.PathLike, buckets: int | None
-              ) -> tuple[Path, list[Path], list[Path]]:
+
+def _validate(
+    annotations: str | os.PathLike, shards: str | os.PathLike, buckets: int | None
+) -> tuple[Path, list[Path], list[Path]]:
     """(the release folder, its parts, the image shards), or a UserError naming the flag to fix."""
     if buckets is not None and not (1 <= buckets <= 65536 and buckets & (buckets - 1) == 0):
-        raise UserError(f"--buckets {buckets}: a power of two from 1 to 65536, or leave it out for "
-                        f"one per {SHARDS_PER_BUCKET} shards")
+        raise UserError(
+            f"--buckets {buckets}: a power of two from 1 to 65536, or leave it out for "
+            f"one per {SHARDS_PER_BUCKET} shards"
+        )
     root = Path(annotations)
     if not root.is_dir():
-        raise UserError(f"--annotations {annotations}: no such folder; pass the folder holding the "
-                        "release's numbered folders or its .tar/.tar.gz parts")
+        raise UserError(
+            f"--annotations {annotations}: no such folder; pass the folder holding the "
+            "release's numbered folders or its .tar/.tar.gz parts"
+        )
     units = release_units(root)
     if not units:
-        raise UserError(f"--annotations {annotations}: no numbered folders, .tar/.tar.gz archives "
-                        "or .json files in it")
+        raise UserError(
+            f"--annotations {annotations}: no numbered folders, .tar/.tar.gz archives or .json files in it"
+        )
     try:
         shard_list = list_shards(shards)
     except FileNotFoundError as e:
         raise UserError(f"--input: {e}") from None
     missing = [s for s in shard_list if not s.is_file()]
     if not shard_list or missing:
-        raise UserError(f"--input {shards}: " + (f"{missing[0]} does not exist" if missing
-                        else "no .tar shards found"))
+        raise UserError(
+            f"--input {shards}: " + (f"{missing[0]} does not exist" if missing else "no .tar shards found")
+        )
     return root, units, shard_list
 
 
@@ -384,13 +448,13 @@ class ImportPlan:
     out: Path
     shards: list[Path]
     groups: dict[str, list[str]]  # parse units in release order: name → release parts
-    bits: int                     # 2 ** bits uid hash buckets
+    bits: int  # 2 ** bits uid hash buckets
     parts: dict[str, Any]
     config: dict[str, Any]
 
     @property
     def buckets(self) -> int:
-        return 2 ** self.bits
+        return 2**self.bits
 
     @property
     def ranges(self) -> int:
@@ -398,25 +462,40 @@ class ImportPlan:
         return min(self.buckets, len(self.shards))
 
 
-def plan_import(annotations: str | os.PathLike, shards: str | os.PathLike,
-                output: str | os.PathLike, buckets: int | None = None) -> ImportPlan:
+def plan_import(
+    annotations: str | os.PathLike,
+    shards: str | os.PathLike,
+    output: str | os.PathLike,
+    buckets: int | None = None,
+) -> ImportPlan:
     """The import's plan, or a UserError before any work."""
     root, units, shard_list = _validate(annotations, shards, buckets)
-    bits = (buckets.bit_length() - 1 if buckets is not None else  # default: one bucket per SHARDS_PER_BUCKET
-            min(max(math.ceil(math.log2(max(1, len(shard_list) / SHARDS_PER_BUCKET))),
-                    int(math.log2(MIN_BUCKETS))), int(math.log2(MAX_BUCKETS))))
+    bits = (
+        buckets.bit_length() - 1
+        if buckets is not None
+        # default: one bucket per SHARDS_PER_BUCKET
+        else min(
+            max(
+                math.ceil(math.log2(max(1, len(shard_list) / SHARDS_PER_BUCKET))), int(math.log2(MIN_BUCKETS))
+            ),
+            int(math.log2(MAX_BUCKETS)),
+        )
+    )
     names = hashlib.sha256("\n".join(s.name for s in shard_list).encode()).hexdigest()[:16]
     groups = _group(units, root)
-    parts = {"format": "vlm150m-import/1", "annotations": str(root.resolve()),
-             "shards": {"count": len(shard_list), "names": names}, "buckets": 2 ** bits,
-             "parse_units": hashlib.sha256(json.dumps(groups).encode()).hexdigest()[:16],
-             "duplicates": "first in release order"}
-    config = {"annotations": str(annotations), "shards": str(shards), "buckets": 2 ** bits}
+    parts = {
+        "format": "vlm150m-import/1",
+        "annotations": str(root.resolve()),
+        "shards": {"count": len(shard_list), "names": names},
+        "buckets": 2**bits,
+        "parse_units": hashlib.sha256(json.dumps(groups).encode()).hexdigest()[:16],
+        "duplicates": "first in release order",
+    }
+    config = {"annotations": str(annotations), "shards": str(shards), "buckets": 2**bits}
     return ImportPlan(Path(output), shard_list, groups, bits, parts, config)
 
 
-def _counts(finished: dict[Path, dict[str, Any]], before: set[Path], seconds: float
-            ) -> dict[str, Any]:
+def _counts(finished: dict[Path, dict[str, Any]], before: set[Path], seconds: float) -> dict[str, Any]:
     """A phase's stats: its units' counts summed."""
     total: Counter = Counter()
     for s in finished.values():
@@ -424,61 +503,118 @@ def _counts(finished: dict[Path, dict[str, Any]], before: set[Path], seconds: fl
     return {"counts": dict(total)}
 
 
-def run_phases(plan: ImportPlan, work: Path, overwrite: bool = False, runner: str = "local",
-               workers: int = 1, ray_opts: dict[str, Any] | None = None, memory_limit: str = "1GB",
-               progress: bool = True) -> tuple[Counter, dict[str, int]]:
+def run_phases(
+    plan: ImportPlan,
+    work: Path,
+    overwrite: bool = False,
+    runner: str = "local",
+    workers: int = 1,
+    ray_opts: dict[str, Any] | None = None,
+    memory_limit: str = "1GB",
+    progress: bool = True,
+) -> tuple[Counter, dict[str, int]]:
     """uids → bucket-uids → parse → join → write, each a stage in `work/<phase>/`; returns (the
     parse and join phases' counts summed, the images' counts)."""
-    stage = partial(run_stage, summarise=_counts, parts=plan.parts, config=plan.config,
-                    overwrite=overwrite, runner=runner, workers=workers, ray_opts=ray_opts,
-                    progress=progress)
+    stage = partial(
+        run_stage,
+        summarise=_counts,
+        parts=plan.parts,
+        config=plan.config,
+        overwrite=overwrite,
+        runner=runner,
+        workers=workers,
+        ray_opts=ray_opts,
+        progress=progress,
+    )
     # one DuckDB thread per worker process; all cores when the import runs in this process
-    db = {"memory_limit": memory_limit,
-          "threads": os.cpu_count() or 1 if runner == "local" and workers <= 1 else 1}
+    db = {
+        "memory_limit": memory_limit,
+        "threads": os.cpu_count() or 1 if runner == "local" and workers <= 1 else 1,
+    }
 
     def phase(name: str, units: list[str], job, **kw) -> dict[str, int]:
         folder = work / name
-        return stage(name, folder, [folder / u for u in units], partial(job, work=str(work)),
-                     output_of=_marker, desc=f"import: {name}", **kw)["counts"]
+        return stage(
+            name,
+            folder,
+            [folder / u for u in units],
+            partial(job, work=str(work)),
+            output_of=_marker,
+            desc=f"import: {name}",
+            **kw,
+        )["counts"]
 
     sources = [img2dataset_manifest(s) for s in plan.shards]
     from_tar = [s for s, m in zip(plan.shards, sources) if m is None]
     if from_tar:
-        stage("uids", work / "uids", from_tar, partial(_uids_from_tar, work=str(work)),
-              output_of=partial(_tar_uids, work=work), desc="import: uids from tars")
+        stage(
+            "uids",
+            work / "uids",
+            from_tar,
+            partial(_uids_from_tar, work=str(work)),
+            output_of=partial(_tar_uids, work=work),
+            desc="import: uids from tars",
+        )
     paths = [str(m or _tar_uids(s, work)) for s, m in zip(plan.shards, sources)]
-    images = phase("bucket-uids", ["all"], partial(_bucket_uids, sources=paths, bits=plan.bits,
-                                                   ranges=plan.ranges, **db))
-    counts = Counter(phase("parse", sorted(plan.groups),
-                           partial(_parse, groups=plan.groups, bits=plan.bits), count="records"))
+    images = phase(
+        "bucket-uids", ["all"], partial(_bucket_uids, sources=paths, bits=plan.bits, ranges=plan.ranges, **db)
+    )
+    counts = Counter(
+        phase(
+            "parse", sorted(plan.groups), partial(_parse, groups=plan.groups, bits=plan.bits), count="records"
+        )
+    )
     counts.update(phase("join", [f"b{b}" for b in range(plan.buckets)], partial(_join, **db)))
-    phase("write", [f"r{r}" for r in range(plan.ranges)],
-          partial(_write, out=str(plan.out), shards=[str(s) for s in plan.shards],
-                  ranges=plan.ranges, **db))
+    phase(
+        "write",
+        [f"r{r}" for r in range(plan.ranges)],
+        partial(_write, out=str(plan.out), shards=[str(s) for s in plan.shards], ranges=plan.ranges, **db),
+    )
     return counts, images
 
 
-def _stats(plan: ImportPlan, fp: str, counts: Counter, images: dict[str, int], already_done: int,
-           wall: float) -> dict[str, Any]:
-    skipped = {k: v for k, v in sorted(counts.items())
-               if k not in ("records", "ok", "normalized", "matched", "records_without_image",
-                            "images_without_record")}
-    return {"fingerprint": fp, "records": counts["records"], "ok": counts["ok"],
-            "normalized": counts["normalized"], "skipped": skipped,
-            "records_without_image": counts["records_without_image"],
-            "images": images["images"], "images_bad_uid": images["images_bad_uid"],
-            "images_without_record": counts["images_without_record"],
-            "rows_written": counts["matched"], "shards": len(plan.shards), "buckets": plan.buckets,
-            "this_run": {"wall_s": round(wall, 1), "shards_already_done": already_done,
-                         "records_per_s": round(counts["records"] / wall, 1)
-                         if not already_done else None}}
+def _stats(
+    plan: ImportPlan, fp: str, counts: Counter, images: dict[str, int], already_done: int, wall: float
+) -> dict[str, Any]:
+    skipped = {
+        k: v
+        for k, v in sorted(counts.items())
+        if k
+        not in ("records", "ok", "normalized", "matched", "records_without_image", "images_without_record")
+    }
+    return {
+        "fingerprint": fp,
+        "records": counts["records"],
+        "ok": counts["ok"],
+        "normalized": counts["normalized"],
+        "skipped": skipped,
+        "records_without_image": counts["records_without_image"],
+        "images": images["images"],
+        "images_bad_uid": images["images_bad_uid"],
+        "images_without_record": counts["images_without_record"],
+        "rows_written": counts["matched"],
+        "shards": len(plan.shards),
+        "buckets": plan.buckets,
+        "this_run": {
+            "wall_s": round(wall, 1),
+            "shards_already_done": already_done,
+            "records_per_s": round(counts["records"] / wall, 1) if not already_done else None,
+        },
+    }
 
 
-def import_vlm150m(annotations: str | os.PathLike, shards: str | os.PathLike,
-                   output: str | os.PathLike, workers: int = 1, runner: str = "local",
-                   ray_opts: dict[str, Any] | None = None, buckets: int | None = None,
-                   overwrite: bool = False, progress: bool = True,
-                   memory_limit: str = "1GB") -> dict[str, Any]:
+def import_vlm150m(
+    annotations: str | os.PathLike,
+    shards: str | os.PathLike,
+    output: str | os.PathLike,
+    workers: int = 1,
+    runner: str = "local",
+    ray_opts: dict[str, Any] | None = None,
+    buckets: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    memory_limit: str = "1GB",
+) -> dict[str, Any]:
     """Import the release under `annotations` for the image shards `shards` into sidecars under
     `output` (rerun the same call to resume). Returns and writes the stats; raises UserError on bad
     arguments (ConfigMismatch on an output folder made under another configuration)."""
@@ -490,19 +626,29 @@ def import_vlm150m(annotations: str | os.PathLike, shards: str | os.PathLike,
     old = out / stats_name(NAME)
     if not todo and old.exists() and json.loads(old.read_text()).get("fingerprint") == fp:
         return json.loads(old.read_text())
-    log.info("import: %d release parts in %d units, %d image shards, %d buckets (fingerprint %s)",
-             sum(map(len, plan.groups.values())), len(plan.groups), len(plan.shards), plan.buckets,
-             fp)
+    log.info(
+        "import: %d release parts in %d units, %d image shards, %d buckets (fingerprint %s)",
+        sum(map(len, plan.groups.values())),
+        len(plan.groups),
+        len(plan.shards),
+        plan.buckets,
+        fp,
+    )
     work = out / WORK / fp
-    counts, images = run_phases(plan, work, overwrite, runner, workers, ray_opts, memory_limit,
-                                progress)
+    counts, images = run_phases(plan, work, overwrite, runner, workers, ray_opts, memory_limit, progress)
     stats = _stats(plan, fp, counts, images, len(done), time.perf_counter() - start)
     if counts["records"] and not counts["matched"]:
-        log.warning("import: no record matched an image uid; do the shards carry the DataComp/DFN "
-                    "uid (img2dataset --save_additional_columns '[\"uid\"]')?")
-    store_vocab(out, str(work / "tag-counts" / "*.parquet"), DEFAULT_SIZE,
-                {"records": counts["matched"], "sidecars": len(plan.shards), "skipped": {}},
-                memory_limit)
+        log.warning(
+            "import: no record matched an image uid; do the shards carry the DataComp/DFN "
+            "uid (img2dataset --save_additional_columns '[\"uid\"]')?"
+        )
+    store_vocab(
+        out,
+        str(work / "tag-counts" / "*.parquet"),
+        DEFAULT_SIZE,
+        {"records": counts["matched"], "sidecars": len(plan.shards), "skipped": {}},
+        memory_limit,
+    )
     write_text(out / stats_name(NAME), json.dumps(stats, indent=1, sort_keys=True))
     shutil.rmtree(out / WORK, ignore_errors=True)
     return stats

@@ -19,26 +19,33 @@ def test_import_joins_release_to_shards_by_uid(tmp_path, img2dataset, buckets, w
     records[uid(3)] = {**rec(3), "lang": "en"}  # a field beyond the four survives
     released(tmp_path / "rel", records)
     # 3 shards of 4 images; uid 20 has no record, uids 10, 11 no image
-    shards = shards_for(tmp_path / "img", [[uid(i) for i in s] for s in ([0, 1, 2, 3], [4, 5, 6, 7],
-                                                                         [8, 9, 20, 0])],
-                        img2dataset)
-    stats = import_vlm150m(tmp_path / "rel", tmp_path / "img", tmp_path / "sc", workers=workers,
-                           buckets=buckets, progress=False)
-    assert sorted(p.name for p in (tmp_path / "sc").glob("*.parquet")) == [p.stem + ".parquet" for p in shards]
+    shards = shards_for(
+        tmp_path / "img",
+        [[uid(i) for i in s] for s in ([0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 20, 0])],
+        img2dataset,
+    )
+    stats = import_vlm150m(
+        tmp_path / "rel", tmp_path / "img", tmp_path / "sc", workers=workers, buckets=buckets, progress=False
+    )
+    assert sorted(p.name for p in (tmp_path / "sc").glob("*.parquet")) == [
+        p.stem + ".parquet" for p in shards
+    ]
     assert stats["records"] == 12 and stats["ok"] == 12
     assert stats["records_without_image"] == 2 and stats["images_without_record"] == 1
     assert stats["rows_written"] == 11  # uid 0 is in two shards: both images get its record
     third = {r["uid"]: r for r in read_sidecar(tmp_path / "sc" / "shard-000002.parquet")}
     assert sorted(third) == [uid(0), uid(8), uid(9)]
     assert third[uid(8)]["tags"] == rec(8)["tags"] and third[uid(8)]["key"] == "000000008"
-    assert [r["key"] for r in read_sidecar(tmp_path / "sc" / "shard-000000.parquet")] == \
-        [f"{i:09d}" for i in range(4)]  # in key order
+    assert [r["key"] for r in read_sidecar(tmp_path / "sc" / "shard-000000.parquet")] == [
+        f"{i:09d}" for i in range(4)
+    ]  # in key order
     assert json.loads(rows_by_uid(tmp_path / "sc")[uid(3)]["extra"]) == {"lang": "en"}
     vocab = json.loads((tmp_path / "sc" / "vocab.json").read_text())
     assert vocab["counts"][0] == 2 and vocab["tags"][0] == "18k gold necklace 0"  # uid 0 twice
     assert not (tmp_path / "sc" / ".import").exists()
-    again = import_vlm150m(tmp_path / "rel", tmp_path / "img", tmp_path / "sc", workers=workers,
-                           buckets=buckets, progress=False)
+    again = import_vlm150m(
+        tmp_path / "rel", tmp_path / "img", tmp_path / "sc", workers=workers, buckets=buckets, progress=False
+    )
     assert again == stats  # done: nothing redone
 
 
@@ -64,12 +71,17 @@ def test_bad_input_is_a_named_counted_skip(tmp_path):
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     second = buf.getvalue().index(f"00002/{uid(10)}.json".encode())  # its header
-    (rel / "00002.tar").write_bytes(buf.getvalue()[:second + 512 + 100])  # cut in its data
+    (rel / "00002.tar").write_bytes(buf.getvalue()[: second + 512 + 100])  # cut in its data
     shards_for(tmp_path / "img", [[uid(i) for i in range(12)]])
     stats = import_vlm150m(rel, tmp_path / "img", tmp_path / "sc", progress=False)
-    assert stats["skipped"] == {"bad_json": 1, "bad_uid": 1, "duplicate_uid": 1,
-                                "invalid_record:misaligned:tags/neg_tags": 1, "not_an_object": 1,
-                                "unreadable_member": 1}
+    assert stats["skipped"] == {
+        "bad_json": 1,
+        "bad_uid": 1,
+        "duplicate_uid": 1,
+        "invalid_record:misaligned:tags/neg_tags": 1,
+        "not_an_object": 1,
+        "unreadable_member": 1,
+    }
     assert stats["ok"] == 6 and stats["normalized"] == 1  # 0-3, the repeat of 1, 9; and 8
     rows = rows_by_uid(tmp_path / "sc")
     assert sorted(rows) == [uid(i) for i in (0, 1, 2, 3, 8, 9)]
@@ -94,23 +106,27 @@ def test_release_as_archives_round_trips_through_export(tmp_path):
     assert out == {k.split("/")[1]: v for k, v in files.items()}
 
 
-@pytest.mark.parametrize("args, buckets, needle", [
-    (("nope", "img"), None, "--annotations"),
-    (("empty", "img"), None, "no numbered folders"),
-    (("rel", "nope"), None, "--input"),
-    (("rel", "empty"), None, "no .tar shards"),
-    (("rel", "img"), -4, "--buckets -4: a power of two"),
-    (("rel", "img"), 0, "--buckets 0: a power of two"),
-    (("rel", "img"), 6, "--buckets 6: a power of two"),
-    (("nope", "img"), 131072, "--buckets 131072"),  # checked first
-])
+@pytest.mark.parametrize(
+    "args, buckets, needle",
+    [
+        (("nope", "img"), None, "--annotations"),
+        (("empty", "img"), None, "no numbered folders"),
+        (("rel", "nope"), None, "--input"),
+        (("rel", "empty"), None, "no .tar shards"),
+        (("rel", "img"), -4, "--buckets -4: a power of two"),
+        (("rel", "img"), 0, "--buckets 0: a power of two"),
+        (("rel", "img"), 6, "--buckets 6: a power of two"),
+        (("nope", "img"), 131072, "--buckets 131072"),  # checked first
+    ],
+)
 def test_usage_errors_name_what_to_pass(tmp_path, args, buckets, needle):
     released(tmp_path / "rel", {uid(0): rec(0)})
     shards_for(tmp_path / "img", [[uid(0)]])
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match=needle):
-        import_vlm150m(tmp_path / args[0], tmp_path / args[1], tmp_path / "sc", buckets=buckets,
-                       progress=False)
+        import_vlm150m(
+            tmp_path / args[0], tmp_path / args[1], tmp_path / "sc", buckets=buckets, progress=False
+        )
     assert not (tmp_path / "sc").exists()  # refused before any work
 
 
@@ -120,8 +136,16 @@ def test_ray_runner_gives_the_local_sidecars(tmp_path):
     released(tmp_path / "rel", {uid(i): rec(i) for i in range(40)}, per_folder=5)
     shards_for(tmp_path / "img", [[uid(i) for i in range(s, s + 10)] for s in (0, 10, 20, 35)])
     local = import_vlm150m(tmp_path / "rel", tmp_path / "img", tmp_path / "a", buckets=4, progress=False)
-    ray = import_vlm150m(tmp_path / "rel", tmp_path / "img", tmp_path / "b", buckets=4, progress=False,
-                         runner="ray", ray_opts={"num_cpus": 1})
+    ray = import_vlm150m(
+        tmp_path / "rel",
+        tmp_path / "img",
+        tmp_path / "b",
+        buckets=4,
+        progress=False,
+        runner="ray",
+        ray_opts={"num_cpus": 1},
+    )
     assert rows_by_uid(tmp_path / "a") == rows_by_uid(tmp_path / "b")
-    assert {k: v for k, v in local.items() if k != "this_run"} == \
-        {k: v for k, v in ray.items() if k != "this_run"}
+    assert {k: v for k, v in local.items() if k != "this_run"} == {
+        k: v for k, v in ray.items() if k != "this_run"
+    }

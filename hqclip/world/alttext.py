@@ -11,9 +11,22 @@ from hqclip.world.scene import Scene, train_pairs
 
 TRAIN = train_pairs()
 
-FILLER = ("stock photo", "vector illustration", "free download", "clipart", "icon set",
-          "abstract background", "geometric pattern", "wallpaper", "royalty free",
-          "design element", "high resolution", "flat design", "logo template", "pattern")
+FILLER = (
+    "stock photo",
+    "vector illustration",
+    "free download",
+    "clipart",
+    "icon set",
+    "abstract background",
+    "geometric pattern",
+    "wallpaper",
+    "royalty free",
+    "design element",
+    "high resolution",
+    "flat design",
+    "logo template",
+    "pattern",
+)
 GENERIC = ("shapes", "geometric shapes", "colorful shapes", "abstract art", "graphic")
 
 

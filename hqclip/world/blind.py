@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -67,8 +67,13 @@ def embeddings(model, tokenizer, batch: int = 256) -> Featurize:
 
     def featurize(texts: list[str]) -> np.ndarray:
         with torch.no_grad():
-            return np.concatenate([model.encode_text(tokenizer(texts[i:i + batch]), normalize=True).numpy()
-                                   for i in range(0, len(texts), batch)])
+            return np.concatenate(
+                [
+                    model.encode_text(tokenizer(texts[i : i + batch]), normalize=True).numpy()
+                    for i in range(0, len(texts), batch)
+                ]
+            )
+
     return featurize
 
 
@@ -95,8 +100,12 @@ def accuracy(train: list[Pair], test: list[Pair], featurize: Featurize) -> dict[
     return out
 
 
-def two_fold(pairs: list[Pair], featurize_from: Callable[[list[str]], Featurize] | Featurize,
-             seed: int = 0, fit_vocab: bool = False) -> dict[str, dict]:
+def two_fold(
+    pairs: list[Pair],
+    featurize_from: Callable[[list[str]], Featurize] | Featurize,
+    seed: int = 0,
+    fit_vocab: bool = False,
+) -> dict[str, dict]:
     """Accuracy on every pair, each half scored by a classifier fitted on the other half."""
     order = list(range(len(pairs)))
     random.Random(seed).shuffle(order)
@@ -113,8 +122,9 @@ def two_fold(pairs: list[Pair], featurize_from: Callable[[list[str]], Featurize]
     return dict(sorted(out.items()))
 
 
-def blind_test(records: list[dict], eval_dir: str | Path | None = None,
-               text_model: tuple | None = None) -> dict[str, dict[str, dict]]:
+def blind_test(
+    records: list[dict], eval_dir: str | Path | None = None, text_model: tuple | None = None
+) -> dict[str, dict[str, dict]]:
     """{"training" | "benchmark": {kind: {"bow": {acc, n}, "embedding": {acc, n}, "pass"}}}.
     `text_model` is (model, tokenizer) of a trained CLIP; without it only the bag of n-grams runs."""
     groups = {"training": record_pairs(records)}
@@ -127,9 +137,13 @@ def blind_test(records: list[dict], eval_dir: str | Path | None = None,
         scores = {"bow": two_fold(pairs, bow, fit_vocab=True)}
         if text_model is not None:
             scores["embedding"] = two_fold(pairs, embeddings(*text_model))
-        report[name] = {k: {**{c: s[k] for c, s in scores.items()},
-                            "pass": all(s[k]["acc"] <= LIMIT for s in scores.values())}
-                        for k in scores["bow"]}
+        report[name] = {
+            k: {
+                **{c: s[k] for c, s in scores.items()},
+                "pass": all(s[k]["acc"] <= LIMIT for s in scores.values()),
+            }
+            for k in scores["bow"]
+        }
     return report
 
 
@@ -138,6 +152,8 @@ def markdown(report: dict[str, dict[str, dict]]) -> str:
     for name, kinds in report.items():
         for k, r in kinds.items():
             emb = f"{100 * r['embedding']['acc']:.1f}" if "embedding" in r else "–"
-            lines.append(f"| {name} | {k} | {r['bow']['n']} | {100 * r['bow']['acc']:.1f} | {emb} | "
-                         f"{'yes' if r['pass'] else 'NO'} |")
+            lines.append(
+                f"| {name} | {k} | {r['bow']['n']} | {100 * r['bow']['acc']:.1f} | {emb} | "
+                f"{'yes' if r['pass'] else 'NO'} |"
+            )
     return "\n".join(lines) + "\n"

@@ -25,14 +25,22 @@ def test_the_bag_of_ngrams_finds_a_lexical_shortcut_and_only_that():
 
 
 def test_every_training_negative_and_benchmark_subset_is_blind(tmp_path):
-    records = [json.loads(oracle.simulate(train_sample(CFG, i)["json"]["scene"], random.Random(i),
-                                          omission=0.1, hallucination=0.1)) for i in range(4000)]
+    records = [
+        json.loads(
+            oracle.simulate(
+                train_sample(CFG, i)["json"]["scene"], random.Random(i), omission=0.1, hallucination=0.1
+            )
+        )
+        for i in range(4000)
+    ]
     kinds = {k for _, _, k in record_pairs(records)}
     assert set(KINDS) <= kinds and "other" not in kinds and "tag:other" not in kinds
     for subset in splits.SUBSETS:
         (tmp_path / "sugarcrepe").mkdir(exist_ok=True)
         items = splits.sugarcrepe(subset, CFG, random.Random(subset))
-        (tmp_path / "sugarcrepe" / f"{subset}.json").write_text(json.dumps({str(i): e for i, (_, _, e) in enumerate(items)}))
+        (tmp_path / "sugarcrepe" / f"{subset}.json").write_text(
+            json.dumps({str(i): e for i, (_, _, e) in enumerate(items)})
+        )
     report = blind_test(records, tmp_path)
     assert set(report["benchmark"]) == {"all", *splits.SUBSETS}
     for group in report.values():

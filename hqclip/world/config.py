@@ -16,9 +16,15 @@ COLORS = {
 SIZES = {"small": 0.5, "large": 0.9}  # fraction of a grid cell
 GRID = 3
 POSITIONS = {  # (row, col) -> words
-    (0, 0): "top left", (0, 1): "top", (0, 2): "top right",
-    (1, 0): "left", (1, 1): "center", (1, 2): "right",
-    (2, 0): "bottom left", (2, 1): "bottom", (2, 2): "bottom right",
+    (0, 0): "top left",
+    (0, 1): "top",
+    (0, 2): "top right",
+    (1, 0): "left",
+    (1, 1): "center",
+    (1, 2): "right",
+    (2, 0): "bottom left",
+    (2, 1): "bottom",
+    (2, 2): "bottom right",
 }
 RELATIONS = ("left of", "right of", "above", "below")
 BACKGROUNDS = ((250, 250, 250), (228, 228, 228), (245, 238, 220), (222, 232, 240))
@@ -38,8 +44,7 @@ class AltTextNoise:
     empty. Each field's help is the `hqclip world` option's."""
 
     mention_rate: float = field(default=0.5, metadata={"help": "alt-text: chance each object is named"})
-    wrong_attr_rate: float = field(default=0.2, metadata={"help":
-        "alt-text: chance a named object is wrong"})
+    wrong_attr_rate: float = field(default=0.2, metadata={"help": "alt-text: chance a named object is wrong"})
     irrelevant_rate: float = field(default=0.6, metadata={"help": "alt-text: chance of stock-site filler"})
     empty_rate: float = field(default=0.1, metadata={"help": "alt-text: chance of no alt-text"})
 
@@ -62,7 +67,17 @@ class WorldConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def with_eval_scale(self, scale: float) -> "WorldConfig":
+    def with_eval_scale(self, scale: float) -> WorldConfig:
         """Every eval split's size × `scale` (at least one item each)."""
-        return replace(self, **{k: max(1, round(getattr(self, k) * scale)) for k in (
-            "zeroshot_per_class", "retrieval_samples", "sugarcrepe_per_subset", "winoground_samples")})
+        return replace(
+            self,
+            **{
+                k: max(1, round(getattr(self, k) * scale))
+                for k in (
+                    "zeroshot_per_class",
+                    "retrieval_samples",
+                    "sugarcrepe_per_subset",
+                    "winoground_samples",
+                )
+            },
+        )

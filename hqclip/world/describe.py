@@ -42,7 +42,7 @@ def sentence(objs: list[dict], rel: str | None = None) -> str:
 
 def groups(objs: list[dict]) -> list[list[dict]]:
     """Consecutive objects, two per sentence."""
-    return [objs[i:i + PER_SENTENCE] for i in range(0, len(objs), PER_SENTENCE)]
+    return [objs[i : i + PER_SENTENCE] for i in range(0, len(objs), PER_SENTENCE)]
 
 
 def describe(scene: Scene) -> list[str]:

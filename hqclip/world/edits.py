@@ -7,7 +7,7 @@ pairs); an edit that has no admissible result returns None."""
 from __future__ import annotations
 
 import random
-from typing import Collection
+from collections.abc import Collection
 
 from hqclip.world.config import COLORS, GRID, SHAPES, SIZES
 from hqclip.world.scene import Scene, all_pairs
@@ -27,18 +27,24 @@ def absent_pairs(scene: Scene, pairs: Collection[Pair] | None = None) -> list[Pa
     return [(c, s) for c in COLORS for s in SHAPES if (c, s) not in have and (c, s) in ok]
 
 
-def recolor(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict | None:
+def recolor(
+    obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None
+) -> dict | None:
     """The object with a colour that no object of its shape has in the scene."""
     free = [c for c, s in absent_pairs(scene, pairs) if s == obj["shape"]]
     return {**obj, "color": rng.choice(free)} if free else None
 
 
-def reshape(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict | None:
+def reshape(
+    obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None
+) -> dict | None:
     free = [s for c, s in absent_pairs(scene, pairs) if c == obj["color"]]
     return {**obj, "shape": rng.choice(free)} if free else None
 
 
-def replace(obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None) -> dict | None:
+def replace(
+    obj: dict, scene: Scene, rng: random.Random, pairs: Collection[Pair] | None = None
+) -> dict | None:
     """Another object in its place: a composition absent from the scene that shares neither the
     colour nor the shape."""
     free = [(c, s) for c, s in absent_pairs(scene, pairs) if c != obj["color"] and s != obj["shape"]]
@@ -52,8 +58,9 @@ def resize(obj: dict) -> dict:
     return {**obj, "size": next(s for s in SIZES if s != obj["size"])}
 
 
-def swap_colors(a: dict, b: dict, scene: Scene,
-                pairs: Collection[Pair] | None = None) -> tuple[dict, dict] | None:
+def swap_colors(
+    a: dict, b: dict, scene: Scene, pairs: Collection[Pair] | None = None
+) -> tuple[dict, dict] | None:
     """The two objects with their colours exchanged (attribute binding), when both new
     compositions are admissible and absent from the scene."""
     ok = set(absent_pairs(scene, pairs))

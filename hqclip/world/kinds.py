@@ -10,19 +10,29 @@ from hqclip.schema.worddiff import changed, words
 from hqclip.world.config import COLORS, RELATIONS, SHAPES, SIZES
 
 # fine kind -> the kind the refine prompt names
-PROMPT_KIND = {"color": "attribute", "size": "attribute", "shape": "object", "object": "object",
-               "relation": "relation", "binding": "binding"}
+PROMPT_KIND = {
+    "color": "attribute",
+    "size": "attribute",
+    "shape": "object",
+    "object": "object",
+    "relation": "relation",
+    "binding": "binding",
+}
 KINDS = tuple(PROMPT_KIND)
 # the benchmark subset each kind is judged on (hqclip.world.splits.SUBSETS)
-SUBSET_KIND = {"replace_att": "color", "replace_obj": "shape", "replace_rel": "relation",
-               "swap_att": "binding", "add_obj": "object"}
+SUBSET_KIND = {
+    "replace_att": "color",
+    "replace_obj": "shape",
+    "replace_rel": "relation",
+    "swap_att": "binding",
+    "add_obj": "object",
+}
 _RELATION_WORDS = {w for r in RELATIONS for w in r.split()}
 
 
 def _word_kind(a: str, b: str) -> str | None:
-    for kind, words in (("color", COLORS), ("shape", SHAPES), ("size", SIZES),
-                        ("relation", _RELATION_WORDS)):
-        if a in words and b in words:
+    for kind, vocab in (("color", COLORS), ("shape", SHAPES), ("size", SIZES), ("relation", _RELATION_WORDS)):
+        if a in vocab and b in vocab:
             return kind
     return None
 
@@ -40,6 +50,10 @@ def edit_kind(pos: str, neg: str) -> str | None:
         return kinds[0]
     if len(diff) == 2 and kinds == ["color", "shape"] and diff[1] == diff[0] + 1:
         return "object"
-    if len(diff) == 2 and kinds == ["color", "color"] and (a[diff[0]], a[diff[1]]) == (b[diff[1]], b[diff[0]]):
+    if (
+        len(diff) == 2
+        and kinds == ["color", "color"]
+        and (a[diff[0]], a[diff[1]]) == (b[diff[1]], b[diff[0]])
+    ):
         return "binding"
     return None

@@ -25,8 +25,7 @@ from hqclip.world.scene import Scene, relation, train_pairs
 VERSION = 3  # bumped whenever the same scene and seed would give a different answer
 TRAIN = frozenset(train_pairs())
 
-MALFORMED_KINDS = ("not_json", "truncated", "misaligned", "empty", "refusal", "neg_equals_pos",
-                   "runaway")
+MALFORMED_KINDS = ("not_json", "truncated", "misaligned", "empty", "refusal", "neg_equals_pos", "runaway")
 
 
 # how often each kind of negative is written, among the kinds a sentence admits (a one-object
@@ -82,8 +81,13 @@ def _tag_pairs(obj: dict, ctx: Scene, rng: random.Random) -> list[tuple[str, str
     return list(zip(d.tags(obj), (d.name(other), f"{size} {shape}")))
 
 
-def record(scene: Scene, rng: random.Random, omission: float = 0.0, hallucination: float = 0.0,
-           kinds: tuple[str, ...] = KINDS) -> dict:
+def record(
+    scene: Scene,
+    rng: random.Random,
+    omission: float = 0.0,
+    hallucination: float = 0.0,
+    kinds: tuple[str, ...] = KINDS,
+) -> dict:
     """The four aligned lists for a scene, as the simulated LVLM perceives it. `kinds` restricts
     the negatives (the learnability controls): a sentence that admits none of them is left out."""
     objs = scene["objects"]
@@ -95,16 +99,22 @@ def record(scene: Scene, rng: random.Random, omission: float = 0.0, hallucinatio
     if rng.random() < hallucination:  # a hallucinated object, somewhere free
         ctx = {"objects": [*objs, *seen]}
         c, s = rng.choice(edits.absent_pairs(ctx, TRAIN))
-        seen.append(edits.move({"shape": s, "color": c, "size": rng.choice(list(SIZES)), "row": 0,
-                                "col": 0}, scene, rng))
+        seen.append(
+            edits.move(
+                {"shape": s, "color": c, "size": rng.choice(list(SIZES)), "row": 0, "col": 0}, scene, rng
+            )
+        )
     ctx = {"objects": [*objs, *seen]}
     pairs = [p for g in d.groups(seen) if (p := _pair(g, ctx, rng, kinds)) is not None]
     unique_tags: dict[str, tuple[str, str]] = {}
     for t, n in (p for o in seen for p in _tag_pairs(o, ctx, rng)):
         unique_tags.setdefault(t.casefold(), (t, n))
-    return {"desc": [p for p, _ in pairs], "neg_desc": [n for _, n in pairs],
-            "tags": [t for t, _ in unique_tags.values()],
-            "neg_tags": [n for _, n in unique_tags.values()]}
+    return {
+        "desc": [p for p, _ in pairs],
+        "neg_desc": [n for _, n in pairs],
+        "tags": [t for t, _ in unique_tags.values()],
+        "neg_tags": [n for _, n in unique_tags.values()],
+    }
 
 
 def _malformed(rec: dict, rng: random.Random) -> str:
@@ -126,8 +136,14 @@ def _malformed(rec: dict, rng: random.Random) -> str:
     return json.dumps({**rec, "desc": [rec["desc"][0] + " and" * 200, *rec["desc"][1:]]})
 
 
-def simulate(scene: Scene, rng: random.Random, omission: float = 0.0, hallucination: float = 0.0,
-             malformed: float = 0.0, kinds: tuple[str, ...] = KINDS) -> str:
+def simulate(
+    scene: Scene,
+    rng: random.Random,
+    omission: float = 0.0,
+    hallucination: float = 0.0,
+    malformed: float = 0.0,
+    kinds: tuple[str, ...] = KINDS,
+) -> str:
     """The raw text the simulated LVLM answers for one scene."""
     rec = record(scene, rng, omission, hallucination, kinds)
     if rng.random() < malformed:

@@ -5,10 +5,10 @@ import re
 
 from hqclip.schema import normalize, validate
 from hqclip.world import oracle
-from hqclip.world.describe import describe, holds
-from hqclip.world.kinds import KINDS, edit_kind
 from hqclip.world.build import train_sample
 from hqclip.world.config import WorldConfig
+from hqclip.world.describe import describe, holds
+from hqclip.world.kinds import KINDS, edit_kind
 
 CFG = WorldConfig(seed=0)
 
@@ -57,8 +57,7 @@ def test_kinds_knob_writes_only_that_kind_and_leaves_out_what_cannot_take_it():
 
 
 def test_malformed_rate_gives_invalid_outputs_of_every_kind():
-    reasons = [_reason(oracle.simulate(s, random.Random(i), malformed=1.0))
-               for i, s in enumerate(_scenes())]
+    reasons = [_reason(oracle.simulate(s, random.Random(i), malformed=1.0)) for i, s in enumerate(_scenes())]
     assert all(r is not None for r in reasons)
     kinds = {r.split(":")[0] for r in reasons}
     assert {"not_json", "misaligned", "neg_equals_pos", "too_long"} <= kinds
@@ -82,13 +81,15 @@ def test_no_training_text_names_a_heldout_composition():
     stay within the train compositions: a held-out pair seen only in negatives would be learnt as
     "always false" and bias every held-out evaluation against HNI and STC."""
     from hqclip.world.config import COLORS, SHAPES, heldout_pairs
+
     mention = re.compile(rf"\b({'|'.join(COLORS)}) ({'|'.join(SHAPES)})", re.IGNORECASE)
     heldout = {" ".join(p) for p in heldout_pairs()}
     named = set()
     for i in range(2000):
         sample = train_sample(CFG, i)
-        rec = json.loads(oracle.simulate(sample["json"]["scene"], random.Random(i), omission=0.3,
-                                         hallucination=0.5))
+        rec = json.loads(
+            oracle.simulate(sample["json"]["scene"], random.Random(i), omission=0.3, hallucination=0.5)
+        )
         texts = [sample["txt"], *rec["desc"], *rec["neg_desc"], *rec["tags"], *rec["neg_tags"]]
         named |= {" ".join(m).lower() for t in texts for m in mention.findall(t)}
     assert not named & heldout

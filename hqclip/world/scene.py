@@ -19,21 +19,27 @@ def relation(a: dict, b: dict) -> str:
 
 
 def with_relations(objects: list[dict]) -> Scene:
-    rels = [{"subject": i, "relation": relation(objects[i], objects[j]), "object": j}
-            for i in range(len(objects)) for j in range(i + 1, len(objects))]
+    rels = [
+        {"subject": i, "relation": relation(objects[i], objects[j]), "object": j}
+        for i in range(len(objects))
+        for j in range(i + 1, len(objects))
+    ]
     return {"objects": objects, "relations": rels}
 
 
-def sample_scene(rng: random.Random, allowed: list[tuple[str, str]], n_objects: int,
-                 first: tuple[str, str] | None = None) -> Scene:
+def sample_scene(
+    rng: random.Random, allowed: list[tuple[str, str]], n_objects: int, first: tuple[str, str] | None = None
+) -> Scene:
     """`n_objects` objects with distinct (colour, shape) pairs drawn from `allowed`, in distinct
     cells; `first`, if given, is the first object's pair (used to plant a held-out composition)."""
     pairs = rng.sample([p for p in allowed if p != first], n_objects - (first is not None))
     if first is not None:
         pairs.insert(0, first)
     cells = rng.sample([(r, c) for r in range(GRID) for c in range(GRID)], n_objects)
-    objects = [{"shape": s, "color": c, "size": rng.choice(list(SIZES)), "row": r, "col": col}
-               for (c, s), (r, col) in zip(pairs, cells)]
+    objects = [
+        {"shape": s, "color": c, "size": rng.choice(list(SIZES)), "row": r, "col": col}
+        for (c, s), (r, col) in zip(pairs, cells)
+    ]
     return with_relations(objects)
 
 

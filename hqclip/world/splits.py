@@ -13,7 +13,7 @@ and passes the blind test (hqclip.world.blind)."""
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 from hqclip.world import describe as d
 from hqclip.world import edits
@@ -22,8 +22,13 @@ from hqclip.world.scene import Scene, all_pairs, relation, sample_scene, train_p
 
 TRAIN = frozenset(train_pairs())
 
-TEMPLATES = ["a photo of a {}.", "a {}.", "an image of a {}.", "a drawing of a {}.",
-             "a {} on a plain background."]
+TEMPLATES = [
+    "a photo of a {}.",
+    "a {}.",
+    "an image of a {}.",
+    "a drawing of a {}.",
+    "a {} on a plain background.",
+]
 SUBSETS = ("replace_att", "replace_obj", "replace_rel", "swap_att", "add_obj")
 
 # A job: (image file stem, scene) plus the entry it contributes to the split's JSON.
@@ -79,18 +84,24 @@ def _sugarcrepe_pair(subset: str, scene: Scene, rng: random.Random) -> tuple[str
         new = (edits.recolor if subset == "replace_att" else edits.reshape)(objs[t], scene, rng, TRAIN)
         if new is None:
             return None
-        return d.short_caption(scene), d.short_caption({"objects": [new if i == t else o for i, o in enumerate(objs)]})
+        return d.short_caption(scene), d.short_caption(
+            {"objects": [new if i == t else o for i, o in enumerate(objs)]}
+        )
     if subset == "replace_rel":
         a, b = rng.sample(range(len(objs)), 2)
         rel = relation(objs[a], objs[b])
-        return d.relation_sentence(objs[a], rel, objs[b]), d.relation_sentence(objs[a], edits.FLIP[rel], objs[b])
+        return d.relation_sentence(objs[a], rel, objs[b]), d.relation_sentence(
+            objs[a], edits.FLIP[rel], objs[b]
+        )
     if subset == "swap_att":
         a, b = rng.sample(range(1, len(objs)), 2)
         swapped = edits.swap_colors(objs[a], objs[b], scene, TRAIN)
         if swapped is None:
             return None
-        return (_pair_caption((objs[a]["color"], objs[a]["shape"]), (objs[b]["color"], objs[b]["shape"])),
-                _pair_caption(*((o["color"], o["shape"]) for o in swapped)))
+        return (
+            _pair_caption((objs[a]["color"], objs[a]["shape"]), (objs[b]["color"], objs[b]["shape"])),
+            _pair_caption(*((o["color"], o["shape"]) for o in swapped)),
+        )
     if subset == "add_obj":
         # both captions name the same number of objects: the other objects, then the target
         # (true) or an absent one (added), so caption length cannot give the answer away
@@ -127,10 +138,12 @@ def winoground(cfg: WorldConfig, rng: random.Random) -> Iterator[tuple[str, Scen
         else:
             base = sample_scene(rng, [(c1, s1), (c2, s2)], 2)
             a, b = base["objects"]
-            swapped = with_relations([{**a, "row": b["row"], "col": b["col"]},
-                                      {**b, "row": a["row"], "col": a["col"]}])
+            swapped = with_relations(
+                [{**a, "row": b["row"], "col": b["col"]}, {**b, "row": a["row"], "col": a["col"]}]
+            )
             rel = base["relations"][0]["relation"]
-            captions = (f"{d.article(d.name(a))} {rel} {d.article(d.name(b))}",
-                        f"{d.article(d.name(b))} {rel} {d.article(d.name(a))}")
+            captions = (
+                f"{d.article(d.name(a))} {rel} {d.article(d.name(b))}",
+                f"{d.article(d.name(b))} {rel} {d.article(d.name(a))}",
+            )
         yield f"wg-{i:06d}", base, swapped, {"caption_0": captions[0], "caption_1": captions[1]}
-

@@ -11,22 +11,35 @@ from hqclip.world.build import build_world, train_sample
 from hqclip.world.config import COLORS, SHAPES, WorldConfig, heldout_pairs
 from hqclip.world.kinds import SUBSET_KIND, edit_kind
 
-TINY = WorldConfig(seed=3, train_samples=300, shard_size=100, zeroshot_per_class=2,
-                   retrieval_samples=20, sugarcrepe_per_subset=12, winoground_samples=6)
+TINY = WorldConfig(
+    seed=3,
+    train_samples=300,
+    shard_size=100,
+    zeroshot_per_class=2,
+    retrieval_samples=20,
+    sugarcrepe_per_subset=12,
+    winoground_samples=6,
+)
 PAIR = re.compile(rf"\b({'|'.join(COLORS)}) ({'|'.join(SHAPES)})\b")
 
 
 def _files(root):
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "world.json"}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "world.json"
+    }
 
 
 def test_same_seed_same_world_whatever_the_workers(tmp_path):
     a = build_world(tmp_path / "a", TINY, workers=1, progress=False)
     build_world(tmp_path / "b", TINY, workers=2, progress=False)
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
-    assert a["train"]["shards"] == ["train/shard-000000.tar", "train/shard-000001.tar",
-                                    "train/shard-000002.tar"]
+    assert a["train"]["shards"] == [
+        "train/shard-000000.tar",
+        "train/shard-000001.tar",
+        "train/shard-000002.tar",
+    ]
     assert build_world(tmp_path / "a", TINY, progress=False)["cached"] is True
     other = WorldConfig(**{**TINY.as_dict(), "seed": 4, "alt_text": TINY.alt_text})
     assert train_sample(other, 0)["png"] != train_sample(TINY, 0)["png"]
@@ -41,7 +54,9 @@ def world(tmp_path_factory):
 
 def test_train_never_shows_a_heldout_composition(world):
     heldout = set(heldout_pairs())
-    assert list_shards(world) == sorted((world / "train").glob("*.tar"))  # a world folder reads as its train shards
+    assert list_shards(world) == sorted(
+        (world / "train").glob("*.tar")
+    )  # a world folder reads as its train shards
     ds = wds.WebDataset(str(world / "train" / "shard-{000000..000002}.tar"), shardshuffle=False)
     seen, n = set(), 0
     for s in ds:
@@ -90,10 +105,12 @@ def test_sugarcrepe_caption_true_negative_false_one_edit_of_its_kind(subset):
         # both name the same number of held-out compositions: which ones a caption names is no clue
         assert len(_pairs(e["caption"]) & heldout) == len(_pairs(e["negative_caption"]) & heldout)
         if subset == "replace_rel":
-            m = re.match(r"the (\w+ \w+) is (left of|right of|above|below) the (\w+ \w+)\.",
-                         e["negative_caption"])
+            m = re.match(
+                r"the (\w+ \w+) is (left of|right of|above|below) the (\w+ \w+)\.", e["negative_caption"]
+            )
             a, rel, b = objs[tuple(m[1].split())], m[2], objs[tuple(m[3].split())]
             from hqclip.world.scene import relation
+
             assert relation(a, b) != rel
         else:
             assert not _pairs(e["negative_caption"]) <= have

@@ -40,11 +40,11 @@ class Request:
 @dataclass
 class Response:
     text: str | None
-    finish_reason: str | None = None   # "stop" | "length" | None when unknown
+    finish_reason: str | None = None  # "stop" | "length" | None when unknown
     tokens_in: int | None = None
     tokens_out: int | None = None
     latency_s: float = 0.0
-    error: str | None = None           # e.g. "http_400"; the answer then counts as invalid
+    error: str | None = None  # e.g. "http_400"; the answer then counts as invalid
 
 
 _MIME = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp"}
@@ -78,8 +78,11 @@ class Backend(abc.ABC):
     @classmethod
     def identity(cls, cfg: RefineConfig) -> dict[str, Any]:
         """What decides this backend's output, for the run fingerprint; no model is loaded."""
-        return {"backend": cls.name, "model": cfg.model,
-                **{k: cfg.options.get(k) for k in cls.output_options}}
+        return {
+            "backend": cls.name,
+            "model": cfg.model,
+            **{k: cfg.options.get(k) for k in cls.output_options},
+        }
 
     @property
     def model_name(self) -> str:
@@ -90,5 +93,5 @@ class Backend(abc.ABC):
     def generate(self, requests: list[Request]) -> list[Response]:
         """One Response per request, in order."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (most backends hold nothing to close)
         pass

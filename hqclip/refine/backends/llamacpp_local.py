@@ -10,8 +10,8 @@ import contextlib
 import gc
 import importlib.util
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -32,8 +32,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(gguf: str | Path, threads: int = 2, n_ctx: int = 4096,
-          n_parallel: int = 2) -> Iterator[str]:
+def serve(gguf: str | Path, threads: int = 2, n_ctx: int = 4096, n_parallel: int = 2) -> Iterator[str]:
     """Yield the server's base URL (`http://127.0.0.1:PORT/v1`); the server stops on exit."""
     import xllamacpp as xlc
 

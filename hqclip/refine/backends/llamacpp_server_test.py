@@ -18,18 +18,31 @@ pytestmark = pytest.mark.slow
 
 def _shard(world, tmp_path, n):
     first = list(iter_shard(list_shards(world / "train")[0], decode=False))[:n]
-    return write_shards(({"__key__": s.key, "png": s.image_bytes, "txt": s.text or "a red circle",
-                          "json": {"uid": s.uid}} for s in first), tmp_path / "in")[0], first
+    return write_shards(
+        (
+            {"__key__": s.key, "png": s.image_bytes, "txt": s.text or "a red circle", "json": {"uid": s.uid}}
+            for s in first
+        ),
+        tmp_path / "in",
+    )[0], first
 
 
 def test_text_only_refine_through_llama_cpp_server(world, tmp_path, llama_url):
     shard, first = _shard(world, tmp_path, 2)
     # a tight schema keeps answers short: a 135M model on two busy cores writes ~3-20 tokens/s;
     # two pairs per list, fixed by the grammar, so the lists stay aligned and salvage can work
-    cfg = RefineConfig(backend="openai", no_image=True, few_shot=0, pairs=2, max_chars=32,
-                       max_tokens=200, max_retries=0, temperature=0.7, batch_size=2,
-                       options={"endpoints": [llama_url], "concurrency": 2, "timeout": 300,
-                                "retries": 2, "backoff": 0.2})
+    cfg = RefineConfig(
+        backend="openai",
+        no_image=True,
+        few_shot=0,
+        pairs=2,
+        max_chars=32,
+        max_tokens=200,
+        max_retries=0,
+        temperature=0.7,
+        batch_size=2,
+        options={"endpoints": [llama_url], "concurrency": 2, "timeout": 300, "retries": 2, "backoff": 0.2},
+    )
     stats = run_refine(cfg, shard, tmp_path / "out", progress=False)
     rows = read_sidecar(tmp_path / "out" / "shard-000000.parquet")
     assert [r["key"] for r in rows] == [s.key for s in first]
@@ -57,7 +70,10 @@ def test_text_only_refine_through_llama_cpp_server(world, tmp_path, llama_url):
 def test_llama_cpp_server_without_a_vision_model_needs_no_image(world, tmp_path, llama_url):
     shard, _ = _shard(world, tmp_path, 1)
     cfg = RefineConfig(backend="openai", options={"endpoints": [llama_url]})
-    with pytest.raises(UserError, match=r"does not take images \(HTTP 500: image input is not "
-                                      r"supported.*add --no-image"):
+    with pytest.raises(
+        UserError,
+        match=r"does not take images \(HTTP 500: image input is not "
+        r"supported.*add --no-image",
+    ):
         run_refine(cfg, shard, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()

@@ -21,8 +21,7 @@ import random
 import time
 from typing import Any
 
-from hqclip.refine.backends.base import (
-    Backend, BackendUnavailable, Request, Response, chat_messages)
+from hqclip.refine.backends.base import Backend, BackendUnavailable, Request, Response, chat_messages
 from hqclip.refine.config import OpenAIOptions
 
 log = logging.getLogger("hqclip.refine")
@@ -39,8 +38,7 @@ class OpenAIBackend(Backend):
         o = OpenAIOptions.of(cfg.options)
         self.endpoints: list[str] = list(o.endpoints)
         if not self.endpoints:
-            raise ValueError("--backend openai needs at least one --endpoint, "
-                             "e.g. http://127.0.0.1:8000/v1")
+            raise ValueError("--backend openai needs at least one --endpoint, e.g. http://127.0.0.1:8000/v1")
         self.concurrency = int(o.concurrency)
         self.timeout = float(o.timeout)
         self.retries = int(o.retries)
@@ -68,15 +66,21 @@ class OpenAIBackend(Backend):
         return {
             "model": self._model,
             "messages": chat_messages(req, with_image=not cfg.no_image),
-            "max_tokens": cfg.max_tokens, "temperature": cfg.temperature, "top_p": cfg.top_p,
+            "max_tokens": cfg.max_tokens,
+            "temperature": cfg.temperature,
+            "top_p": cfg.top_p,
             "seed": req.seed,
-            "response_format": {"type": "json_schema", "json_schema": {
-                "name": "hqclip_record", "schema": cfg.schema(), "strict": True}},
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "hqclip_record", "schema": cfg.schema(), "strict": True},
+            },
         }
 
     async def _setup(self) -> None:
-        self._clients = [self._openai.AsyncOpenAI(base_url=e, api_key=self._key, max_retries=0,
-                                                  timeout=self.timeout) for e in self.endpoints]
+        self._clients = [
+            self._openai.AsyncOpenAI(base_url=e, api_key=self._key, max_retries=0, timeout=self.timeout)
+            for e in self.endpoints
+        ]
         self._sem = asyncio.Semaphore(self.concurrency)
         if self._model is None:  # servers of one model: ask the first that answers
             for i, client in enumerate(self._clients):
@@ -86,8 +90,10 @@ class OpenAIBackend(Backend):
                 except Exception as e:  # noqa: BLE001 - tried on the next endpoint
                     log.warning("%s: could not list models (%s)", self.endpoints[i], type(e).__name__)
             else:
-                raise BackendUnavailable(f"no endpoint answered /models ({', '.join(self.endpoints)});"
-                                         " is the server up? or pass --model")
+                raise BackendUnavailable(
+                    f"no endpoint answered /models ({', '.join(self.endpoints)});"
+                    " is the server up? or pass --model"
+                )
 
     async def _one(self, req: Request) -> Response:
         o = self._openai
@@ -108,18 +114,21 @@ class OpenAIBackend(Backend):
                     last = f"{self.endpoints[i]}: {type(e).__name__}"
                 else:
                     choice, usage = resp.choices[0], resp.usage
-                    return Response(choice.message.content, choice.finish_reason,
-                                    usage.prompt_tokens if usage else None,
-                                    usage.completion_tokens if usage else None,
-                                    time.perf_counter() - start)
+                    return Response(
+                        choice.message.content,
+                        choice.finish_reason,
+                        usage.prompt_tokens if usage else None,
+                        usage.completion_tokens if usage else None,
+                        time.perf_counter() - start,
+                    )
                 finally:
                     self._busy[i] -= 1
                 if attempt < self.retries:
                     log.debug("%s: retry %d after %s", req.key, attempt + 1, last)
-                    await asyncio.sleep(min(self.backoff * 2 ** attempt, 60.0)
-                                        * (0.5 + random.random() / 2))
-        raise BackendUnavailable(f"no answer after {self.retries + 1} tries (last: {last}); "
-                                 f"is the server up? check --endpoint")
+                    await asyncio.sleep(min(self.backoff * 2**attempt, 60.0) * (0.5 + random.random() / 2))
+        raise BackendUnavailable(
+            f"no answer after {self.retries + 1} tries (last: {last}); is the server up? check --endpoint"
+        )
 
     async def _gather(self, requests: list[Request]) -> list[Response]:
         out = await asyncio.gather(*(self._one(r) for r in requests), return_exceptions=True)

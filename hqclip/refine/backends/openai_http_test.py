@@ -14,13 +14,18 @@ SECRET = "sk-test-never-logged-42"
 
 
 def cfg_for(*endpoints, **kw):
-    opts = {"endpoints": [e.url for e in endpoints], "api_key_env": "HQCLIP_TEST_KEY",
-            "concurrency": 4, "timeout": 5, "retries": 3, "backoff": 0.01}
+    opts = {
+        "endpoints": [e.url for e in endpoints],
+        "api_key_env": "HQCLIP_TEST_KEY",
+        "concurrency": 4,
+        "timeout": 5,
+        "retries": 3,
+        "backoff": 0.01,
+    }
     return RefineConfig(backend="openai", options=opts, batch_size=8, **kw)
 
 
-def test_rows_retries_balance_and_secret_key(world, tmp_path, endpoint, endpoint2, monkeypatch,
-                                             caplog):
+def test_rows_retries_balance_and_secret_key(world, tmp_path, endpoint, endpoint2, monkeypatch, caplog):
     monkeypatch.setenv("HQCLIP_TEST_KEY", SECRET)
     endpoint.script = [429, 500, 503]  # retried with backoff, on the other endpoint too
     caplog.set_level(logging.DEBUG)
@@ -33,7 +38,11 @@ def test_rows_retries_balance_and_secret_key(world, tmp_path, endpoint, endpoint
     body = reqs[0]
     assert body["model"] == "fake-vlm"  # asked /models since no --model was given
     assert body["response_format"]["json_schema"]["schema"]["required"] == [
-        "desc", "neg_desc", "tags", "neg_tags"]
+        "desc",
+        "neg_desc",
+        "tags",
+        "neg_tags",
+    ]
     image, text = body["messages"][0]["content"]
     assert image["image_url"]["url"].startswith("data:image/png;base64,")
     assert "Alt-text:" in text["text"]
@@ -92,8 +101,9 @@ def test_caption_table_input(tmp_path, endpoint, make_png):
         (tmp_path / "img" / f"{i}.png").write_bytes(make_png() if i != 1 else b"broken")
         lines.append(f"img/{i}.png,photo {i}")
     (tmp_path / "captions.csv").write_text("\n".join(lines) + "\n")
-    stats = run_refine(cfg_for(endpoint, model="fake-vlm"), tmp_path / "captions.csv", tmp_path / "out",
-                       progress=False)
+    stats = run_refine(
+        cfg_for(endpoint, model="fake-vlm"), tmp_path / "captions.csv", tmp_path / "out", progress=False
+    )
     assert stats["total"]["samples"] == 3 and stats["total"]["ok"] == 2
     assert stats["total"]["reasons"] == {"input:undecodable_image": 1}
     assert len(endpoint.requests) == 2

@@ -24,6 +24,7 @@ class OracleBackend(Backend):
         super().__init__(cfg)
         from hqclip.world.kinds import KINDS
         from hqclip.world.oracle import simulate
+
         self._simulate = simulate
         self._knobs = {k: float(cfg.options.get(k) or 0.0) for k in self.rates}
         self._kinds = tuple(cfg.options.get("kinds") or KINDS)
@@ -34,11 +35,13 @@ class OracleBackend(Backend):
     @classmethod
     def identity(cls, cfg) -> dict:
         from hqclip.world.oracle import VERSION
+
         return {**super().identity(cfg), "oracle_version": VERSION}
 
     @property
     def model_name(self) -> str:
         from hqclip.world.kinds import KINDS
+
         kinds = "" if set(self._kinds) == set(KINDS) else ",kinds=" + "+".join(self._kinds)
         return "oracle:" + ",".join(f"{k}={v:g}" for k, v in self._knobs.items()) + kinds
 

@@ -32,47 +32,63 @@ class TransformersBackend(Backend):
         self.tokenizer = self.processor.tokenizer
         self.tokenizer.padding_side = "left"  # decoder-only batching: prompts end where answers start
         self.model = AutoModelForImageTextToText.from_pretrained(
-            cfg.model, dtype=dtype if dtype == "auto" else getattr(torch, dtype)).to(self.device)
+            cfg.model, dtype=dtype if dtype == "auto" else getattr(torch, dtype)
+        ).to(self.device)
         self.model.eval()
         eos = self.model.generation_config.eos_token_id
         self.stop_ids = {*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id} - {None}
         info = xgr.TokenizerInfo.from_huggingface(
-            self.tokenizer, vocab_size=self.model.config.get_text_config().vocab_size,
-            stop_token_ids=sorted(self.stop_ids))
+            self.tokenizer,
+            vocab_size=self.model.config.get_text_config().vocab_size,
+            stop_token_ids=sorted(self.stop_ids),
+        )
         # compact JSON (no free whitespace): a weak model cannot stall in an endless indent
         self.grammar = xgr.GrammarCompiler(info).compile_json_schema(
-            json.dumps(cfg.schema()), any_whitespace=False)
+            json.dumps(cfg.schema()), any_whitespace=False
+        )
         self._torch = torch
         self._logits_processor = xgr.contrib.hf.LogitsProcessor
 
     def _chat(self, req: Request) -> str:
         content = [] if self.cfg.no_image else [{"type": "image"}]
         content.append({"type": "text", "text": req.prompt})
-        return self.processor.apply_chat_template([{"role": "user", "content": content}],
-                                                  add_generation_prompt=True, tokenize=False)
+        return self.processor.apply_chat_template(
+            [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False
+        )
 
     def generate(self, requests: list[Request]) -> list[Response]:
         torch, cfg = self._torch, self.cfg
         start = time.perf_counter()
         kw = {} if cfg.no_image else {"images": [r.image for r in requests]}
-        inputs = self.processor(text=[self._chat(r) for r in requests], padding=True,
-                                return_tensors="pt", **kw).to(self.device)
+        inputs = self.processor(
+            text=[self._chat(r) for r in requests], padding=True, return_tensors="pt", **kw
+        ).to(self.device)
         torch.manual_seed(requests[0].seed)
         sample = cfg.temperature > 0
         with torch.inference_mode():
             out = self.model.generate(
-                **inputs, max_new_tokens=cfg.max_tokens, do_sample=sample,
-                temperature=cfg.temperature if sample else None, top_p=cfg.top_p if sample else None,
+                **inputs,
+                max_new_tokens=cfg.max_tokens,
+                do_sample=sample,
+                temperature=cfg.temperature if sample else None,
+                top_p=cfg.top_p if sample else None,
                 logits_processor=[self._logits_processor(self.grammar)],
-                pad_token_id=self.tokenizer.pad_token_id)
-        new = out[:, inputs["input_ids"].shape[1]:].tolist()
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        new = out[:, inputs["input_ids"].shape[1] :].tolist()
         prompt_len = inputs["attention_mask"].sum(dim=1).tolist()
         latency = (time.perf_counter() - start) / len(requests)
         responses = []
         for ids, n_in in zip(new, prompt_len):
             end = next((i for i, t in enumerate(ids) if t in self.stop_ids), None)
             answer = ids if end is None else ids[:end]
-            responses.append(Response(
-                self.tokenizer.decode(answer, skip_special_tokens=True),
-                "length" if end is None else "stop", int(n_in), len(answer), latency))
+            responses.append(
+                Response(
+                    self.tokenizer.decode(answer, skip_special_tokens=True),
+                    "length" if end is None else "stop",
+                    int(n_in),
+                    len(answer),
+                    latency,
+                )
+            )
         return responses

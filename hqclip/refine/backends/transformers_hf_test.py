@@ -15,51 +15,87 @@ from hqclip.schema import FIELDS
 
 pytestmark = pytest.mark.slow
 
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-            "<|image_pad|>", "<|video_pad|>"]
+SPECIALS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
     "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
     "{% if c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
     "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}"
-    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 
 
 def build_tiny_qwen2_vl(folder):
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import (
-        PreTrainedTokenizerFast, Qwen2VLConfig, Qwen2VLForConditionalGeneration,
-        Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor)
+        PreTrainedTokenizerFast,
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
 
     byte_chars = pre_tokenizers.ByteLevel.alphabet()
     tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(sorted(byte_chars))}, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>",
-                                        pad_token="<|endoftext|>",
-                                        additional_special_tokens=SPECIALS)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=SPECIALS,
+    )
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIALS}
     torch.manual_seed(0)
     config = Qwen2VLConfig(
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
-                     "max_position_embeddings": 4096, "eos_token_id": ids["<|im_end|>"],
-                     "pad_token_id": ids["<|endoftext|>"], "bos_token_id": None,
-                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
-                                         "mrope_section": [2, 3, 3]}},
-        vision_config={"depth": 1, "embed_dim": 16, "hidden_size": 32, "num_heads": 2,
-                       "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2},
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "max_position_embeddings": 4096,
+            "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"],
+            "bos_token_id": None,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+        },
+        vision_config={
+            "depth": 1,
+            "embed_dim": 16,
+            "hidden_size": 32,
+            "num_heads": 2,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
     model = Qwen2VLForConditionalGeneration(config)
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(folder)
     image_processor = Qwen2VLImageProcessor(min_pixels=28 * 28, max_pixels=56 * 56)
-    Qwen2VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                     video_processor=Qwen2VLVideoProcessor(),
-                     chat_template=CHAT_TEMPLATE).save_pretrained(folder)
+    Qwen2VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(),
+        chat_template=CHAT_TEMPLATE,
+    ).save_pretrained(folder)
     return folder
 
 
@@ -71,16 +107,28 @@ def tiny_qwen(tmp_path_factory):
 
 def _shard(world, tmp_path, n):
     first = list(iter_shard(list_shards(world / "train")[0], decode=False))[:n]
-    return write_shards(({"__key__": s.key, "png": s.image_bytes, "txt": s.text,
-                          "json": s.meta} for s in first), tmp_path / "in")[0], first
+    return write_shards(
+        ({"__key__": s.key, "png": s.image_bytes, "txt": s.text, "json": s.meta} for s in first),
+        tmp_path / "in",
+    )[0], first
 
 
 @pytest.mark.parametrize("no_image", [False, True])
 def test_tiny_qwen2_vl_answers_parse_as_records(world, tmp_path, tiny_qwen, no_image):
     shard, samples = _shard(world, tmp_path, 4)
-    cfg = RefineConfig(backend="transformers", model=tiny_qwen, no_image=no_image,
-                       options={"device": "cpu", "dtype": "float32"}, few_shot=0, max_items=2,
-                       max_chars=8, max_tokens=200, temperature=1.0, max_retries=1, batch_size=4)
+    cfg = RefineConfig(
+        backend="transformers",
+        model=tiny_qwen,
+        no_image=no_image,
+        options={"device": "cpu", "dtype": "float32"},
+        few_shot=0,
+        max_items=2,
+        max_chars=8,
+        max_tokens=200,
+        temperature=1.0,
+        max_retries=1,
+        batch_size=4,
+    )
     stats = run_refine(cfg, shard, tmp_path / "out", progress=False)
     rows = read_sidecar(tmp_path / "out" / "shard-000000.parquet")
     assert [r["key"] for r in rows] == [s.key for s in samples]
