@@ -15,6 +15,7 @@ LAYERS = {
     "errors": 0,
     "progress": 0,
     "schema": 0,
+    "workers": 0,
     "data": 1,
     "units": 2,
     "plots": 2,  # the per-unit runner; figures (written via data.atomic)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import tempfile
 from collections import Counter
@@ -30,6 +29,7 @@ from hqclip.data.sidecar import list_sidecars, read_annotations
 from hqclip.errors import UserError
 from hqclip.progress import bar as progress_bar
 from hqclip.schema import item_key
+from hqclip.workers import context as workers_context
 
 log = logging.getLogger("hqclip.data")
 
@@ -122,8 +122,8 @@ def write_vocab(
         jobs = [(str(p), f"{tmp}/{i:08d}.parquet") for i, p in enumerate(sidecars)]
         records, skips = 0, Counter()
         bar = progress_bar(total=len(jobs), desc="vocab", unit="sidecar", disable=not progress)
-        if workers > 1:  # forked before DuckDB starts any thread in this process
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+        if workers > 1:
+            with workers_context().Pool(workers) as pool:
                 results = list(pool.imap(_count, jobs, chunksize=4))
         else:
             results = map(_count, jobs)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import multiprocessing
 import os
 import re
 import shutil
@@ -24,6 +23,7 @@ from hqclip.quickstart.plan import Plan
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.runners import run_refine
 from hqclip.train import TrainConfig, run
+from hqclip.workers import context as workers_context
 from hqclip.world.build import build_world
 from hqclip.world.config import WorldConfig
 
@@ -163,9 +163,8 @@ def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[
     start = time.perf_counter()
     try:
         if todo:
-            ctx = multiprocessing.get_context("spawn")  # no forked torch or OpenMP state
             with ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_threads, initargs=(threads,)
+                workers, mp_context=workers_context(), initializer=_threads, initargs=(threads,)
             ) as pool:
                 running = {pool.submit(_train, c) for c in todo}
                 while running:

@@ -8,20 +8,16 @@ or rerun unit replaces its output instead of duplicating it. No home-made schedu
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from hqclip.errors import Interrupted, UserError
+from hqclip.workers import context as workers_context
 
 # every command on the runner: a task may use this much, and is retried this often if its worker dies
 RAY_DEFAULTS = {"address": None, "num_cpus": 1, "num_gpus": 0, "max_retries": 3}
-# workers from a clean process (forkserver forks them from a server started fresh, spawn starts
-# each): a plain fork would copy this process's threads' state (tqdm's monitor, torch's OpenMP
-# pool) and can hang
-START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def run_units(
@@ -37,7 +33,7 @@ def run_units(
     Returns every unit's stats, or with `collect=False` none (each is only passed to `on_done`,
     so memory stays flat in the number of units when a job returns a large summary).
 
-    `local`: in this process in order (workers <= 1), or in `workers` processes (START). `ray`:
+    `local`: in this process in order (workers <= 1), or in `workers` processes (`hqclip.workers`). `ray`:
     one Ray task per unit (`ray_opts`: any of RAY_DEFAULTS). Exactly-once is the job's: it writes
     its output atomically, then its done marker (`hqclip.units.resume`), so a retried or rerun
     unit replaces its output, never duplicates it. `job` must pickle for processes and Ray (a
@@ -59,7 +55,7 @@ def run_units(
         for unit in todo:
             done(str(unit), job(str(unit)))
         return results
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=workers_context()) as pool:
         futures = {pool.submit(job, str(u)): str(u) for u in todo}
         try:
             for fut in as_completed(futures):

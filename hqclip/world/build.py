@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import random
 import time
@@ -18,6 +17,7 @@ from typing import Any
 from hqclip.data.atomic import write_text
 from hqclip.data.shards import write_shards
 from hqclip.progress import bar
+from hqclip.workers import context as workers_context
 from hqclip.world import splits
 from hqclip.world.alttext import alt_text
 from hqclip.world.config import COLORS, RELATIONS, SHAPES, SIZES, AltTextNoise, WorldConfig, heldout_pairs
@@ -131,7 +131,7 @@ def build_world(
         return {**old, "cached": True}
     workers = workers or min(os.cpu_count() or 1, 8)
     start = time.perf_counter()
-    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None
+    pool = workers_context().Pool(workers) if workers > 1 else None
     try:
         jobs = ((cfg, i) for i in range(cfg.train_samples))
         stream = bar(
