@@ -29,7 +29,8 @@ CB_KEY = {
 }
 
 
-def _get(d: dict, path: tuple) -> float | None:
+def metric_at(d: dict, path: tuple) -> float | None:
+    """The number at `path` in one model's results, or None where the task was not run."""
     for k in path:
         d = d.get(k) if isinstance(d, dict) else None
     return d if isinstance(d, (int, float)) else None
@@ -43,7 +44,7 @@ def summary(results: dict) -> tuple[list[str], dict[str, list[float | None]]]:
             col = (f"CB {name}", ("clip_benchmark", name, CB_KEY[r["task"]]))
             if col not in cols:
                 cols.append(col)
-    rows = {label: [_get(res, path) for _, path in cols] for label, res in results["models"].items()}
+    rows = {label: [metric_at(res, path) for _, path in cols] for label, res in results["models"].items()}
     keep = [i for i in range(len(cols)) if any(v[i] is not None for v in rows.values())]
     return [cols[i][0] for i in keep], {label: [v[i] for i in keep] for label, v in rows.items()}
 
@@ -112,7 +113,7 @@ def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
             "SugarCrepe (image→text accuracy)",
             subsets,
             {
-                label: [_get(r, ("sugarcrepe", s, "acc")) for s in subsets]
+                label: [metric_at(r, ("sugarcrepe", s, "acc")) for s in subsets]
                 for label, r in results["models"].items()
             },
         )

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import statistics
 
-from hqclip.eval.eval_report import KEY_METRICS, _get
+from hqclip.eval.eval_report import KEY_METRICS, metric_at
 from hqclip.world.splits import SUBSETS
 
 
 def metrics(res: dict, subsets: tuple[str, ...] = SUBSETS) -> dict[str, float | None]:
     """The key metrics of one model's results; "SugarCrepe" is the mean over `subsets`."""
-    out = {name: _get(res, path) for name, path in KEY_METRICS}
+    out = {name: metric_at(res, path) for name, path in KEY_METRICS}
     i2t, t2i = out.get("I→T R@1"), out.get("T→I R@1")
     out["retrieval R@1"] = None if i2t is None or t2i is None else (i2t + t2i) / 2
-    accs = {s: _get(res, ("sugarcrepe", s, "acc")) for s in SUBSETS}
+    accs = {s: metric_at(res, ("sugarcrepe", s, "acc")) for s in SUBSETS}
     out.update(accs)
     chosen = [accs[s] for s in subsets if accs[s] is not None]
     out["SugarCrepe"] = sum(chosen) / len(chosen) if chosen else None
