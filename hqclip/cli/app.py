@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 import typer
 
 from hqclip.errors import Interrupted, UserError
+from hqclip.units.run import RAY_DEFAULTS
 
 
 class App(typer.Typer):
@@ -56,10 +57,12 @@ app = App(
 
 # the options of the per-unit runner (hqclip.units), one definition for every command on it
 RUNNER = typer.Option("local", help="local | ray")
-RAY_ADDRESS = typer.Option(None, help="Ray cluster address (default: start a local one)")
-RAY_CPUS = typer.Option(1.0, help="CPUs per Ray task")
-RAY_GPUS = typer.Option(0.0, help="GPUs per Ray task (with a GPU backend or --device cuda)")
-RAY_RETRIES = typer.Option(3, help="Ray retries of a shard whose worker died")
+RAY_ADDRESS = typer.Option(RAY_DEFAULTS["address"], help="Ray cluster address (default: start a local one)")
+RAY_CPUS = typer.Option(float(RAY_DEFAULTS["num_cpus"]), help="CPUs per Ray task")
+RAY_GPUS = typer.Option(
+    float(RAY_DEFAULTS["num_gpus"]), help="GPUs per Ray task (with a GPU backend or --device cuda)"
+)
+RAY_RETRIES = typer.Option(RAY_DEFAULTS["max_retries"], help="Ray retries of a shard whose worker died")
 PROGRESS = typer.Option(True, help="progress bar")
 
 
