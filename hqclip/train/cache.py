@@ -9,28 +9,29 @@ oldest entries past `max_texts`."""
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import torch
 
 from hqclip.data.samples import Sample
+from hqclip.units.resume import input_stamp
 
 MAX_BYTES = 2 << 30
 MAX_TEXTS = 1_000_000
 
-# path -> (size, mtime_ns) of the file read, its samples, their bytes
-_shards: dict[str, tuple[tuple[int, int], list[Sample], int]] = {}
+# path -> the file's stamp (size, mtime_ns) when read, its samples, their bytes
+_shards: dict[str, tuple[dict[str, int] | None, list[Sample], int]] = {}
 _bytes = 0
 
 
 def cached_shard(path: str, read: Callable[[], Iterator[Sample]]) -> Iterator[Sample]:
     """The samples `read()` yields for `path`, from memory after the first full read while the
-    file keeps its size and mtime (a world rebuilt at the same path is read again)."""
+    file keeps its size and mtime (`units.resume.input_stamp`, as a rerun of refine checks its
+    inputs; a world rebuilt at the same path is read again)."""
     global _bytes
-    st = os.stat(path)
-    stamp = (st.st_size, st.st_mtime_ns)
+    stamp = input_stamp(Path(path))
     if path in _shards:
         old, samples, held = _shards[path]
         if old == stamp:
