@@ -22,3 +22,9 @@ class ConfigMismatch(UserError):
 
 class Interrupted(Exception):
     """A resumable failure: finished units are kept, rerunning the same command continues."""
+
+
+def first_line(e: BaseException) -> str:
+    """An exception's message cut to its first line (its type where it has none), for a one-line
+    `UserError` that says what a library refused."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]

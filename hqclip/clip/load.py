@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hqclip.errors import UserError
+from hqclip.errors import UserError, first_line
 
 # open_clip names that carry their own ':' and never take a separate checkpoint
 _SCHEMA_PREFIXES = ("hf-hub:", "local-dir:")
@@ -87,9 +87,8 @@ def load(spec: ModelSpec, device: str = "cpu", seed: int = 0) -> Loaded:
         )
     except Exception as e:  # missing file, unknown tag, state-dict shape or key mismatch
         what = "checkpoint" if spec.pretrained and os.path.isfile(spec.pretrained) else "pretrained tag/file"
-        msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise UserError(
-            f"model {spec.label!r}: cannot load {what} {spec.pretrained} into {spec.name}: {msg}"
+            f"model {spec.label!r}: cannot load {what} {spec.pretrained} into {spec.name}: {first_line(e)}"
         ) from e
     model.eval()
     loaded = Loaded(
