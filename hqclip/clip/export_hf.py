@@ -97,8 +97,12 @@ def unsupported(cfg: dict[str, Any]) -> str | None:
 
 def check_exportable(name: str) -> dict[str, Any]:
     """The open_clip config of `name`, or a `UserError` naming what transformers cannot express."""
+    import importlib.util
+
     from hqclip.clip.configs import model_config
 
+    if importlib.util.find_spec("transformers") is None:
+        raise UserError("export to transformers needs transformers: pip install 'hqclip[hf]'")
     cfg = model_config(name)
     if (what := unsupported(cfg)) is not None:
         raise UserError(
