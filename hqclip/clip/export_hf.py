@@ -142,7 +142,7 @@ def hf_config(cfg: dict[str, Any], logit_scale: float):
             # pooled at the first end-of-text token: where open_clip's argmax lands with CLIP BPE
             "bos_token_id": SOT,
             "eos_token_id": EOT,
-            "pad_token_id": 0,  # open_clip pads with 0
+            "pad_token_id": EOT,  # the tokenizer's padding (never read: causal, pooled at the first end)
         },
         projection_dim=cfg["embed_dim"],
         logit_scale_init_value=logit_scale,

@@ -25,20 +25,23 @@ TEXTS = [
 ]
 
 
-def tiny_cfg(quick_gelu: bool) -> dict:
+def tiny_cfg(quick_gelu: bool, custom_text: bool = False) -> dict:
     return {
         "embed_dim": 24,
         "quick_gelu": quick_gelu,
+        "custom_text": custom_text,
         "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "head_width": 16, "patch_size": 8},
         "text_cfg": {"context_length": CONTEXT, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
     }
 
 
-@pytest.fixture(params=[False, True], ids=["gelu", "quickgelu"])
+@pytest.fixture(params=["gelu", "quickgelu", "custom-text"])
 def tiny(request, tmp_path):
-    """(name, open_clip model with every weight perturbed, its eval transform, its tokenizer)."""
+    """(name, open_clip model with every weight perturbed, its eval transform, its tokenizer); a
+    `CustomTextCLIP` (custom_text) keeps the standard text tower under `text.`."""
     name = f"hqclip-export-test-{request.param}"
-    (tmp_path / f"{name}.json").write_text(json.dumps(tiny_cfg(request.param)))
+    cfg = tiny_cfg(request.param == "quickgelu", custom_text=request.param == "custom-text")
+    (tmp_path / f"{name}.json").write_text(json.dumps(cfg))
     open_clip.add_model_config(tmp_path / f"{name}.json")
     torch.manual_seed(0)
     model, _, preprocess = open_clip.create_model_and_transforms(name)
@@ -69,7 +72,7 @@ def test_transformers_gives_open_clips_embeddings_and_logit_scale(tiny, tmp_path
     assert (got_txt - want_txt).abs().max() <= 1e-4
     assert abs(hf.logit_scale.exp().item() - model.logit_scale.exp().item()) <= 1e-4
     assert hf.config.text_config.hidden_act == hf.config.vision_config.hidden_act
-    assert hf.config.text_config.hidden_act == ("quick_gelu" if name.endswith("True") else "gelu")
+    assert hf.config.text_config.hidden_act == ("quick_gelu" if name.endswith("quickgelu") else "gelu")
 
 
 def test_tokenizer_gives_open_clips_ids_up_to_the_end_token(tmp_path):

@@ -65,7 +65,7 @@ def architecture(name: str) -> dict[str, torch.Tensor]:
     from hqclip.clip.configs import model_config
 
     model_config(name)
-    with torch.device("meta"):
+    with torch.device("meta"):  # the init runs on meta tensors too
         return open_clip.create_model(name, device="meta").state_dict()
 
 
@@ -103,11 +103,12 @@ def write(out: Path, name: str, zero_shot: dict, fine_tuned: dict, alphas: list[
     `hqclip eval -m NAME:out/alpha_0.5.pt` finds a custom architecture. Returns {α: path}."""
     from hqclip.clip.configs import write_model_config
     from hqclip.data.atomic import atomic_open
+    from hqclip.progress import bar
 
     out.mkdir(parents=True, exist_ok=True)
     write_model_config(name, out / f"{name}.json")
     paths = {}
-    for alpha in alphas:
+    for alpha in bar(alphas, desc="wise-ft", unit="checkpoint"):
         paths[alpha] = out / f"alpha_{alpha:g}.pt"
         payload = {
             "state_dict": interpolate(zero_shot, fine_tuned, alpha),

@@ -39,26 +39,29 @@ def evaluate_alphas(
 
 
 def plot_frontier(results: dict, path: Path) -> None:
-    """One panel per metric that was measured: that metric against zero-shot top-1 (against α
-    where the data has no zero-shot split), the points joined in α order and labelled."""
+    """One panel per measured metric: retrieval and SugarCrepe against zero-shot top-1, the points
+    joined in α order and labelled (against α itself where the data has no zero-shot split)."""
     alphas = results["wise_ft"]["alphas"]
-    models = results["models"]
-    xs = [metric_at(models[m], _PATHS[X]) for m in alphas]
-    by_alpha = any(x is None for x in xs)
-    if by_alpha:
-        xs = list(alphas.values())
-    panels = [(y, [metric_at(models[m], _PATHS[y]) for m in alphas]) for y in YS]
-    panels = [(y, v) for y, v in panels if all(x is not None for x in v)] or [(X, xs)]
+
+    def measured(column: str) -> list[float] | None:
+        vals = [metric_at(results["models"][m], _PATHS[column]) for m in alphas]
+        return None if any(v is None for v in vals) else [100 * v for v in vals]
+
+    xs, xlabel, ys = measured(X), f"{X} (%)", YS
+    if xs is None:
+        xs, xlabel, ys = list(alphas.values()), "α", (X, *YS)
+    panels = [(y, vals) for y in ys if (vals := measured(y)) is not None]
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4), squeeze=False)
-    for ax, (ylabel, ys) in zip(axes[0], panels):
-        scale = 1 if by_alpha else 100
-        ax.plot([scale * x for x in xs], [100 * y for y in ys], "o-")
-        for m, x, y in zip(alphas, xs, ys):
-            ax.annotate(m, (scale * x, 100 * y), textcoords="offset points", xytext=(4, 4), fontsize="small")
-        ax.set_xlabel("α" if by_alpha else f"{X} (%)")
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(4.5 * max(1, len(panels)), 4), squeeze=False)
+    for ax, (ylabel, vals) in zip(axes[0], panels):
+        ax.plot(xs, vals, "o-")
+        for m, x, y in zip(alphas, xs, vals):
+            ax.annotate(m, (x, y), textcoords="offset points", xytext=(4, 4), fontsize="small")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{ylabel} (%)")
         ax.grid(alpha=0.3)
+    if not panels:
+        axes[0][0].text(0.5, 0.5, "no zero-shot, retrieval or SugarCrepe split", ha="center")
     fig.suptitle("WiSE-FT: zero-shot (α = 0) to fine-tuned (α = 1)")
     fig.tight_layout()
     save_png(fig, path)
