@@ -87,9 +87,15 @@ def test_export_refuses_what_transformers_cannot_express(tmp_path, model, needle
     assert not (tmp_path / "o").exists()
 
 
-def test_export_refuses_offline_push_and_other_formats_before_any_work(tmp_path, monkeypatch):
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+def test_export_refuses_a_push_without_token_or_offline_and_other_formats_before_any_work(
+    tmp_path, monkeypatch
+):
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
     args = ("--model", MICRO, "--checkpoint", tmp_path / "none.pt", "--output", tmp_path / "o")
+    refused(run("export", *args, "--push-to-hub", "me/x"), "export", "no Hugging Face token", "hf auth login")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     refused(run("export", *args, "--push-to-hub", "me/x"), "export", "offline mode")
     refused(run("export", *args, "--format", "onnx"), "export", "--format onnx")
     refused(run("export", *args), "export", f"cannot load pretrained tag/file {tmp_path / 'none.pt'}")
