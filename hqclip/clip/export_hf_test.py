@@ -52,24 +52,30 @@ def tiny(request, tmp_path):
 
 
 def test_transformers_gives_open_clips_embeddings_and_logit_scale(tiny, tmp_path):
+    """Images at the model's size through transformers' default processor, and resized ones
+    (crop offsets that both libraries place alike) through its PIL backend."""
     from transformers import CLIPModel, CLIPProcessor
 
     name, model, preprocess, tokenizer = tiny
     out = export(name, model, tokenizer, tmp_path / "hf")
     hf = CLIPModel.from_pretrained(out).eval()
-    processor = CLIPProcessor.from_pretrained(out)
     rng = np.random.default_rng(0)
-    images = [Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)) for _ in range(3)]
-    inputs = processor(text=TEXTS, images=images, padding=True, truncation=True, return_tensors="pt")
-    with torch.no_grad():
-        want_img = model.encode_image(torch.stack([preprocess(im) for im in images]))
-        want_txt = model.encode_text(tokenizer(TEXTS))
-        got_img = hf.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
-        got_txt = hf.get_text_features(
-            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
-        ).pooler_output
-    assert (got_img - want_img).abs().max() <= 1e-4
-    assert (got_txt - want_txt).abs().max() <= 1e-4
+    image = lambda h, w: Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))  # noqa: E731
+    for backend, images in (
+        (None, [image(32, 32) for _ in range(3)]),
+        ("pil", [image(32, 32), image(50, 70), image(100, 64)]),
+    ):
+        processor = CLIPProcessor.from_pretrained(out, **({"backend": backend} if backend else {}))
+        inputs = processor(text=TEXTS, images=images, padding=True, truncation=True, return_tensors="pt")
+        with torch.no_grad():
+            want_img = model.encode_image(torch.stack([preprocess(im) for im in images]))
+            want_txt = model.encode_text(tokenizer(TEXTS))
+            got_img = hf.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
+            got_txt = hf.get_text_features(
+                input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+            ).pooler_output
+        assert (got_img - want_img).abs().max() <= 1e-4, backend
+        assert (got_txt - want_txt).abs().max() <= 1e-4, backend
     assert abs(hf.logit_scale.exp().item() - model.logit_scale.exp().item()) <= 1e-4
     assert hf.config.text_config.hidden_act == hf.config.vision_config.hidden_act
     assert hf.config.text_config.hidden_act == ("quick_gelu" if name.endswith("quickgelu") else "gelu")
