@@ -38,7 +38,7 @@ def wise_ft_cmd(
     workers: int = typer.Option(0, help="eval: image decoding worker processes"),
 ) -> None:
     """WiSE-FT (Wortsman et al. 2022): θ_α = (1−α)·θ_zero-shot + α·θ_fine-tuned, one open_clip
-    checkpoint per α; recovers zero-shot accuracy lost in fine-tuning while keeping most of its gain."""
+    checkpoint per α, to win back zero-shot accuracy that fine-tuning lost; --eval-data plots the frontier."""
     from hqclip.clip import wise_ft
     from hqclip.errors import UserError
     from hqclip.eval.splits import eval_dir
