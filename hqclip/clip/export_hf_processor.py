@@ -2,12 +2,14 @@
 
 Tokenizer: open_clip's CLIP BPE (`SimpleTokenizer`) has the vocabulary and merges of OpenAI's,
 which transformers' `CLIPTokenizer` reads; the start and end tokens get the names transformers
-expects, and padding uses id 0 as open_clip does, so `padding="max_length", truncation=True`
-gives open_clip's ids exactly. open_clip also runs ftfy and HTML unescaping on each text, which
-transformers' tokenizer does not: texts with mojibake or HTML entities can tokenize differently.
+expects. With `truncation=True` the ids equal open_clip's up to the end token; after it open_clip
+pads with 0 and transformers with the end token (its usual pad: "!", open_clip's id 0, would turn
+every "!" in a text into padding), which the causal mask and end-token pooling never read.
+open_clip also runs ftfy and HTML unescaping on each text, which transformers' tokenizer does
+not: texts with mojibake or HTML entities can tokenize differently.
 
 Image processor: open_clip's eval transform (resize the short side, centre-crop, normalise) with
-the model's own size, mean, std and interpolation.
+the model's own size, mean, std and interpolation (docs/export.md: where the two crops differ).
 """
 
 from __future__ import annotations
