@@ -3,8 +3,8 @@
 Tokenizer: open_clip's CLIP BPE (`SimpleTokenizer`) has the vocabulary and merges of OpenAI's,
 which transformers' `CLIPTokenizer` reads; the start and end tokens get the names transformers
 expects. With `truncation=True` the ids equal open_clip's up to the end token; after it open_clip
-pads with 0 and transformers with the end token (its usual pad: "!", open_clip's id 0, would turn
-every "!" in a text into padding), which the causal mask and end-token pooling never read.
+pads with 0 and transformers with the end token (a pad token "!", id 0, would turn every "!" in
+a text into padding), which the causal mask and end-token pooling never read.
 open_clip also runs ftfy and HTML unescaping on each text, which transformers' tokenizer does
 not: texts with mojibake or HTML entities can tokenize differently.
 
