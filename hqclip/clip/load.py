@@ -87,9 +87,10 @@ def load(spec: ModelSpec, device: str = "cpu", seed: int = 0) -> Loaded:
         )
     except Exception as e:  # missing file, unknown tag, state-dict shape or key mismatch
         what = "checkpoint" if spec.pretrained and os.path.isfile(spec.pretrained) else "pretrained tag/file"
-        msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        from hqclip.clip.configs import first_line
+
         raise UserError(
-            f"model {spec.label!r}: cannot load {what} {spec.pretrained} into {spec.name}: {msg}"
+            f"model {spec.label!r}: cannot load {what} {spec.pretrained} into {spec.name}: {first_line(e)}"
         ) from e
     model.eval()
     loaded = Loaded(

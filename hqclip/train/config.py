@@ -19,7 +19,12 @@ class TrainConfig:
         metadata={"help": "any open_clip model name; tiny CPU ones: hqclip-tiny, hqclip-micro"},
     )
     pretrained: str | None = field(
-        default=None, metadata={"help": "open_clip tag or checkpoint path (default: random init)"}
+        default=None,
+        metadata={
+            "help": "fine-tune from: an open_clip pretrained tag of --model, a checkpoint path, or "
+            "hf-hub:ORG/NAME (architecture and weights from the hub; --model is then not used) "
+            "(default: random init)"
+        },
     )
     batch_size: int = field(default=64, metadata={"help": "per process"})
     epochs: int = 1
@@ -92,6 +97,27 @@ class TrainConfig:
         default=None, metadata={"help": "exit with a checkpoint after this step, e.g. before a time limit"}
     )
     progress: bool = field(default=True, metadata={"help": "progress bar"})
+    lock_image: bool = field(default=False, metadata={"help": "freeze the image tower (LiT), as open_clip"})
+    lock_image_unlocked_groups: int = field(
+        default=0, metadata={"help": "with --lock-image: leave the last N image layer groups trainable"}
+    )
+    lock_image_freeze_bn_stats: bool = field(
+        default=False,
+        metadata={"help": "with --lock-image: freeze the BatchNorm statistics of locked layers"},
+    )
+    lock_text: bool = field(
+        default=False, metadata={"help": "freeze the text tower (open_clip's native one or a HF one)"}
+    )
+    lock_text_unlocked_layers: int = field(
+        default=0,
+        metadata={
+            "help": "with --lock-text: leave the last N text layer groups trainable (native tower: "
+            "projection; last block + ln_final; each block before; token + positional embedding)"
+        },
+    )
+    lock_text_freeze_layer_norm: bool = field(
+        default=False, metadata={"help": "with --lock-text: freeze the LayerNorms of locked layers too"}
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

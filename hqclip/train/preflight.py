@@ -10,6 +10,7 @@ file names are checked here (one stat per shard), never the records.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +65,26 @@ def needs_annotations(cfg: TrainConfig) -> bool:
     return cfg.hni_weight > 0 or cfg.stc_weight > 0 or parse_text_mix(cfg.text_mix)["desc"] > 0
 
 
+def normalized(cfg: TrainConfig) -> TrainConfig:
+    """`--pretrained hf-hub:ORG/NAME` names the architecture as well as the weights (open_clip's
+    `create_model("hf-hub:...")`): it becomes the model."""
+    from hqclip.clip.configs import HF_HUB
+
+    if cfg.pretrained and cfg.pretrained.startswith(HF_HUB):
+        return dataclasses.replace(cfg, model=cfg.pretrained, pretrained=None)
+    return cfg
+
+
 def check(cfg: TrainConfig, world_size: int) -> Inputs:
-    """Options, model name, shards and sidecars; raises UserError."""
-    from hqclip.clip.configs import model_config
+    """Options, model name, pretrained weights, locking, shards and sidecars; raises UserError."""
+    from hqclip.clip.configs import check_pretrained, model_config
+    from hqclip.train import lock
 
     _positive(cfg)
     parse_text_mix(cfg.text_mix)
     parse_neg_swap(cfg.neg_swap)
-    model_config(cfg.model)
+    lock.check(cfg, model_config(cfg.model))
+    check_pretrained(cfg.model, cfg.pretrained)
     try:
         shards = list_shards(cfg.train_data)
     except FileNotFoundError as e:
