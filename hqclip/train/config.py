@@ -9,7 +9,13 @@ from typing import Any
 
 @dataclass
 class TrainConfig:
-    train_data: str = field(metadata={"help": "world folder, shard folder, .tar or brace pattern"})
+    train_data: str = field(
+        metadata={
+            "help": "world folder, shard folder, .tar or brace pattern; or what refine reads: a caption "
+            "table (csv/parquet/jsonl) or a folder of them, a folder of images with .txt captions (or "
+            "of such folders)"
+        }
+    )
     output: str = field(metadata={"help": "run folder (checkpoints/, metrics.jsonl, tensorboard/)"})
     sidecars: str | None = field(
         default=None, metadata={"help": "annotation sidecar folder (default: <world>/sidecars)"}
