@@ -124,6 +124,17 @@ class TrainConfig:
     lock_text_freeze_layer_norm: bool = field(
         default=False, metadata={"help": "with --lock-text: freeze the LayerNorms of locked layers too"}
     )
+    eval_every: int | None = field(
+        default=None,
+        metadata={"help": "evaluate on --eval-data at step 0, every N steps and at the end (rank 0)"},
+    )
+    eval_data: str | None = field(
+        default=None,
+        metadata={
+            "help": "what `hqclip eval --input` reads (a world or eval folder), or a CLIP_benchmark "
+            "wds folder (test/nshards.txt)"
+        },
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -127,3 +127,33 @@ def test_a_checkpoint_of_another_architecture_is_one_line(dataset, tmp_path):
     torch.save({"state_dict": create("hqclip-tiny-rn")[0].state_dict()}, path)
     with pytest.raises(UserError, match=f"cannot load {path} into hqclip-micro: "):
         run(_cfg(dataset, tmp_path / "run", pretrained=str(path)))
+
+
+def test_two_ranks_train_with_locked_towers_and_eval_every(dataset, tmp_path):
+    """Under DDP (gloo, 2 ranks) locked parameters need no find_unused_parameters, and rank 0
+    evaluates while rank 1 waits at the barrier."""
+    from hqclip.eval.conftest import build_eval
+    from hqclip.train.ddp_test import _two_ranks
+
+    start = _start(tmp_path)
+    path = tmp_path / "start.pt"
+    torch.save({"state_dict": start}, path)
+    world = build_eval(tmp_path / "eval-world")
+    out = tmp_path / "run"
+    cfg = _cfg(
+        dataset,
+        out,
+        batch_size=4,
+        pretrained=str(path),
+        lock_image=True,
+        lock_text=True,
+        lock_text_unlocked_layers=1,
+        lock_text_freeze_layer_norm=True,
+        eval_every=2,
+        eval_data=str(world),
+    )
+    _two_ranks(cfg)
+    end = load(out / "checkpoints" / "latest.pt")["state_dict"]
+    assert {k for k in start if not torch.equal(start[k], end[k])} == {"text_projection", "logit_scale"}
+    rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "eval" in r] == [0, 2]

@@ -26,7 +26,7 @@ from hqclip import progress
 from hqclip.clip.configs import create, local_name, model_config, write_model_config
 from hqclip.data.atomic import write_text
 from hqclip.errors import UserError
-from hqclip.train import checkpoint, distributed, lock, preflight
+from hqclip.train import checkpoint, distributed, eval_hook, lock, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.cache import CachedTokenizer
 from hqclip.train.config import TrainConfig
@@ -378,6 +378,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     without = s.inputs.without_sidecar
     ckpt_path = None
     with RunLog(s, {"shard_without_sidecar": len(without)} if without else {}) as out:
+        if s.step == 0 and eval_hook.due(cfg, 0, s.stop):
+            eval_hook.evaluate(s, out)
         while s.step < s.stop:
             epoch, skip = divmod(s.step, s.per_epoch)
             if not skip:
@@ -400,6 +402,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
                 reader = batch.pop("stream")
                 s.positions[reader["reader"]] = reader["state"]
                 out.add(step(s, batch), counts, epoch)
+                if eval_hook.due(cfg, s.step, s.stop):
+                    eval_hook.evaluate(s, out)
                 if s.step % cfg.save_every == 0 or s.step == s.stop:
                     ckpt_path = save(s)
                 if s.step >= s.stop or s.step % s.per_epoch == 0:

@@ -50,6 +50,7 @@ def _positive(cfg: TrainConfig) -> None:
         "save_every",
         "log_every",
         "stop_after",
+        "eval_every",
     ):
         value = getattr(cfg, name)
         if value is not None and value < 1:
@@ -81,13 +82,14 @@ def normalized(cfg: TrainConfig) -> TrainConfig:
 def check(cfg: TrainConfig, world_size: int) -> Inputs:
     """Options, model name, pretrained weights, locking, shards and sidecars; raises UserError."""
     from hqclip.clip.configs import check_pretrained, model_config
-    from hqclip.train import lock
+    from hqclip.train import eval_hook, lock
 
     _positive(cfg)
     parse_text_mix(cfg.text_mix)
     parse_neg_swap(cfg.neg_swap)
     lock.check(cfg, model_config(cfg.model))
     check_pretrained(cfg.model, cfg.pretrained)
+    eval_hook.check(cfg)
     shards = resolve_inputs(cfg.train_data)
     if not cfg.resampled and len(shards) < world_size:
         raise UserError(
