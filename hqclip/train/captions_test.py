@@ -13,7 +13,8 @@ import pytest
 from hqclip.data.inputs import resolve_inputs
 from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import sidecar_path
-from hqclip.train import TrainConfig, run
+from hqclip.train import run
+from hqclip.train.finetune_test import _cfg as finetune_cfg
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader
 from hqclip.train.loader_test import SPEC, _same, micro  # noqa: F401 (micro: a fixture)
 
@@ -98,17 +99,5 @@ def test_a_resume_inside_a_table_continues_bit_identically(dataset, micro, tmp_p
 def test_training_on_a_folder_of_tables_joins_their_sidecars(dataset, tmp_path):
     train_dir, sidecars = dataset
     root = _as_tables(list_shards(train_dir), sidecars, tmp_path / "tables", ".parquet")
-    res = run(
-        TrainConfig(
-            train_data=str(root),
-            sidecars=str(root / "sidecars"),
-            output=str(tmp_path / "run"),
-            model="hqclip-micro",
-            batch_size=8,
-            steps=2,
-            workers=0,
-            shuffle_buffer=8,
-            progress=False,
-        )
-    )
+    res = run(finetune_cfg((root, root / "sidecars"), tmp_path / "run"))
     assert res["steps"] == 2 and res["counts"]["fallback_alt"] == 0

@@ -9,26 +9,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from hqclip.errors import UserError
 from hqclip.eval.conftest import build_eval
-from hqclip.eval.evaluation_test import _wds
+from hqclip.eval.evaluation_test import zeroshot_wds
 from hqclip.train import TrainConfig, run
+from hqclip.train.finetune_test import _cfg as finetune_cfg
 
 
 def _cfg(dataset, out: Path, **kw) -> TrainConfig:
-    train_dir, sidecars = dataset
-    base = dict(
-        train_data=str(train_dir),
-        sidecars=str(sidecars),
-        output=str(out),
-        model="hqclip-micro",
-        batch_size=8,
-        steps=3,
-        workers=0,
-        shuffle_buffer=8,
-        warmup=1,
-        log_every=1,
-        progress=False,
-    )
-    return TrainConfig(**{**base, **kw})
+    return finetune_cfg(dataset, out, **{"steps": 3, **kw})
 
 
 def _rows(out: Path) -> list[dict]:
@@ -57,20 +44,7 @@ def test_eval_rows_at_step_0_every_n_and_the_end_leave_the_losses_unchanged(data
 
 def test_eval_on_a_clip_benchmark_wds_folder(dataset, tmp_path):
     ev = build_eval(tmp_path / "eval-world") / "eval"
-    classes = json.loads((ev / "zeroshot/classes.json").read_text())
-    _wds(
-        tmp_path / "zs",
-        [
-            {"png": (ev / "zeroshot" / s["filename"]).read_bytes(), "cls": s["label"]}
-            for s in json.loads((ev / "zeroshot/samples.json").read_text())
-        ],
-        **{
-            "classnames.txt": "\n".join(classes["classnames"]),
-            "zeroshot_classification_templates.txt": "\n".join(
-                t.replace("{}", "{c}") for t in classes["templates"]
-            ),
-        },
-    )
+    zeroshot_wds(ev, tmp_path / "zs")
     run(_cfg(dataset, tmp_path / "run", steps=1, eval_every=5, eval_data=str(tmp_path / "zs")))
     evals = [r for r in _rows(tmp_path / "run") if "eval" in r]
     assert [r["step"] for r in evals] == [0, 1] and set(evals[0]["eval"]) == {"CB wds/zs"}

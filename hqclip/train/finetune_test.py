@@ -11,29 +11,23 @@ from hqclip.clip.configs import create, model_config
 from hqclip.errors import UserError
 from hqclip.train import TrainConfig, run
 from hqclip.train.checkpoint import load
+from hqclip.train.loop_test import _cfg as loop_cfg
 
 
 def _cfg(dataset, out: Path, **kw) -> TrainConfig:
-    train_dir, sidecars = dataset
-    base = dict(
-        train_data=str(train_dir),
-        sidecars=str(sidecars),
-        output=str(out),
-        model="hqclip-micro",
-        batch_size=8,
-        steps=2,
-        workers=0,
-        shuffle_buffer=8,
-        warmup=1,
-        lr=1e-2,
-        progress=False,
-    )
-    return TrainConfig(**{**base, **kw})
+    """loop_test's micro-model run, in the training process, 2 steps."""
+    return loop_cfg(*dataset, out, **{"workers": 0, "shuffle_buffer": 8, "steps": 2, "warmup": 1, **kw})
 
 
-def _start(tmp_path: Path) -> dict[str, torch.Tensor]:
+def _start() -> dict[str, torch.Tensor]:
     torch.manual_seed(123)  # not the run's seed: the run must start from these weights, not its own init
     return create("hqclip-micro")[0].state_dict()
+
+
+def _start_file(tmp_path: Path) -> tuple[dict[str, torch.Tensor], Path]:
+    start, path = _start(), tmp_path / "start.pt"
+    torch.save({"state_dict": start}, path)
+    return start, path
 
 
 def _trained(res: dict) -> dict[str, torch.Tensor]:
@@ -41,9 +35,7 @@ def _trained(res: dict) -> dict[str, torch.Tensor]:
 
 
 def test_checkpoint_start_with_locked_towers_leaves_locked_weights_bit_identical(dataset, tmp_path):
-    start = _start(tmp_path)
-    path = tmp_path / "start.pt"
-    torch.save({"state_dict": start}, path)
+    start, path = _start_file(tmp_path)
     res = run(
         _cfg(
             dataset,
@@ -59,7 +51,7 @@ def test_checkpoint_start_with_locked_towers_leaves_locked_weights_bit_identical
     moved = {k for k in start if not torch.equal(start[k], end[k])}
     assert moved == {"text_projection", "logit_scale"}  # the last text group; logit_scale is no tower's
     rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [2]
+    assert [r["step"] for r in rows] == [1, 2]
 
 
 def _hub_cache(root: Path, repo: str, state: dict) -> None:
@@ -86,7 +78,7 @@ def offline_hub(tmp_path, monkeypatch) -> Path:
 
 
 def test_hf_hub_start_takes_architecture_and_weights_from_the_hub(dataset, tmp_path, offline_hub):
-    start = _start(tmp_path)
+    start = _start()
     _hub_cache(offline_hub, "someone/micro-clip", start)
     out = tmp_path / "run"
     res = run(
@@ -135,9 +127,7 @@ def test_two_ranks_train_with_locked_towers_and_eval_every(dataset, tmp_path):
     from hqclip.eval.conftest import build_eval
     from hqclip.train.ddp_test import _two_ranks
 
-    start = _start(tmp_path)
-    path = tmp_path / "start.pt"
-    torch.save({"state_dict": start}, path)
+    start, path = _start_file(tmp_path)
     world = build_eval(tmp_path / "eval-world")
     out = tmp_path / "run"
     cfg = _cfg(
