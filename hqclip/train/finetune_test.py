@@ -147,3 +147,10 @@ def test_two_ranks_train_with_locked_towers_and_eval_every(dataset, tmp_path):
     assert {k for k in start if not torch.equal(start[k], end[k])} == {"text_projection", "logit_scale"}
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "eval" in r] == [0, 2]
+
+
+def test_a_resume_with_other_lock_options_is_refused(dataset, tmp_path):
+    run(_cfg(dataset, tmp_path / "run", steps=2, stop_after=1, lock_image=True))
+    with pytest.raises(UserError, match="trained with --lock-image True; resume with the same lock options"):
+        run(_cfg(dataset, tmp_path / "run", steps=2, resume="latest"))
+    assert run(_cfg(dataset, tmp_path / "run", steps=2, resume="latest", lock_image=True))["steps"] == 2

@@ -40,6 +40,28 @@ def check(cfg: TrainConfig, model_cfg: dict[str, Any]) -> None:
         )
 
 
+OPTIONS = (
+    "lock_image",
+    "lock_image_unlocked_groups",
+    "lock_image_freeze_bn_stats",
+    "lock_text",
+    "lock_text_unlocked_layers",
+    "lock_text_freeze_layer_norm",
+)
+
+
+def resume_matches(saved: dict[str, Any], cfg: TrainConfig) -> None:
+    """A checkpoint's optimiser holds state for the parameters its run trained: resume with its locks."""
+    defaults = TrainConfig("-", "-")
+    for name in OPTIONS:
+        was = saved.get(name, getattr(defaults, name))
+        if was != getattr(cfg, name):
+            raise UserError(
+                f"the checkpoint was trained with --{name.replace('_', '-')} {was}; resume with the "
+                f"same lock options (now {getattr(cfg, name)})"
+            )
+
+
 def lock(clip: nn.Module, cfg: TrainConfig) -> None:
     """Apply the lock options to an open_clip model in place."""
     if cfg.lock_image:

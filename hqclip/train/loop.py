@@ -121,6 +121,7 @@ def setup(cfg: TrainConfig) -> State:
     readers = max(1, readers_per_rank(stream_spec, cfg.workers))
     if resumed:
         preflight.resume_matches(resumed["data"], readers, cfg, d.world_size)
+        lock.resume_matches(resumed["config"], cfg)
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
