@@ -33,7 +33,10 @@ def model_config(name: str) -> dict[str, Any]:
     try:
         cfg = open_clip.get_model_config(name)
     except Exception as e:  # hf-hub: the hub (or its offline cache) does not give the config
-        raise UserError(f"{name}: cannot read its open_clip_config.json: {first_line(e)}") from e
+        raise UserError(
+            f"{name}: cannot read its open_clip_config.json (check the repo name; offline, the repo must be "
+            f"in the Hugging Face cache): {first_line(e)}"
+        ) from e
     if cfg is None:
         raise UserError(
             f"unknown model {name!r}; choose one of open_clip.list_models() "
