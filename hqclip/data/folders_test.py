@@ -20,3 +20,24 @@ def test_images_with_captions_in_name_order_bad_ones_skipped_and_a_restart_at_an
     assert got[0].uid == "u-a" and len(got[1].uid) == 32 and got[1].image.size == (16, 16)
     assert skips.as_dict() == {"missing_caption": 1, "undecodable_image": 1}
     assert [s.key for s in iter_folder(tmp_path, start=got[0].end)] == ["d"]
+
+
+def test_inputs_tell_img2dataset_files_folders_from_a_table_beside_its_images(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from hqclip.data.inputs import resolve_inputs
+
+    files = tmp_path / "files"  # img2dataset --output_format files: metadata parquet beside each folder
+    (files / "00000").mkdir(parents=True)
+    (files / "00000" / "000000000.png").write_bytes(png((1, 2, 3)))
+    (files / "00000" / "000000000.txt").write_text("a caption")
+    pq.write_table(
+        pa.Table.from_pylist([{"url": "http://x/y.png", "caption": "a caption"}]), files / "00000.parquet"
+    )
+    assert resolve_inputs(files) == [files / "00000"]
+    table = tmp_path / "table"  # a caption table with its images in a subfolder (no .txt there)
+    (table / "images").mkdir(parents=True)
+    (table / "images" / "0.png").write_bytes(png((1, 2, 3)))
+    (table / "captions.csv").write_text("image,caption\nimages/0.png,a caption\n")
+    assert resolve_inputs(table) == [table / "captions.csv"]

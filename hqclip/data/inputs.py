@@ -15,11 +15,17 @@ from hqclip.data.tables import TABLE_SUFFIXES, iter_table, table_rows
 from hqclip.errors import UserError
 
 
+def _captioned(folder: Path) -> bool:
+    images = images_in(folder)
+    return bool(images) and images[0].with_suffix(".txt").is_file()
+
+
 def _image_folders(p: Path) -> list[Path]:
-    """`p` itself when it holds images, else its subfolders that do (img2dataset's `files` layout)."""
-    if images_in(p):
+    """`p` itself when it holds captioned images, else its subfolders that do (img2dataset's
+    `files` layout)."""
+    if _captioned(p):
         return [p]
-    return [q for q in sorted(p.iterdir()) if q.is_dir() and images_in(q)]
+    return [q for q in sorted(p.iterdir()) if q.is_dir() and _captioned(q)]
 
 
 def resolve_inputs(path: str | Path) -> list[Path]:
@@ -28,10 +34,11 @@ def resolve_inputs(path: str | Path) -> list[Path]:
     path that gives no unit is the user's to fix (`UserError`)."""
     p = Path(path)
     if p.is_dir():
+        # image folders before tables: img2dataset writes a metadata .parquet beside each folder
         units = (
             list_shards(p)
-            or sorted(q for q in p.iterdir() if q.suffix in TABLE_SUFFIXES)
             or _image_folders(p)
+            or sorted(q for q in p.iterdir() if q.suffix in TABLE_SUFFIXES)
         )
     elif p.suffix in TABLE_SUFFIXES and p.exists():
         units = [p]
