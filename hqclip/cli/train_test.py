@@ -35,7 +35,7 @@ def test_missing_train_data(tmp_path):
 
 
 def test_folder_without_shards(tmp_path):
-    refused(train("--input", tmp_path, "--output", tmp_path / "o"), "no .tar shards found")
+    refused(train("--input", tmp_path, "--output", tmp_path / "o"), "no .tar shards, caption tables")
 
 
 def test_brace_pattern_naming_missing_shards(dataset, tmp_path):

@@ -1,8 +1,10 @@
 """A folder of images with a caption table (CSV, parquet or JSONL) read as Samples.
 
 Columns are found by common names: image path (`image`, `path`, `filepath`, `file_name`,
-`filename`, `url` for local paths), caption (`caption`, `text`, `alt`, `txt`), optional `uid`.
-Relative paths resolve against `image_root` (default: the table's folder)."""
+`filename`, `url` for local paths), caption (`caption`, `text`, `alt`, `txt`), optional `uid` and
+`key` (img2dataset's; default: the row number). Relative paths resolve against `image_root`
+(default: the table's folder). Rows stream (parquet by record batch); a sample's position is its
+row number, so a reader can restart at any row (training's resume)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ TABLE_SUFFIXES = (".csv", ".parquet", ".jsonl")
 def _rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows as dicts; undecodable bytes survive as surrogates so one bad row is one skip."""
     if path.suffix == ".parquet":
-        yield from pq.read_table(path).to_pylist()
+        for batch in pq.ParquetFile(path).iter_batches():
+            yield from batch.to_pylist()
     elif path.suffix == ".csv":
         with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
             yield from csv.DictReader(f)
@@ -41,6 +44,13 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
                     yield row if isinstance(row, dict) else {"__error__": f"line {n + 1}: not an object"}
     else:
         raise ValueError(f"{path}: caption table must be one of {TABLE_SUFFIXES}")
+
+
+def table_rows(path: Path) -> int:
+    """Rows of a table without reading its images (parquet: from its footer)."""
+    if path.suffix == ".parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    return sum(1 for _ in _rows(path))
 
 
 def _column(columns: Any, candidates: tuple[str, ...], path: Path, what: str) -> str:
@@ -69,14 +79,18 @@ def iter_table(
     skips: SkipLog | None = None,
     decode: bool = True,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    start: int = 0,
 ) -> Iterator[Sample]:
+    """The good rows from row `start` on (a sample's `offset` or `end`); bad ones skipped and named."""
     path = Path(table)
     root = Path(image_root) if image_root else path.parent
     skips = skips if skips is not None else SkipLog()
     source = str(path)
     img_col = cap_col = None
     for n, row in enumerate(_rows(path)):
-        key = f"{n:09d}"
+        if n < start:
+            continue
+        key = str(row.get("key") or f"{n:09d}")
         if "__error__" in row:
             skips.skip(source, key, "bad_json", row["__error__"])
             continue
@@ -109,4 +123,6 @@ def iter_table(
             meta={"path": str(rel)},
             source=source,
             image=image,
+            offset=n,
+            end=n + 1,
         )

@@ -51,3 +51,11 @@ def test_missing_columns_are_a_clear_error(images):
     (images / "t.csv").write_text("picture,words\nimg/0.png,x\n")
     with pytest.raises(ValueError, match="no image path column"):
         list(iter_table(images / "t.csv"))
+
+
+def test_key_column_and_a_restart_at_any_row(images):
+    rows = [{"key": f"k{i}", "image": f"img/{i}.png", "text": f"caption {i}"} for i in range(3)]
+    pq.write_table(pa.Table.from_pylist(rows), images / "t.parquet")
+    got = list(iter_table(images / "t.parquet", decode=False))
+    assert [(s.key, s.offset, s.end) for s in got] == [("k0", 0, 1), ("k1", 1, 2), ("k2", 2, 3)]
+    assert [s.key for s in iter_table(images / "t.parquet", start=got[1].offset)] == ["k1", "k2"]

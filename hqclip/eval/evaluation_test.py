@@ -159,11 +159,11 @@ def _wds(folder, samples, **files):
             w.write({"__key__": f"{i:06d}", **s})
 
 
-def test_clip_benchmark_local_webdatasets(world, tiny_model_name, tmp_path):
-    ev = world / "eval"
+def zeroshot_wds(ev, folder):
+    """The world's zero-shot split as a CLIP_benchmark local WebDataset."""
     classes = json.loads((ev / "zeroshot/classes.json").read_text())
     _wds(
-        tmp_path / "zs",
+        folder,
         [
             {"png": (ev / "zeroshot" / s["filename"]).read_bytes(), "cls": s["label"]}
             for s in json.loads((ev / "zeroshot/samples.json").read_text())
@@ -175,6 +175,11 @@ def test_clip_benchmark_local_webdatasets(world, tiny_model_name, tmp_path):
             ),
         },
     )
+
+
+def test_clip_benchmark_local_webdatasets(world, tiny_model_name, tmp_path):
+    ev = world / "eval"
+    zeroshot_wds(ev, tmp_path / "zs")
     _wds(
         tmp_path / "ret",
         [

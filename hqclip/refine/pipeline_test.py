@@ -238,3 +238,22 @@ def test_backend_errors_become_invalid_rows_after_retries(world, tmp_path, make_
     stats = run_refine(RefineConfig(max_retries=1), shards[0], tmp_path / "out", progress=False)
     assert stats["total"]["reasons"] == {"oracle_needs_scene": 3}
     assert stats["total"]["attempts"] == {"1": 1, "2": 3}
+
+
+def test_image_folders_are_units_with_a_sidecar_each(tmp_path, make_png):
+    """img2dataset's `files` layout (<key>.png, <key>.txt, <key>.json in numbered folders)."""
+    scene = {
+        "objects": [{"shape": "square", "color": "red", "size": "large", "row": 0, "col": 0}],
+        "relations": [],
+    }
+    for f in ("00000", "00001"):
+        for i in range(3):
+            (tmp_path / "in" / f).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "in" / f / f"{i:04d}.png").write_bytes(make_png())
+            (tmp_path / "in" / f / f"{i:04d}.txt").write_text("a red square")
+            (tmp_path / "in" / f / f"{i:04d}.json").write_text(
+                json.dumps({"uid": f"{f}{i:027x}", "scene": scene})
+            )
+    assert run_refine(RefineConfig(), tmp_path / "in", tmp_path / "out", progress=False)["total"]["ok"] == 6
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.parquet")) == ["00000.parquet", "00001.parquet"]
+    assert [r["key"] for r in read_sidecar(tmp_path / "out" / "00001.parquet")] == ["0000", "0001", "0002"]

@@ -9,7 +9,13 @@ from typing import Any
 
 @dataclass
 class TrainConfig:
-    train_data: str = field(metadata={"help": "world folder, shard folder, .tar or brace pattern"})
+    train_data: str = field(
+        metadata={
+            "help": "world folder, shard folder, .tar or brace pattern; or what refine reads: a caption "
+            "table (csv/parquet/jsonl) or a folder of them, a folder of images with .txt captions (or "
+            "of such folders)"
+        }
+    )
     output: str = field(metadata={"help": "run folder (checkpoints/, metrics.jsonl, tensorboard/)"})
     sidecars: str | None = field(
         default=None, metadata={"help": "annotation sidecar folder (default: <world>/sidecars)"}
@@ -19,7 +25,12 @@ class TrainConfig:
         metadata={"help": "any open_clip model name; tiny CPU ones: hqclip-tiny, hqclip-micro"},
     )
     pretrained: str | None = field(
-        default=None, metadata={"help": "open_clip tag or checkpoint path (default: random init)"}
+        default=None,
+        metadata={
+            "help": "fine-tune from: an open_clip pretrained tag of --model, a checkpoint path, or "
+            "hf-hub:ORG/NAME (architecture and weights from the hub; --model is then not used) "
+            "(default: random init)"
+        },
     )
     batch_size: int = field(default=64, metadata={"help": "per process"})
     epochs: int = 1
@@ -92,6 +103,38 @@ class TrainConfig:
         default=None, metadata={"help": "exit with a checkpoint after this step, e.g. before a time limit"}
     )
     progress: bool = field(default=True, metadata={"help": "progress bar"})
+    lock_image: bool = field(default=False, metadata={"help": "freeze the image tower (LiT), as open_clip"})
+    lock_image_unlocked_groups: int = field(
+        default=0, metadata={"help": "with --lock-image: leave the last N image layer groups trainable"}
+    )
+    lock_image_freeze_bn_stats: bool = field(
+        default=False,
+        metadata={"help": "with --lock-image: freeze the BatchNorm statistics of locked layers"},
+    )
+    lock_text: bool = field(
+        default=False, metadata={"help": "freeze the text tower (open_clip's native one or a HF one)"}
+    )
+    lock_text_unlocked_layers: int = field(
+        default=0,
+        metadata={
+            "help": "with --lock-text: leave the last N text layer groups trainable (native tower: "
+            "projection; last block + ln_final; each block before; token + positional embedding)"
+        },
+    )
+    lock_text_freeze_layer_norm: bool = field(
+        default=False, metadata={"help": "with --lock-text: freeze the LayerNorms of locked layers too"}
+    )
+    eval_every: int | None = field(
+        default=None,
+        metadata={"help": "evaluate on --eval-data at step 0, every N steps and at the end (rank 0)"},
+    )
+    eval_data: str | None = field(
+        default=None,
+        metadata={
+            "help": "what `hqclip eval --input` reads (a world or eval folder), or a CLIP_benchmark "
+            "wds folder (test/nshards.txt)"
+        },
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

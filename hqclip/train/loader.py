@@ -1,4 +1,6 @@
 """The training stream: WebDataset shards → shuffle buffer → batches, split over ranks and workers.
+A caption table or a folder of images with `.txt` captions is a shard like a tar
+(`hqclip.data.inputs`, the units refine reads); its positions are rows or images, not bytes.
 
 One epoch is `batches` steps per rank. Reader v of W on rank r reads the shards
 `order[r*W+v :: world*W]` (order reshuffled each pass, or drawn with replacement when `resampled`)
@@ -30,8 +32,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from hqclip.data.inputs import count_unit, iter_unit
 from hqclip.data.samples import Sample, SkipLog
-from hqclip.data.shards import iter_shard
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.schema import Record
 from hqclip.train.batch import TextSpec, collate, sample_seed
@@ -108,10 +110,10 @@ class _Reader:
             shard = self.spec.shards[i]
             if i not in records:
                 records[i] = self.annotations(shard)
-            sample = next(iter_shard(shard, self.skips, start=offset), None)
+            sample = next(iter_unit(shard, self.skips, decode=True, start=offset), None)
             if sample is None or sample.offset != offset:
                 raise RuntimeError(
-                    f"{shard}: no sample at byte {offset}; the shard changed since "
+                    f"{shard}: no sample at position {offset}; the shard changed since "
                     "the checkpoint was written, so the run cannot resume exactly"
                 )
             out.append((sample, records[i].get(sample.uid)))
@@ -155,8 +157,8 @@ class _Reader:
         """The shard's samples from the current offset; from memory after a first full read when
         caching (hqclip.train.cache)."""
         if self.cache and self.offset == 0:
-            return cached_shard(str(path), lambda: iter_shard(path, self.skips))
-        return iter_shard(path, self.skips, start=self.offset)
+            return cached_shard(str(path), lambda: iter_unit(path, self.skips, decode=True))
+        return iter_unit(path, self.skips, decode=True, start=self.offset)
 
     def shuffled(self) -> Iterator[Item]:
         size = max(1, self.spec.shuffle_buffer)
@@ -237,17 +239,5 @@ def make_loader(stream: ShardStream, workers: int) -> DataLoader:
 
 
 def count_samples(shards: list[Path]) -> int:
-    """Samples with an image member, read from tar headers only (no decoding)."""
-    import tarfile
-
-    keys = set()
-    for shard in shards:
-        try:
-            with tarfile.open(shard) as tf:
-                for m in tf:
-                    stem, _, ext = m.name.rpartition(".")
-                    if ext.lower() in ("jpg", "jpeg", "png", "webp"):
-                        keys.add((str(shard), stem))
-        except (tarfile.TarError, OSError, EOFError):
-            continue
-    return len(keys)
+    """Samples with an image, without decoding (`hqclip.data.inputs.count_unit`)."""
+    return sum(count_unit(s) for s in shards)

@@ -23,10 +23,10 @@ from open_clip_train.scheduler import cosine_lr
 from torch.utils.tensorboard import SummaryWriter
 
 from hqclip import progress
-from hqclip.clip.configs import create, model_config, write_model_config
+from hqclip.clip.configs import create, local_name, model_config, write_model_config
 from hqclip.data.atomic import write_text
 from hqclip.errors import UserError
-from hqclip.train import checkpoint, distributed, preflight
+from hqclip.train import checkpoint, distributed, eval_hook, lock, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.cache import CachedTokenizer
 from hqclip.train.config import TrainConfig
@@ -92,6 +92,7 @@ def setup(cfg: TrainConfig) -> State:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     out_dir = Path(cfg.output)
+    cfg = preflight.normalized(cfg)
     inputs = preflight.check(cfg, d.world_size)
     try:
         resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
@@ -120,11 +121,13 @@ def setup(cfg: TrainConfig) -> State:
     readers = max(1, readers_per_rank(stream_spec, cfg.workers))
     if resumed:
         preflight.resume_matches(resumed["data"], readers, cfg, d.world_size)
+        lock.resume_matches(resumed["config"], cfg)
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
+    lock.lock(clip, cfg)
     if cfg.cache:
         tokenizer = CachedTokenizer(tokenizer)
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
@@ -298,7 +301,7 @@ class RunLog:
         with self.stack:  # a failure in here closes what it opened
             out = Path(cfg.output)
             out.mkdir(parents=True, exist_ok=True)
-            write_model_config(cfg.model, out / f"{cfg.model}.json")
+            write_model_config(cfg.model, out / f"{local_name(cfg.model)}.json")
             write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2))
             path = out / "metrics.jsonl"
             write_text(path, _kept_metrics(path, s.step))  # the old rows stay whole until replaced
@@ -317,6 +320,7 @@ class RunLog:
             s.per_epoch,
             s.total,
         )
+        log.info("trainable parameters: %d of %d", *lock.trainable(s.module))
 
     def __exit__(self, *exc: Any) -> None:
         self.stack.close()
@@ -375,6 +379,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     without = s.inputs.without_sidecar
     ckpt_path = None
     with RunLog(s, {"shard_without_sidecar": len(without)} if without else {}) as out:
+        if s.step == 0 and eval_hook.due(cfg, 0, s.stop):
+            eval_hook.evaluate(s, out)
         while s.step < s.stop:
             epoch, skip = divmod(s.step, s.per_epoch)
             if not skip:
@@ -397,6 +403,8 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
                 reader = batch.pop("stream")
                 s.positions[reader["reader"]] = reader["state"]
                 out.add(step(s, batch), counts, epoch)
+                if eval_hook.due(cfg, s.step, s.stop):
+                    eval_hook.evaluate(s, out)
                 if s.step % cfg.save_every == 0 or s.step == s.stop:
                     ckpt_path = save(s)
                 if s.step >= s.stop or s.step % s.per_epoch == 0:

@@ -1,21 +1,25 @@
 """What `hqclip train` checks before any work, so that a user mistake ends in one line saying what
 to do (`UserError`, printed by the CLI) instead of a traceback minutes later.
 
-Annotations: training joins each shard to `<sidecars>/<shard>.parquet`. With no sidecar for any
-shard (or no sidecar folder) a run that needs annotations — HNI, STC, or descriptions in
-`--text-mix` — is refused: nothing would train what was asked. Some shards without a sidecar is
+Inputs are what refine reads (`hqclip.data.inputs`): tar shards, caption tables, folders of images
+with `.txt` captions; each is a shard. Annotations: training joins each shard to
+`<sidecars>/<shard>.parquet` (`<table>.csv.parquet` for a table, `<folder>.parquet` for a folder:
+the names refine writes). With no sidecar for any shard (or no sidecar folder) a run that needs
+annotations — HNI, STC, or descriptions in `--text-mix` — is refused: nothing would train what was
+asked. Some shards without a sidecar is
 normal (a partial refine): one warning names how many, and their samples use the alt-text. Only
 file names are checked here (one stat per shard), never the records.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hqclip.data.shards import list_shards
+from hqclip.data.inputs import resolve_inputs
 from hqclip.data.sidecar import sidecar_path
 from hqclip.data.vocab import read_vocab
 from hqclip.errors import UserError
@@ -46,6 +50,7 @@ def _positive(cfg: TrainConfig) -> None:
         "save_every",
         "log_every",
         "stop_after",
+        "eval_every",
     ):
         value = getattr(cfg, name)
         if value is not None and value < 1:
@@ -64,29 +69,28 @@ def needs_annotations(cfg: TrainConfig) -> bool:
     return cfg.hni_weight > 0 or cfg.stc_weight > 0 or parse_text_mix(cfg.text_mix)["desc"] > 0
 
 
+def normalized(cfg: TrainConfig) -> TrainConfig:
+    """`--pretrained hf-hub:ORG/NAME` names the architecture as well as the weights (open_clip's
+    `create_model("hf-hub:...")`): it becomes the model."""
+    from hqclip.clip.configs import HF_HUB
+
+    if cfg.pretrained and cfg.pretrained.startswith(HF_HUB):
+        return dataclasses.replace(cfg, model=cfg.pretrained, pretrained=None)
+    return cfg
+
+
 def check(cfg: TrainConfig, world_size: int) -> Inputs:
-    """Options, model name, shards and sidecars; raises UserError."""
-    from hqclip.clip.configs import model_config
+    """Options, model name, pretrained weights, locking, shards and sidecars; raises UserError."""
+    from hqclip.clip.configs import check_pretrained, model_config
+    from hqclip.train import eval_hook, lock
 
     _positive(cfg)
     parse_text_mix(cfg.text_mix)
     parse_neg_swap(cfg.neg_swap)
-    model_config(cfg.model)
-    try:
-        shards = list_shards(cfg.train_data)
-    except FileNotFoundError as e:
-        raise UserError(f"--input {e}") from None
-    if not shards:
-        raise UserError(
-            f"--input {cfg.train_data}: no .tar shards found; pass a world folder, "
-            "a shard folder, a .tar or a brace pattern like shard-{000000..000009}.tar"
-        )
-    absent = [s for s in shards if not s.is_file()]
-    if absent:
-        raise UserError(
-            f"--input {cfg.train_data}: {absent[0]} does not exist "
-            f"({len(absent)} of {len(shards)} shards missing)"
-        )
+    lock.check(cfg, model_config(cfg.model))
+    check_pretrained(cfg.model, cfg.pretrained)
+    eval_hook.check(cfg)
+    shards = resolve_inputs(cfg.train_data)
     if not cfg.resampled and len(shards) < world_size:
         raise UserError(
             f"{len(shards)} shards for {world_size} processes: every process needs a "
