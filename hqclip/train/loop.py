@@ -26,7 +26,7 @@ from hqclip import progress
 from hqclip.clip.configs import create, model_config, write_model_config
 from hqclip.data.atomic import write_text
 from hqclip.errors import UserError
-from hqclip.train import checkpoint, distributed, preflight
+from hqclip.train import checkpoint, distributed, memory, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.cache import CachedTokenizer
 from hqclip.train.config import TrainConfig
@@ -87,20 +87,29 @@ class State:
 def setup(cfg: TrainConfig) -> State:
     """Check `cfg` and its inputs (a mistake raises `UserError` before any work), then
     build the model, optimiser and schedule, from the checkpoint when resuming."""
-    d = distributed.init()
+    d = distributed.init(cfg.device)
     if d.device.type == "cuda":  # as open_clip_train.main does
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     out_dir = Path(cfg.output)
     inputs = preflight.check(cfg, d.world_size)
+    prec, autocast = _autocast(cfg, d.device)
+    if d.is_master:
+        log.info(
+            "device %s / backend %s / precision %s / world size %d", d.device, d.backend, prec, d.world_size
+        )
+    _memory(cfg, d, prec)
     try:
         resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
     except FileNotFoundError as e:
         raise UserError(str(e)) from None
     resumed = checkpoint.load(resume_path) if resume_path else None
+    _same_resume_everywhere(resumed, out_dir, d)
     stc_head = cfg.stc_head if cfg.stc_weight > 0 else None
     vocab_list = preflight.vocab(cfg, inputs.sidecars, resumed)
-    n_samples = cfg.train_num_samples or count_samples(inputs.shards)
+    n_samples = cfg.train_num_samples or distributed.from_master(
+        count_samples(inputs.shards) if d.is_master else None, d
+    )
     per_epoch = n_samples // (cfg.batch_size * d.world_size)
     if per_epoch < 1:
         raise UserError(
@@ -119,7 +128,7 @@ def setup(cfg: TrainConfig) -> State:
     )
     readers = max(1, readers_per_rank(stream_spec, cfg.workers))
     if resumed:
-        preflight.resume_matches(resumed["data"], readers, cfg, d.world_size)
+        preflight.resume_matches(resumed["data"], readers, cfg, d.world_size, per_epoch)
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -129,7 +138,6 @@ def setup(cfg: TrainConfig) -> State:
         tokenizer = CachedTokenizer(tokenizer)
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
     optimizer = adamw(module, cfg)
-    prec, autocast = _autocast(cfg, d.device)
     scaler = torch.amp.GradScaler(d.device.type, enabled=prec == "fp16")
     total = cfg.steps or cfg.epochs * per_epoch
     scheduler = cosine_lr(optimizer, cfg.lr, cfg.warmup, total)
@@ -141,10 +149,11 @@ def setup(cfg: TrainConfig) -> State:
         module.clip.load_state_dict(resumed["state_dict"])
         module.load_state_dict({**module.state_dict(), **resumed["heads"]})
         optimizer.load_state_dict(resumed["optimizer"])
-        scaler.load_state_dict(resumed["scaler"])
+        if resumed["scaler"] and scaler.is_enabled():  # empty unless it was saved by an fp16 run
+            scaler.load_state_dict(resumed["scaler"])
         step = int(resumed["step"])
         rngs = resumed["rng"]
-        checkpoint.set_rng_state(rngs[d.rank] if d.rank < len(rngs) else rngs[0])
+        checkpoint.set_rng_state(rngs[d.rank] if d.rank < len(rngs) else rngs[0], d.device)
         if d.is_master:
             log.info("resumed from %s at step %d", resume_path, step)
 
@@ -199,6 +208,38 @@ def setup(cfg: TrainConfig) -> State:
     )
 
 
+def _memory(cfg: TrainConfig, d: distributed.Dist, prec: str) -> None:
+    """Say the per-rank memory estimate (rank 0) with the GPU's memory; refuse a batch that clearly
+    cannot fit (every rank, before any work)."""
+    texts = memory.texts_per_image(
+        cfg.hni_weight > 0, cfg.stc_weight > 0 and cfg.stc_head == "text", cfg.max_tags
+    )
+    est = memory.estimate(model_config(cfg.model), cfg.batch_size, texts, prec, cfg.grad_checkpointing)
+    if est is None:
+        return
+    gpu = ""
+    warning = None
+    if d.device.type == "cuda":
+        gpu_gib = torch.cuda.get_device_properties(d.device).total_memory / memory.GIB
+        gpu = f"; {d.device} has {gpu_gib:.0f} GiB"
+        warning = memory.check_fits(est, gpu_gib, cfg.grad_checkpointing, cfg.batch_size)
+    if d.is_master:
+        log.info("memory estimate %s%s", est.describe(prec, cfg.grad_checkpointing), gpu)
+        if warning:
+            log.warning(warning)
+
+
+def _same_resume_everywhere(resumed: dict[str, Any] | None, out_dir: Path, d: distributed.Dist) -> None:
+    """Every rank resumes from the same step, or none starts: a rank that sees another checkpoint
+    (or none) would run a loop of another length and hang the others."""
+    steps = distributed.gathered(int(resumed["step"]) if resumed else None, d)
+    if len(set(steps)) > 1:
+        raise UserError(
+            f"ranks see different checkpoints in {out_dir / 'checkpoints'} (steps by rank: {steps}); "
+            "--output must be on a filesystem that every node shares"
+        )
+
+
 def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
     """One optimiser step on `batch` (the loader's, without its bookkeeping); returns the losses."""
     s.scheduler(s.step)
@@ -221,12 +262,8 @@ def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
 def save(s: State) -> Path:
     """A checkpoint of the model, optimiser, RNGs and every rank's reader positions (all ranks
     take part; the master writes it). Returns its path."""
-    rngs, streams = [None] * s.d.world_size, [None] * s.d.world_size
-    if s.d.world_size > 1:
-        torch.distributed.all_gather_object(rngs, checkpoint.rng_state())
-        torch.distributed.all_gather_object(streams, s.positions)
-    else:
-        rngs, streams = [checkpoint.rng_state()], [s.positions]
+    rngs = distributed.gathered(checkpoint.rng_state(s.d.device), s.d)
+    streams = distributed.gathered(s.positions, s.d)
     path = Path(s.cfg.output) / "checkpoints" / f"step_{s.step:08d}.pt"
     if s.d.is_master:
         checkpoint.save(
@@ -244,6 +281,7 @@ def save(s: State) -> Path:
                     "readers": s.readers,
                     "batch_size": s.cfg.batch_size,
                     "world_size": s.d.world_size,
+                    "per_epoch": s.per_epoch,
                     "streams": streams,
                 },
                 "rng": rngs,
@@ -401,6 +439,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
                     ckpt_path = save(s)
                 if s.step >= s.stop or s.step % s.per_epoch == 0:
                     break
+    distributed.finish(s.d)
     return {
         "steps": s.step,
         "checkpoint": str(ckpt_path) if ckpt_path else None,

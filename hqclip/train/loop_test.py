@@ -209,3 +209,14 @@ def test_a_run_that_fails_closes_its_log_and_keeps_the_rows_written(dataset, tmp
         run(_cfg(train_dir, sidecars, tmp_path / "run", steps=6, workers=0))
     assert [r["step"] for r in _losses(tmp_path / "run")] == [1, 2] and len(closed) == 1
     assert json.loads((tmp_path / "run" / "config.json").read_text())["steps"] == 6
+
+
+def test_resume_under_another_precision_continues(dataset, tmp_path):
+    """A bf16 checkpoint (its GradScaler state empty) resumes under fp16, and that one under bf16."""
+    train_dir, sidecars = dataset
+    out = tmp_path / "run"
+    for steps, precision in ((1, "bf16"), (2, "fp16"), (3, "bf16")):
+        kw = dict(steps=steps, workers=0, precision=precision, resume="latest")
+        assert run(_cfg(train_dir, sidecars, out, **kw))["steps"] == steps
+    state = torch.load(out / "checkpoints" / "step_00000002.pt", weights_only=True)
+    assert state["scaler"] and state["data"]["per_epoch"] == 8
