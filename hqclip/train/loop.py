@@ -30,6 +30,7 @@ from hqclip.train import checkpoint, distributed, memory, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.cache import CachedTokenizer
 from hqclip.train.config import TrainConfig
+from hqclip.train.images import TrainImages
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
 from hqclip.train.module import HQCLIPModule
@@ -66,7 +67,7 @@ class State:
     readers: int  # loader readers on this rank
     stream_spec: StreamSpec
     text_spec: TextSpec
-    transform: Callable
+    transform: TrainImages
     tokenizer: Callable
     vocab_list: list[str] | None
     module: HQCLIPModule
@@ -96,7 +97,11 @@ def setup(cfg: TrainConfig) -> State:
     prec, autocast = _autocast(cfg, d.device)
     if d.is_master:
         log.info(
-            "device %s / backend %s / precision %s / world size %d", d.device, d.backend, prec, d.world_size
+            "device %s / backend %s / precision %s / world size %d",
+            d.device,
+            d.backend if d.world_size > 1 else "none",
+            prec,
+            d.world_size,
         )
     _memory(cfg, d, prec)
     try:
@@ -134,6 +139,7 @@ def setup(cfg: TrainConfig) -> State:
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
+    transform = TrainImages(transform)  # uint8 from the loader, normalised in `step`
     if cfg.cache:
         tokenizer = CachedTokenizer(tokenizer)
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
@@ -244,6 +250,7 @@ def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
     """One optimiser step on `batch` (the loader's, without its bookkeeping); returns the losses."""
     s.scheduler(s.step)
     batch = _to(batch, s.d.device)
+    batch["images"] = s.transform.normalize(batch["images"])
     with s.autocast():
         losses = s.loss_fn(**s.model(batch))
     s.optimizer.zero_grad(set_to_none=True)
