@@ -249,7 +249,7 @@ def _same_resume_everywhere(resumed: dict[str, Any] | None, out_dir: Path, d: di
 def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
     """One optimiser step on `batch` (the loader's, without its bookkeeping); returns the losses."""
     s.scheduler(s.step)
-    batch = _to(batch, s.d.device)
+    batch = _to(s.module.prepare(batch), s.d.device)
     batch["images"] = s.transform.normalize(batch["images"])
     with s.autocast():
         losses = s.loss_fn(**s.model(batch))
@@ -326,7 +326,7 @@ class RunLog:
         self.s = s
         self.totals: Counter = Counter(load_counts if s.d.is_master else {})
         self.counts: Counter = Counter()
-        self.sums: Counter = Counter()
+        self.sums: torch.Tensor | float = 0.0  # of TERMS, on the device: read back at log steps only
         self.n, self.t = 0, 0.0
         self.last: dict[str, float] = {}
         self.metrics, self.writer, self.bar = None, None, None
@@ -370,9 +370,8 @@ class RunLog:
         """One step's losses and loader counts; a row is written every `log_every` steps."""
         s = self.s
         self.counts.update(counts)
-        for k in TERMS:
-            if k in losses:
-                self.sums[k] += float(losses[k].detach())
+        zero = losses["loss"].new_zeros(())
+        self.sums = self.sums + torch.stack([losses.get(k, zero).detach() for k in TERMS]).double()
         self.n += 1
         if s.step % s.cfg.log_every == 0 or s.step == s.stop:
             self._row(losses, epoch)
@@ -381,10 +380,8 @@ class RunLog:
 
     def _row(self, losses: dict[str, torch.Tensor], epoch: int) -> None:
         s = self.s
-        vals = distributed.all_mean(
-            torch.tensor([self.sums[k] / self.n for k in TERMS], dtype=torch.float64, device=s.d.device), s.d
-        )
-        self.last = {k: v for k, v in zip(TERMS, vals.tolist()) if k in losses}
+        vals = distributed.all_mean(self.sums / self.n, s.d)
+        self.last = {k: v for k, v in zip(TERMS, vals.tolist()) if k in losses}  # waits for the GPU
         self.totals.update(distributed.all_sum_counts(self.counts, s.d))
         dt = time.perf_counter() - self.t
         row = {
@@ -408,7 +405,7 @@ class RunLog:
                         **{k: f"{v:.3f}" for k, v in self.last.items()},
                     }
                 )
-        self.sums.clear()
+        self.sums = 0.0
         self.counts.clear()
         self.n, self.t = 0, time.perf_counter()
 

@@ -220,3 +220,36 @@ def test_resume_under_another_precision_continues(dataset, tmp_path):
         assert run(_cfg(train_dir, sidecars, out, **kw))["steps"] == steps
     state = torch.load(out / "checkpoints" / "step_00000002.pt", weights_only=True)
     assert state["scaler"] and state["data"]["per_epoch"] == 8
+
+
+@pytest.mark.parametrize("head", ["text", "linear"])
+def test_between_log_steps_the_model_loss_and_log_read_nothing_back(dataset, tmp_path, monkeypatch, head):
+    """The forward, the loss and the step's logging read no value back from the tensors (on a GPU
+    each read is a wait for it): negatives' indices and text lengths come with the batch, the loss
+    terms are summed where they are and read at log steps only."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from hqclip.train import loop
+    from hqclip.train.loss import HQCLIPLoss
+    from hqclip.train.module import HQCLIPModule
+
+    reads = []
+
+    class Reads(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default):
+                reads.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    def watched(fn):
+        def call(*a, **kw):
+            with Reads():
+                return fn(*a, **kw)
+
+        return call
+
+    for cls, name in ((HQCLIPModule, "forward"), (HQCLIPLoss, "forward"), (loop.RunLog, "add")):
+        monkeypatch.setattr(cls, name, watched(getattr(cls, name)))
+    train_dir, sidecars = dataset
+    run(_cfg(train_dir, sidecars, tmp_path / "run", steps=2, log_every=2, workers=0, stc_head=head))
+    assert reads == ["aten._local_scalar_dense.default"]  # step 2 logs the logit scale
