@@ -109,32 +109,24 @@ def _two_ranks(cfg, cfg1=None):
     mp.start_processes(_train, args=(port, cfgs), nprocs=2, start_method="fork")  # no re-import
 
 
+def _config(dataset, out, **kw):
+    from hqclip.train import TrainConfig
+
+    train_dir, sidecars = map(str, dataset)
+    base = dict(model="hqclip-micro", shuffle_buffer=8, warmup=1, progress=False, device="cpu")
+    return TrainConfig(train_dir, str(out), sidecars, **{**base, **kw})
+
+
 @pytest.mark.slow
 def test_two_process_run_resumes_mid_epoch_to_the_same_losses(dataset, tmp_path):
     """Two gloo ranks with 2 loader workers each: stopped after step 3 of an 8-step epoch and
     resumed from the checkpoint (each rank's reader positions), the losses equal a straight run."""
     import json
 
-    from hqclip.train import TrainConfig
-
-    train_dir, sidecars = map(str, dataset)
-    base = dict(
-        train_data=train_dir,
-        sidecars=sidecars,
-        model="hqclip-micro",
-        batch_size=4,
-        workers=2,
-        shuffle_buffer=8,
-        warmup=1,
-        log_every=1,
-        save_every=1000,
-        steps=6,
-        progress=False,
-        device="cpu",
-    )
-    _two_ranks(TrainConfig(output=str(tmp_path / "full"), **base))
-    _two_ranks(TrainConfig(output=str(tmp_path / "cut"), stop_after=3, **base))
-    _two_ranks(TrainConfig(output=str(tmp_path / "cut"), resume="latest", **base))
+    kw = dict(batch_size=4, workers=2, log_every=1, save_every=1000, steps=6)
+    _two_ranks(_config(dataset, tmp_path / "full", **kw))
+    _two_ranks(_config(dataset, tmp_path / "cut", stop_after=3, **kw))
+    _two_ranks(_config(dataset, tmp_path / "cut", resume="latest", **kw))
     rows = {
         k: [json.loads(x) for x in (tmp_path / k / "metrics.jsonl").read_text().splitlines()]
         for k in ("full", "cut")
@@ -150,25 +142,15 @@ def test_a_checkpoint_of_two_ranks_resumes_only_under_its_global_batch_and_on_ev
     batch, so other epochs) is refused in one line, one process with batch 8 resumes; ranks that see
     different checkpoints (an --output that is not shared) are refused on every rank."""
     from hqclip.errors import UserError
-    from hqclip.train import TrainConfig, run
+    from hqclip.train import run
 
-    train_dir, sidecars = map(str, dataset)
-    base = dict(
-        train_data=train_dir,
-        sidecars=sidecars,
-        model="hqclip-micro",
-        workers=0,
-        shuffle_buffer=8,
-        warmup=1,
-        train_num_samples=16,
-        progress=False,
-        device="cpu",
-    )
-    out = str(tmp_path / "run")
-    _two_ranks(TrainConfig(output=out, batch_size=4, steps=2, **base))  # 2 steps: one epoch
+    out = tmp_path / "run"
+    kw = dict(workers=0, train_num_samples=16)
+    _two_ranks(_config(dataset, out, batch_size=4, steps=2, **kw))  # 2 steps: one epoch
     with pytest.raises(UserError, match="global batch of 8 .* now 4 and 4"):
-        run(TrainConfig(output=out, batch_size=4, steps=4, resume="latest", **base))
-    assert run(TrainConfig(output=out, batch_size=8, steps=3, resume="latest", **base))["steps"] == 3
-    empty = TrainConfig(output=str(tmp_path / "elsewhere"), batch_size=4, steps=4, resume="latest", **base)
+        run(_config(dataset, out, batch_size=4, steps=4, resume="latest", **kw))
+    assert run(_config(dataset, out, batch_size=8, steps=3, resume="latest", **kw))["steps"] == 3
+    again = _config(dataset, out, batch_size=4, steps=4, resume="latest", **kw)
+    empty = _config(dataset, tmp_path / "elsewhere", batch_size=4, steps=4, resume="latest", **kw)
     with pytest.raises(mp.ProcessRaisedException, match="ranks see different checkpoints"):
-        _two_ranks(TrainConfig(output=out, batch_size=4, steps=4, resume="latest", **base), empty)
+        _two_ranks(again, empty)
