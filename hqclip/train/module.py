@@ -57,8 +57,8 @@ class HQCLIPModule(nn.Module):
         if "neg" in batch:
             neg_idx = batch["neg_idx"]
             parts.append(batch["neg"][neg_idx])
-        enc = encode_text(clip, torch.cat(parts), length=batch["text_len"])
-        chunks = list(torch.split(enc, [p.shape[0] for p in parts]))
+        encoded = encode_text(clip, torch.cat(parts), length=batch["text_len"])
+        chunks = list(torch.split(encoded, [p.shape[0] for p in parts]))
         out: dict[str, Any] = {
             "image_features": image,
             "text_features": chunks.pop(0),
