@@ -159,3 +159,11 @@ def test_some_shards_without_sidecar_train_with_a_warning_and_resume_needs_the_s
         "written with 1 loader workers",
         "resume with the same",
     )
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a usable GPU")
+def test_device_cuda_without_a_usable_gpu(dataset, tmp_path):
+    train_dir, sidecars = dataset
+    r = train("--input", train_dir, "--sidecars", sidecars, "--output", tmp_path / "o", "--device", "cuda")
+    refused(r, "--device cuda: torch", "sees no usable GPU", "--device cpu")
+    assert not (tmp_path / "o").exists()

@@ -23,12 +23,25 @@ def trimmable(clip: torch.nn.Module) -> bool:
     )
 
 
-def encode_text(clip: torch.nn.Module, text: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+def trimmed_length(clip: torch.nn.Module, text: torch.Tensor) -> int | None:
+    """The tokens `encode_text` keeps (the last EOT position + 1); None when it keeps them all.
+    Reading it is a wait for the device the tokens are on: the training step asks it of the batch
+    while it is still on the CPU."""
     if not trimmable(clip) or text.shape[0] == 0:
-        return clip.encode_text(text, normalize=normalize)
+        return None
     eos = getattr(clip, "text_eos_id", None)
     end = text.argmax(dim=-1) if clip.text_pool_type == "argmax" else (text == eos).int().argmax(dim=-1)
-    L = int(end.max()) + 1
+    return int(end.max()) + 1
+
+
+def encode_text(
+    clip: torch.nn.Module, text: torch.Tensor, normalize: bool = True, length: int | None = None
+) -> torch.Tensor:
+    """`clip.encode_text(text)`, on the tokens up to `length` (default: `trimmed_length`)."""
+    L = length or trimmed_length(clip, text)
+    if L is None:
+        return clip.encode_text(text, normalize=normalize)
+    eos = getattr(clip, "text_eos_id", None)
     text = text[:, :L]
     cast_dtype = clip.transformer.get_cast_dtype()
     x = clip.token_embedding(text).to(cast_dtype) + clip.positional_embedding[:L].to(cast_dtype)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hqclip.clip.load import Loaded, ModelSpec, load, weights_hash
+from hqclip.clip.load import Loaded, ModelSpec, device_of, load, weights_hash
 from hqclip.curate import preflight
 from hqclip.curate.score_format import SCORE_FIELDS, is_scores, write_scores
 from hqclip.data.inputs import estimate_total, iter_unit, resolve_inputs
@@ -31,6 +31,7 @@ from hqclip.errors import UserError
 from hqclip.eval.embed import encode_images, encode_texts
 from hqclip.units import resume
 from hqclip.units.batching import map_unit
+from hqclip.units.run import worker_index
 from hqclip.units.stage import run_stage
 
 log = logging.getLogger("hqclip.curate")
@@ -58,7 +59,14 @@ def _score_batch(
     m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batch: int
 ) -> list[dict[str, Any]]:
     """Rows for (sample, preprocessed image, record or None) triples: one image forward, one text
-    forward over every text of the batch."""
+    forward over every text of the batch; under bf16 autocast on a GPU (scores move by its rounding)."""
+    import torch
+
+    with torch.autocast("cuda", torch.bfloat16, enabled=device_of(m.model).type == "cuda"):
+        return _rows(m, batch, text_batch)
+
+
+def _rows(m: Loaded, batch: list[tuple[Any, Any, dict | None]], text_batch: int) -> list[dict[str, Any]]:
     import torch
 
     images = encode_images(m, torch.stack([x for _, x, _ in batch]))
@@ -152,6 +160,12 @@ def clear_models() -> None:
     _models.clear()
 
 
+def worker_device(device: str, index: int, gpus: int) -> str:
+    """`--device cuda` in the local runner's worker `index`: GPU index % gpus, so that N workers
+    spread over the GPUs instead of all loading a model on cuda:0."""
+    return f"cuda:{index % gpus}" if device == "cuda" and gpus > 1 else device
+
+
 def _job(
     unit: str,
     spec: str,
@@ -162,7 +176,11 @@ def _job(
     fp: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """One shard with this process's model (loaded by its first shard, or by `check`)."""
+    """One shard with this process's model (loaded by its first shard, or by `check`), on this
+    worker's GPU."""
+    import torch
+
+    device = worker_device(device, worker_index(), torch.cuda.device_count())
     return score_shard(unit, sidecars, out_dir, _model(spec, device), fp, batch_size, progress)
 
 
@@ -217,6 +235,7 @@ def run_score(
     cannot succeed; writes and returns the run's stats (`score-stats.json`)."""
     out = Path(out_dir)
     here = runner == "local" and workers <= 1  # else workers load the model, on `device`
+    gpu = device.startswith("cuda")
     units, m = check(spec, inputs, sidecars, out, device if here else "cpu", batch_size, workers)
 
     def summarise(finished, before, seconds):
@@ -245,7 +264,8 @@ def run_score(
                 batch_size=batch_size,
             ),
             summarise,
-            parts={"model": weights_hash(m), "version": VERSION},
+            # scores under bf16 autocast (GPU) differ from fp32 ones: never resumed into each other
+            parts={"model": weights_hash(m), "version": VERSION, **({"autocast": "bf16"} if gpu else {})},
             config={"model": spec, "input": str(inputs), "sidecars": str(sidecars), "batch_size": batch_size},
             output_of=partial(sidecar_path, out_dir=out),
             stamp=partial(stamp, sidecars=Path(sidecars)),

@@ -147,3 +147,11 @@ def test_a_plain_folder_unannotated_shards_and_unreadable_images(tmp_path):
     texts = [s.text for s in iter_shard(shards / "shard-000001.tar", decode=False)]
     assert [r["alt"] is None for r in unannotated] == [t == "" for t in texts]
     assert 0 < sum(t == "" for t in texts) < len(texts)  # both kinds occur
+
+
+def test_workers_spread_over_the_gpus():
+    from hqclip.curate.score import worker_device
+
+    assert [worker_device("cuda", i, 2) for i in range(3)] == ["cuda:0", "cuda:1", "cuda:0"]
+    assert worker_device("cuda", 3, 1) == "cuda" and worker_device("cuda:1", 3, 2) == "cuda:1"
+    assert worker_device("cpu", 1, 2) == "cpu"

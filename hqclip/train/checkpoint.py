@@ -23,22 +23,27 @@ from hqclip.data.atomic import atomic_open, commit, tmp_name
 LATEST = "latest.pt"
 
 
-def rng_state() -> dict[str, Any]:
-    """This process's RNG states as plain lists (gatherable across ranks, weights_only-loadable)."""
+def rng_state(device: torch.device) -> dict[str, Any]:
+    """This process's RNG states as plain lists (gatherable across ranks, weights_only-loadable):
+    of CUDA, only its own GPU's, so that a host with fewer visible GPUs can resume it."""
     np_state = np.random.get_state()
     return {
         "python": random.getstate(),
         "torch": torch.get_rng_state().tolist(),
-        "cuda": [t.tolist() for t in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+        "cuda": [torch.cuda.get_rng_state(device).tolist()] if device.type == "cuda" else [],
         "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
     }
 
 
-def set_rng_state(state: dict[str, Any]) -> None:
+def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    """Restore `rng_state`'s states; CUDA's on `device` (a checkpoint of an older hqclip holds every
+    GPU's state: this rank's is the one at its device index)."""
     random.setstate(_tuples(state["python"]))
     torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([torch.tensor(t, dtype=torch.uint8) for t in state["cuda"]])
+    cuda = state["cuda"]
+    if cuda and device.type == "cuda":
+        own = cuda[device.index] if len(cuda) > 1 and device.index < len(cuda) else cuda[0]
+        torch.cuda.set_rng_state(torch.tensor(own, dtype=torch.uint8), device)
     n = state["numpy"]
     np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), *n[2:]))
 

@@ -69,9 +69,14 @@ class TrainConfig:
     precision: str = field(
         default="auto", metadata={"help": "auto (bf16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16"}
     )
-    grad_checkpointing: bool = False
+    grad_checkpointing: bool = field(
+        default=False, metadata={"help": "recompute activations in backward: ~10x less activation memory"}
+    )
     local_loss: bool = field(default=True, metadata={"help": "open_clip --local-loss"})
-    gather_with_grad: bool = field(default=True, metadata={"help": "open_clip --gather-with-grad"})
+    gather_with_grad: bool = field(
+        default=True,
+        metadata={"help": "open_clip --gather-with-grad (required with several processes: exact gradients)"},
+    )
     hni_weight: float = field(
         default=1.0, metadata={"help": "hard-negative (negative description) loss weight"}
     )
@@ -133,6 +138,13 @@ class TrainConfig:
         metadata={
             "help": "what `hqclip eval --input` reads (a world or eval folder), or a CLIP_benchmark "
             "wds folder (test/nshards.txt)"
+        },
+    )
+    device: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (the rank's GPU if CUDA is usable, else CPU; several torchrun processes need a "
+            "GPU or --device cpu) | cuda | cpu"
         },
     )
 

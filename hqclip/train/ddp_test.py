@@ -1,5 +1,6 @@
-"""A 2-process gloo DDP step (HNI and STC on, both heads) gives the loss and gradients of one process
-on the same global batch: the real module, loss and collate, on the micro model."""
+"""A 2-process gloo DDP step (HNI and STC on, both heads, with and without --local-loss) gives the
+loss and gradients of one process on the same global batch: the real module, loss and collate, on
+the micro model. (--no-gather-with-grad, wrong with several processes, is refused: preflight.)"""
 
 import os
 import socket
@@ -20,7 +21,10 @@ from hqclip.train.module import HQCLIPModule
 B = 8
 
 
-def _step(train_dir, sidecar_dir, head, rank, world):
+CASES = [(head, local) for head in ("text", "linear") for local in (True, False)]
+
+
+def _step(train_dir, sidecar_dir, head, local, rank, world):
     """Loss (mean over ranks) and {param: grad} for one step on this rank's half of the batch."""
     shards = list_shards(train_dir)
     vocab = {t: i for i, t in enumerate(read_vocab(sidecar_dir, 16))} if head == "linear" else None
@@ -43,7 +47,7 @@ def _step(train_dir, sidecar_dir, head, rank, world):
     )
     batch.pop("counts"), batch.pop("uids")
     model = torch.nn.parallel.DistributedDataParallel(module) if world > 1 else module
-    loss = HQCLIPLoss(1.0, 1.0, head, local_loss=True, gather_with_grad=True, rank=rank, world_size=world)
+    loss = HQCLIPLoss(1.0, 1.0, head, local_loss=local, gather_with_grad=True, rank=rank, world_size=world)
     out = loss(**model(batch))["loss"]
     out.backward()
     val = out.detach().clone()
@@ -57,7 +61,7 @@ def _worker(rank, port, train_dir, sidecar_dir, q):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     torch.distributed.init_process_group("gloo", rank=rank, world_size=2)
-    res = {head: _step(train_dir, sidecar_dir, head, rank, 2) for head in ("text", "linear")}
+    res = {case: _step(train_dir, sidecar_dir, *case, rank, 2) for case in CASES}
     q.put((rank, res) if rank == 0 else (rank, None))
     torch.distributed.destroy_process_group()
 
@@ -75,33 +79,42 @@ def test_two_process_ddp_step_matches_one_process(dataset):
     got = dict(q.get(timeout=120) for _ in procs)[0]
     for p in procs:
         p.join(timeout=30)
-    for head in ("text", "linear"):
-        loss, grads = _step(train_dir, sidecar_dir, head, 0, 1)
-        dloss, dgrads = got[head]
-        assert dloss == pytest.approx(loss, rel=1e-5), head
+    for case in CASES:
+        loss, grads = _step(train_dir, sidecar_dir, *case, 0, 1)
+        dloss, dgrads = got[case]
+        assert dloss == pytest.approx(loss, rel=1e-5), case
         assert set(dgrads) == set(grads)
         assert any(n.startswith("stc_") for n in grads)
         for n, g in grads.items():  # fp32 sums in another order: compare against the tensor's scale
             d, g = torch.from_numpy(dgrads[n]), torch.from_numpy(g)
-            assert (d - g).abs().max() <= 1e-5 * g.abs().max() + 1e-6, (head, n)
+            assert (d - g).abs().max() <= 1e-5 * g.abs().max() + 1e-6, (case, n)
 
 
-def _train(rank, port, cfg):
+def _train(rank, port, cfgs):
     from hqclip.train import run
 
     os.environ.update(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank)
     )
     torch.set_num_threads(1)
-    run(cfg)
-    torch.distributed.destroy_process_group()
+    run(cfgs[rank])  # ends the process group
 
 
-def _two_ranks(cfg):
+def _two_ranks(cfg, cfg1=None):
+    """`cfg` on two gloo ranks (rank 1 runs `cfg1` when given)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.start_processes(_train, args=(port, cfg), nprocs=2, start_method="fork")  # no re-import
+    cfgs = (cfg, cfg1 or cfg)
+    mp.start_processes(_train, args=(port, cfgs), nprocs=2, start_method="fork")  # no re-import
+
+
+def _config(dataset, out, **kw):
+    from hqclip.train import TrainConfig
+
+    train_dir, sidecars = map(str, dataset)
+    base = dict(model="hqclip-micro", shuffle_buffer=8, warmup=1, progress=False, device="cpu")
+    return TrainConfig(train_dir, str(out), sidecars, **{**base, **kw})
 
 
 @pytest.mark.slow
@@ -110,25 +123,10 @@ def test_two_process_run_resumes_mid_epoch_to_the_same_losses(dataset, tmp_path)
     resumed from the checkpoint (each rank's reader positions), the losses equal a straight run."""
     import json
 
-    from hqclip.train import TrainConfig
-
-    train_dir, sidecars = map(str, dataset)
-    base = dict(
-        train_data=train_dir,
-        sidecars=sidecars,
-        model="hqclip-micro",
-        batch_size=4,
-        workers=2,
-        shuffle_buffer=8,
-        warmup=1,
-        log_every=1,
-        save_every=1000,
-        steps=6,
-        progress=False,
-    )
-    _two_ranks(TrainConfig(output=str(tmp_path / "full"), **base))
-    _two_ranks(TrainConfig(output=str(tmp_path / "cut"), stop_after=3, **base))
-    _two_ranks(TrainConfig(output=str(tmp_path / "cut"), resume="latest", **base))
+    kw = dict(batch_size=4, workers=2, log_every=1, save_every=1000, steps=6)
+    _two_ranks(_config(dataset, tmp_path / "full", **kw))
+    _two_ranks(_config(dataset, tmp_path / "cut", stop_after=3, **kw))
+    _two_ranks(_config(dataset, tmp_path / "cut", resume="latest", **kw))
     rows = {
         k: [json.loads(x) for x in (tmp_path / k / "metrics.jsonl").read_text().splitlines()]
         for k in ("full", "cut")
@@ -136,3 +134,23 @@ def test_two_process_run_resumes_mid_epoch_to_the_same_losses(dataset, tmp_path)
     assert [r["step"] for r in rows["cut"]] == list(range(1, 7))
     for a, b in zip(rows["full"], rows["cut"]):
         assert a["loss"] == b["loss"] and a["hni"] == b["hni"] and a["stc"] == b["stc"], a["step"]
+
+
+@pytest.mark.slow
+def test_a_checkpoint_of_two_ranks_resumes_only_under_its_global_batch_and_on_every_rank(dataset, tmp_path):
+    """Saved by 2 ranks × batch 4 at the end of an epoch: one process with batch 4 (another global
+    batch, so other epochs) is refused in one line, one process with batch 8 resumes; ranks that see
+    different checkpoints (an --output that is not shared) are refused on every rank."""
+    from hqclip.errors import UserError
+    from hqclip.train import run
+
+    out = tmp_path / "run"
+    kw = dict(workers=0, train_num_samples=16)
+    _two_ranks(_config(dataset, out, batch_size=4, steps=2, **kw))  # 2 steps: one epoch
+    with pytest.raises(UserError, match="global batch of 8 .* now 4 and 4"):
+        run(_config(dataset, out, batch_size=4, steps=4, resume="latest", **kw))
+    assert run(_config(dataset, out, batch_size=8, steps=3, resume="latest", **kw))["steps"] == 3
+    again = _config(dataset, out, batch_size=4, steps=4, resume="latest", **kw)
+    empty = _config(dataset, tmp_path / "elsewhere", batch_size=4, steps=4, resume="latest", **kw)
+    with pytest.raises(mp.ProcessRaisedException, match="ranks see different checkpoints"):
+        _two_ranks(again, empty)

@@ -234,7 +234,7 @@ def make_loader(stream: ShardStream, workers: int) -> DataLoader:
         num_workers=workers,
         pin_memory=torch.cuda.is_available(),
         persistent_workers=False,
-        prefetch_factor=4 if workers else None,
+        prefetch_factor=2 if workers else None,  # as open_clip: 2 batches per worker in flight
     )
 
 

@@ -26,10 +26,11 @@ from hqclip import progress
 from hqclip.clip.configs import create, local_name, model_config, write_model_config
 from hqclip.data.atomic import write_text
 from hqclip.errors import UserError
-from hqclip.train import checkpoint, distributed, eval_hook, lock, preflight
+from hqclip.train import checkpoint, distributed, eval_hook, lock, memory, preflight
 from hqclip.train.batch import TextSpec
 from hqclip.train.cache import CachedTokenizer
 from hqclip.train.config import TrainConfig
+from hqclip.train.images import TrainImages
 from hqclip.train.loader import ShardStream, StreamSpec, count_samples, make_loader, readers_per_rank
 from hqclip.train.loss import HQCLIPLoss
 from hqclip.train.module import HQCLIPModule
@@ -66,7 +67,7 @@ class State:
     readers: int  # loader readers on this rank
     stream_spec: StreamSpec
     text_spec: TextSpec
-    transform: Callable
+    transform: TrainImages
     tokenizer: Callable
     vocab_list: list[str] | None
     module: HQCLIPModule
@@ -87,21 +88,34 @@ class State:
 def setup(cfg: TrainConfig) -> State:
     """Check `cfg` and its inputs (a mistake raises `UserError` before any work), then
     build the model, optimiser and schedule, from the checkpoint when resuming."""
-    d = distributed.init()
+    d = distributed.init(cfg.device)
     if d.device.type == "cuda":  # as open_clip_train.main does
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     out_dir = Path(cfg.output)
     cfg = preflight.normalized(cfg)
     inputs = preflight.check(cfg, d.world_size)
+    prec, autocast = _autocast(cfg, d.device)
+    if d.is_master:
+        log.info(
+            "device %s / backend %s / precision %s / world size %d",
+            d.device,
+            d.backend if d.world_size > 1 else "none",
+            prec,
+            d.world_size,
+        )
+    _memory(cfg, d, prec)
     try:
         resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
     except FileNotFoundError as e:
         raise UserError(str(e)) from None
     resumed = checkpoint.load(resume_path) if resume_path else None
+    _same_resume_everywhere(resumed, out_dir, d)
     stc_head = cfg.stc_head if cfg.stc_weight > 0 else None
     vocab_list = preflight.vocab(cfg, inputs.sidecars, resumed)
-    n_samples = cfg.train_num_samples or count_samples(inputs.shards)
+    n_samples = cfg.train_num_samples or distributed.from_master(
+        count_samples(inputs.shards) if d.is_master else None, d
+    )
     per_epoch = n_samples // (cfg.batch_size * d.world_size)
     if per_epoch < 1:
         raise UserError(
@@ -120,7 +134,7 @@ def setup(cfg: TrainConfig) -> State:
     )
     readers = max(1, readers_per_rank(stream_spec, cfg.workers))
     if resumed:
-        preflight.resume_matches(resumed["data"], readers, cfg, d.world_size)
+        preflight.resume_matches(resumed["data"], readers, cfg, d.world_size, per_epoch)
         lock.resume_matches(resumed["config"], cfg)
 
     random.seed(cfg.seed)
@@ -128,11 +142,11 @@ def setup(cfg: TrainConfig) -> State:
     torch.manual_seed(cfg.seed)
     clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
     lock.lock(clip, cfg)
+    transform = TrainImages(transform)  # uint8 from the loader, normalised in `step`
     if cfg.cache:
         tokenizer = CachedTokenizer(tokenizer)
     module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
     optimizer = adamw(module, cfg)
-    prec, autocast = _autocast(cfg, d.device)
     scaler = torch.amp.GradScaler(d.device.type, enabled=prec == "fp16")
     total = cfg.steps or cfg.epochs * per_epoch
     scheduler = cosine_lr(optimizer, cfg.lr, cfg.warmup, total)
@@ -144,10 +158,11 @@ def setup(cfg: TrainConfig) -> State:
         module.clip.load_state_dict(resumed["state_dict"])
         module.load_state_dict({**module.state_dict(), **resumed["heads"]})
         optimizer.load_state_dict(resumed["optimizer"])
-        scaler.load_state_dict(resumed["scaler"])
+        if resumed["scaler"] and scaler.is_enabled():  # empty unless it was saved by an fp16 run
+            scaler.load_state_dict(resumed["scaler"])
         step = int(resumed["step"])
         rngs = resumed["rng"]
-        checkpoint.set_rng_state(rngs[d.rank] if d.rank < len(rngs) else rngs[0])
+        checkpoint.set_rng_state(rngs[d.rank] if d.rank < len(rngs) else rngs[0], d.device)
         if d.is_master:
             log.info("resumed from %s at step %d", resume_path, step)
 
@@ -202,10 +217,43 @@ def setup(cfg: TrainConfig) -> State:
     )
 
 
+def _memory(cfg: TrainConfig, d: distributed.Dist, prec: str) -> None:
+    """Say the per-rank memory estimate (rank 0) with the GPU's memory; refuse a batch that clearly
+    cannot fit (every rank, before any work)."""
+    texts = memory.texts_per_image(
+        cfg.hni_weight > 0, cfg.stc_weight > 0 and cfg.stc_head == "text", cfg.max_tags
+    )
+    est = memory.estimate(model_config(cfg.model), cfg.batch_size, texts, prec, cfg.grad_checkpointing)
+    if est is None:
+        return
+    gpu = ""
+    warning = None
+    if d.device.type == "cuda":
+        gpu_gib = torch.cuda.get_device_properties(d.device).total_memory / memory.GIB
+        gpu = f"; {d.device} has {gpu_gib:.0f} GiB"
+        warning = memory.check_fits(est, gpu_gib, cfg.grad_checkpointing, cfg.batch_size)
+    if d.is_master:
+        log.info("memory estimate %s%s", est.describe(prec, cfg.grad_checkpointing), gpu)
+        if warning:
+            log.warning(warning)
+
+
+def _same_resume_everywhere(resumed: dict[str, Any] | None, out_dir: Path, d: distributed.Dist) -> None:
+    """Every rank resumes from the same step, or none starts: a rank that sees another checkpoint
+    (or none) would run a loop of another length and hang the others."""
+    steps = distributed.gathered(int(resumed["step"]) if resumed else None, d)
+    if len(set(steps)) > 1:
+        raise UserError(
+            f"ranks see different checkpoints in {out_dir / 'checkpoints'} (steps by rank: {steps}); "
+            "--output must be on a filesystem that every node shares"
+        )
+
+
 def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
     """One optimiser step on `batch` (the loader's, without its bookkeeping); returns the losses."""
     s.scheduler(s.step)
-    batch = _to(batch, s.d.device)
+    batch = _to(s.module.prepare(batch), s.d.device)
+    batch["images"] = s.transform.normalize(batch["images"])
     with s.autocast():
         losses = s.loss_fn(**s.model(batch))
     s.optimizer.zero_grad(set_to_none=True)
@@ -224,12 +272,8 @@ def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
 def save(s: State) -> Path:
     """A checkpoint of the model, optimiser, RNGs and every rank's reader positions (all ranks
     take part; the master writes it). Returns its path."""
-    rngs, streams = [None] * s.d.world_size, [None] * s.d.world_size
-    if s.d.world_size > 1:
-        torch.distributed.all_gather_object(rngs, checkpoint.rng_state())
-        torch.distributed.all_gather_object(streams, s.positions)
-    else:
-        rngs, streams = [checkpoint.rng_state()], [s.positions]
+    rngs = distributed.gathered(checkpoint.rng_state(s.d.device), s.d)
+    streams = distributed.gathered(s.positions, s.d)
     path = Path(s.cfg.output) / "checkpoints" / f"step_{s.step:08d}.pt"
     if s.d.is_master:
         checkpoint.save(
@@ -247,6 +291,7 @@ def save(s: State) -> Path:
                     "readers": s.readers,
                     "batch_size": s.cfg.batch_size,
                     "world_size": s.d.world_size,
+                    "per_epoch": s.per_epoch,
                     "streams": streams,
                 },
                 "rng": rngs,
@@ -284,7 +329,7 @@ class RunLog:
         self.s = s
         self.totals: Counter = Counter(load_counts if s.d.is_master else {})
         self.counts: Counter = Counter()
-        self.sums: Counter = Counter()
+        self.sums: torch.Tensor | float = 0.0  # of TERMS, on the device: read back at log steps only
         self.n, self.t = 0, 0.0
         self.last: dict[str, float] = {}
         self.metrics, self.writer, self.bar = None, None, None
@@ -329,9 +374,8 @@ class RunLog:
         """One step's losses and loader counts; a row is written every `log_every` steps."""
         s = self.s
         self.counts.update(counts)
-        for k in TERMS:
-            if k in losses:
-                self.sums[k] += float(losses[k].detach())
+        zero = losses["loss"].new_zeros(())
+        self.sums = self.sums + torch.stack([losses.get(k, zero).detach() for k in TERMS]).double()
         self.n += 1
         if s.step % s.cfg.log_every == 0 or s.step == s.stop:
             self._row(losses, epoch)
@@ -340,10 +384,8 @@ class RunLog:
 
     def _row(self, losses: dict[str, torch.Tensor], epoch: int) -> None:
         s = self.s
-        vals = distributed.all_mean(
-            torch.tensor([self.sums[k] / self.n for k in TERMS], dtype=torch.float64, device=s.d.device), s.d
-        )
-        self.last = {k: v for k, v in zip(TERMS, vals.tolist()) if k in losses}
+        vals = distributed.all_mean(self.sums / self.n, s.d)
+        self.last = {k: v for k, v in zip(TERMS, vals.tolist()) if k in losses}  # waits for the GPU
         self.totals.update(distributed.all_sum_counts(self.counts, s.d))
         dt = time.perf_counter() - self.t
         row = {
@@ -367,7 +409,7 @@ class RunLog:
                         **{k: f"{v:.3f}" for k, v in self.last.items()},
                     }
                 )
-        self.sums.clear()
+        self.sums = 0.0
         self.counts.clear()
         self.n, self.t = 0, time.perf_counter()
 
@@ -409,6 +451,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
                     ckpt_path = save(s)
                 if s.step >= s.stop or s.step % s.per_epoch == 0:
                     break
+    distributed.finish(s.d)
     return {
         "steps": s.step,
         "checkpoint": str(ckpt_path) if ckpt_path else None,

@@ -209,3 +209,47 @@ def test_a_run_that_fails_closes_its_log_and_keeps_the_rows_written(dataset, tmp
         run(_cfg(train_dir, sidecars, tmp_path / "run", steps=6, workers=0))
     assert [r["step"] for r in _losses(tmp_path / "run")] == [1, 2] and len(closed) == 1
     assert json.loads((tmp_path / "run" / "config.json").read_text())["steps"] == 6
+
+
+def test_resume_under_another_precision_continues(dataset, tmp_path):
+    """A bf16 checkpoint (its GradScaler state empty) resumes under fp16, and that one under bf16."""
+    train_dir, sidecars = dataset
+    out = tmp_path / "run"
+    for steps, precision in ((1, "bf16"), (2, "fp16"), (3, "bf16")):
+        kw = dict(steps=steps, workers=0, precision=precision, resume="latest")
+        assert run(_cfg(train_dir, sidecars, out, **kw))["steps"] == steps
+    state = torch.load(out / "checkpoints" / "step_00000002.pt", weights_only=True)
+    assert state["scaler"] and state["data"]["per_epoch"] == 8
+
+
+@pytest.mark.parametrize("head", ["text", "linear"])
+def test_between_log_steps_the_model_loss_and_log_read_nothing_back(dataset, tmp_path, monkeypatch, head):
+    """The forward, the loss and the step's logging read no value back from the tensors (on a GPU
+    each read is a wait for it): negatives' indices and text lengths come with the batch, the loss
+    terms are summed where they are and read at log steps only."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from hqclip.train import loop
+    from hqclip.train.loss import HQCLIPLoss
+    from hqclip.train.module import HQCLIPModule
+
+    reads = []
+
+    class Reads(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in (torch.ops.aten._local_scalar_dense.default, torch.ops.aten.nonzero.default):
+                reads.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    def watched(fn):
+        def call(*a, **kw):
+            with Reads():
+                return fn(*a, **kw)
+
+        return call
+
+    for cls, name in ((HQCLIPModule, "forward"), (HQCLIPLoss, "forward"), (loop.RunLog, "add")):
+        monkeypatch.setattr(cls, name, watched(getattr(cls, name)))
+    train_dir, sidecars = dataset
+    run(_cfg(train_dir, sidecars, tmp_path / "run", steps=2, log_every=2, workers=0, stc_head=head))
+    assert reads == ["aten._local_scalar_dense.default"]  # step 2 logs the logit scale

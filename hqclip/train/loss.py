@@ -29,8 +29,12 @@ def _gather_nograd(x: torch.Tensor, world_size: int) -> torch.Tensor:
     return torch.cat(parts)
 
 
-def _global_count(n: torch.Tensor, world_size: int) -> torch.Tensor:
-    n = n.detach().float().clone()
+def _global_count(n: torch.Tensor | int, world_size: int, device: torch.device) -> torch.Tensor | float:
+    """The count summed over ranks, at least 1. A Python count stays one on a single rank, and is
+    filled on the device on several (no host-to-device copy, so no wait for the GPU)."""
+    if world_size == 1 and not torch.is_tensor(n):
+        return max(float(n), 1.0)
+    n = n.detach().float().clone() if torch.is_tensor(n) else torch.full((), float(n), device=device)
     if world_size > 1:
         torch.distributed.all_reduce(n)
     return n.clamp(min=1.0)
@@ -83,42 +87,52 @@ class HQCLIPLoss(nn.Module):
         lin_target: torch.Tensor | None = None,
         lin_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        img, txt = image_features.float(), text_features.float()
-        B, D = txt.shape
-        use_hni = self.hni_weight > 0 and neg_features is not None
-        # one collective for positives and negatives: concatenate along the feature dim
-        both = torch.cat([txt, neg_features.float()], dim=1) if use_hni else txt
-        all_img, all_both = self._gather(img, both)
-        all_txt = all_both[:, :D]
-        local = self.local_loss and self.world_size > 1
-        rows_img, rows_txt = (img, txt) if local else (all_img, all_txt)
-        logits_i = logit_scale * rows_img @ all_txt.T
-        logits_t = logit_scale * rows_txt @ all_img.T
-        if logit_bias is not None:
-            logits_i, logits_t = logits_i + logit_bias, logits_t + logit_bias
-        labels = torch.arange(rows_img.shape[0], device=img.device)
-        if local:
-            labels = labels + B * self.rank
-        out = {"contrastive": (F.cross_entropy(logits_i, labels) + F.cross_entropy(logits_t, labels)) / 2}
-        if use_hni:
-            all_neg = all_both[:, D:]
-            mask = _gather_nograd(neg_mask.to(img.device), self.world_size)
-            neg_logits = logit_scale * rows_img @ all_neg.T
+        # fp32 logits: autocast would run the matmuls below in bf16/fp16 despite the casts
+        with torch.autocast(image_features.device.type, enabled=False):
+            img, txt = image_features.float(), text_features.float()
+            B, D = txt.shape
+            use_hni = self.hni_weight > 0 and neg_features is not None
+            # one collective for positives and negatives: concatenate along the feature dim
+            both = torch.cat([txt, neg_features.float()], dim=1) if use_hni else txt
+            all_img, all_both = self._gather(img, both)
+            all_txt = all_both[:, :D]
+            local = self.local_loss and self.world_size > 1
+            rows_img, rows_txt = (img, txt) if local else (all_img, all_txt)
+            logits_i = logit_scale * rows_img @ all_txt.T
+            logits_t = logit_scale * rows_txt @ all_img.T
             if logit_bias is not None:
-                neg_logits = neg_logits + logit_bias
-            neg_logits = neg_logits.masked_fill(~mask[None, :], float("-inf"))
-            out["hni"] = F.cross_entropy(torch.cat([logits_i, neg_logits], dim=1), labels)
-        if self.stc_weight > 0:
-            out["stc"] = self._stc(
-                img, tag_features, tag_owner, tag_label, stc_scale, stc_bias, lin_logits, lin_target, lin_mask
-            )
-        total = out["contrastive"]
-        if "hni" in out:
-            total = total + self.hni_weight * out["hni"]
-        if "stc" in out:
-            total = total + self.stc_weight * out["stc"]
-        out["loss"] = total
-        return out
+                logits_i, logits_t = logits_i + logit_bias, logits_t + logit_bias
+            labels = torch.arange(rows_img.shape[0], device=img.device)
+            if local:
+                labels = labels + B * self.rank
+            out = {"contrastive": (F.cross_entropy(logits_i, labels) + F.cross_entropy(logits_t, labels)) / 2}
+            if use_hni:
+                all_neg = all_both[:, D:]
+                mask = _gather_nograd(neg_mask.to(img.device), self.world_size)
+                neg_logits = logit_scale * rows_img @ all_neg.T
+                if logit_bias is not None:
+                    neg_logits = neg_logits + logit_bias
+                neg_logits = neg_logits.masked_fill(~mask[None, :], float("-inf"))
+                out["hni"] = F.cross_entropy(torch.cat([logits_i, neg_logits], dim=1), labels)
+            if self.stc_weight > 0:
+                out["stc"] = self._stc(
+                    img,
+                    tag_features,
+                    tag_owner,
+                    tag_label,
+                    stc_scale,
+                    stc_bias,
+                    lin_logits,
+                    lin_target,
+                    lin_mask,
+                )
+            total = out["contrastive"]
+            if "hni" in out:
+                total = total + self.hni_weight * out["hni"]
+            if "stc" in out:
+                total = total + self.stc_weight * out["stc"]
+            out["loss"] = total
+            return out
 
     def _stc(
         self, img, tag_features, tag_owner, tag_label, stc_scale, stc_bias, lin_logits, lin_target, lin_mask
@@ -126,11 +140,11 @@ class HQCLIPLoss(nn.Module):
         if self.stc_head == "text":
             logits = stc_scale.exp() * (img[tag_owner] * tag_features.float()).sum(-1) + stc_bias
             per = F.binary_cross_entropy_with_logits(logits, tag_label, reduction="sum")
-            n = torch.tensor(float(tag_label.numel()), device=img.device)
+            n = tag_label.numel()
             anchor = 0.0 * (stc_scale + stc_bias)  # params stay in the graph when a batch has no tags
         else:
             per = F.binary_cross_entropy_with_logits(lin_logits.float(), lin_target, reduction="none")
             per = (per.sum(1) * lin_mask).sum()
             n = lin_mask.sum() * lin_target.shape[1]
             anchor = 0.0 * lin_logits.sum()
-        return per * self.world_size / _global_count(n, self.world_size) + anchor
+        return per * self.world_size / _global_count(n, self.world_size, img.device) + anchor

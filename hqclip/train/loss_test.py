@@ -130,3 +130,24 @@ def test_two_processes_match_one():
             assert torch.allclose(r[2], gt[rank * h : (rank + 1) * h], atol=1e-6), name
             assert torch.allclose(r[3], gn[rank * h : (rank + 1) * h], atol=1e-6), name
     assert want["hq0"][0] == pytest.approx(want["clip"][0], abs=1e-6)
+
+
+def test_logits_stay_fp32_under_bf16_autocast():
+    """Under autocast the matmuls of the logits would run in bf16 (0.5 apart at |logit| 64-100): the
+    feature gradients must be those of fp32, not a few percent off."""
+    g = torch.Generator().manual_seed(0)
+    n, d = 64, 32
+    img = F.normalize(torch.randn(n, d, generator=g), dim=-1)
+    txt = F.normalize(img + 1.5 * torch.randn(n, d, generator=g) / d**0.5, dim=-1)
+    neg = F.normalize(txt + 0.3 * torch.randn(n, d, generator=g) / d**0.5, dim=-1)
+    grads = []
+    for autocast in (False, True):
+        i, t, ng = (x.clone().requires_grad_() for x in (img, txt, neg))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = HQCLIPLoss(1.0)(
+                i, t, torch.tensor(100.0), neg_features=ng, neg_mask=torch.ones(n, dtype=bool)
+            )
+        out["loss"].backward()
+        grads.append([x.grad for x in (i, t, ng)])
+    for want, got in zip(*grads):
+        assert (got - want).norm() <= 1e-5 * want.norm()

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hqclip.clip.text import encode_text
+from hqclip.clip.text import encode_text, trimmed_length
 
 
 class HQCLIPModule(nn.Module):
@@ -33,15 +33,32 @@ class HQCLIPModule(nn.Module):
     def head_state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
 
+    def prepare(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """`batch` with what `forward` would otherwise read back from the GPU (each a wait for it):
+        the indices of the present negatives and each text call's trimmed length. The training step
+        calls it while the batch is on the CPU; `forward` calls it on a batch that skipped it."""
+        out = dict(batch)
+        texts = [batch["text"]]
+        if "neg" in batch:
+            out["neg_idx"] = batch["neg_mask"].nonzero().squeeze(1)
+            texts.append(batch["neg"][out["neg_idx"]])
+        lengths = [trimmed_length(self.clip, t) for t in texts if t.shape[0]]
+        out["text_len"] = None if None in lengths else max(lengths)
+        out["tag_len"] = trimmed_length(self.clip, batch["tag_text"]) if "tag_text" in batch else None
+        return out
+
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if "text_len" not in batch:
+            batch = self.prepare(batch)
         clip = self.clip
         image = clip.encode_image(batch["images"], normalize=True)
         parts = [batch["text"]]
         neg_idx = None
         if "neg" in batch:
-            neg_idx = batch["neg_mask"].nonzero().squeeze(1)
+            neg_idx = batch["neg_idx"]
             parts.append(batch["neg"][neg_idx])
-        chunks = list(torch.split(encode_text(clip, torch.cat(parts)), [p.shape[0] for p in parts]))
+        encoded = encode_text(clip, torch.cat(parts), length=batch["text_len"])
+        chunks = list(torch.split(encoded, [p.shape[0] for p in parts]))
         out: dict[str, Any] = {
             "image_features": image,
             "text_features": chunks.pop(0),
@@ -53,8 +70,12 @@ class HQCLIPModule(nn.Module):
             out["neg_features"] = enc.new_zeros(out["text_features"].shape).index_copy(0, neg_idx, enc)
             out["neg_mask"] = batch["neg_mask"]
         if self.stc_head == "text":
+            tags = batch["tag_text"]
             out.update(
-                tag_features=encode_text(clip, batch["tag_text"]),
+                # a batch without tags (shards without sidecars) skips the tower: no 0-row forward
+                tag_features=encode_text(clip, tags, length=batch["tag_len"])
+                if tags.shape[0]
+                else image.new_zeros(0, image.shape[1]),
                 tag_owner=batch["tag_owner"],
                 tag_label=batch["tag_label"],
                 stc_scale=self.stc_logit_scale,

@@ -91,6 +91,13 @@ def check(cfg: TrainConfig, world_size: int) -> Inputs:
     check_pretrained(cfg.model, cfg.pretrained)
     eval_hook.check(cfg)
     shards = resolve_inputs(cfg.train_data)
+    if world_size > 1 and not cfg.gather_with_grad:
+        # the gathered features of other ranks carry no gradient: scaled by 1/world without
+        # --local-loss, biased with it (notes/review-gpu.md finding 12)
+        raise UserError(
+            f"--no-gather-with-grad with {world_size} processes gives wrong gradients; "
+            "drop it (--gather-with-grad is the default)"
+        )
     if not cfg.resampled and len(shards) < world_size:
         raise UserError(
             f"{len(shards)} shards for {world_size} processes: every process needs a "
@@ -142,8 +149,21 @@ def vocab(cfg: TrainConfig, sidecars: str | None, state: dict[str, Any] | None) 
     return tags
 
 
-def resume_matches(data: dict[str, Any], readers: int, cfg: TrainConfig, world_size: int) -> None:
-    """A mid-epoch position resumes only under the layout that wrote it."""
+def resume_matches(
+    data: dict[str, Any], readers: int, cfg: TrainConfig, world_size: int, per_epoch: int
+) -> None:
+    """A checkpoint resumes under the global batch and epoch length that wrote it (else its step
+    count would stand for other samples, epochs and schedule); a mid-epoch position only under the
+    same loader workers, batch size and processes as well."""
+    if "batch_size" in data:  # absent in checkpoints of an older hqclip
+        wrote = (data["batch_size"] * data["world_size"], data.get("per_epoch", per_epoch))
+        if wrote != (cfg.batch_size * world_size, per_epoch):
+            raise UserError(
+                f"the checkpoint was written with a global batch of {wrote[0]} (--batch-size "
+                f"{data['batch_size']} × {data['world_size']} processes) and {wrote[1]} steps per epoch; "
+                f"now {cfg.batch_size * world_size} and {per_epoch}: resume with --batch-size "
+                f"{wrote[0]} / processes and the same --train-num-samples"
+            )
     if data.get("batches_done", 0) == 0:
         return
     if "streams" not in data:

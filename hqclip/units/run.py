@@ -18,6 +18,19 @@ from hqclip.workers import context as workers_context
 
 # every command on the runner: a task may use this much, and is retried this often if its worker dies
 RAY_DEFAULTS = {"address": None, "num_cpus": 1, "num_gpus": 0, "max_retries": 3}
+_index = 0  # this process's number among the local runner's workers
+
+
+def worker_index() -> int:
+    """This process's number among the local runner's worker processes, from 0 (0 in the main
+    process and in Ray tasks): a job on GPUs picks its GPU by it."""
+    return _index
+
+
+def _number(counter) -> None:
+    global _index
+    with counter.get_lock():
+        _index, counter.value = counter.value, counter.value + 1
 
 
 def run_units(
@@ -55,7 +68,10 @@ def run_units(
         for unit in todo:
             done(str(unit), job(str(unit)))
         return results
-    with ProcessPoolExecutor(workers, mp_context=workers_context()) as pool:
+    ctx = workers_context()
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_number, initargs=(ctx.Value("i", 0),)
+    ) as pool:
         futures = {pool.submit(job, str(u)): str(u) for u in todo}
         try:
             for fut in as_completed(futures):
