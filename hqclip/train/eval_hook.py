@@ -77,7 +77,7 @@ def _numbers(s: State) -> dict[str, float]:
     preprocess = image_transform_v2(PreprocessCfg(**clip.visual.preprocess_cfg), is_train=False)
     wds = _clip_benchmark(data)
     label = s.cfg.model
-    rng, was_training = checkpoint.rng_state(), clip.training
+    rng, was_training = checkpoint.rng_state(s.d.device), clip.training
     try:
         with torch.no_grad():
             results = evaluate(
@@ -88,6 +88,6 @@ def _numbers(s: State) -> dict[str, float]:
             )
     finally:
         clip.train(was_training)
-        checkpoint.set_rng_state(rng)
+        checkpoint.set_rng_state(rng, s.d.device)
     cols, rows = summary(results)
     return {c: v for c, v in zip(cols, rows[label]) if v is not None}
