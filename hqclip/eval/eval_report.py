@@ -69,7 +69,7 @@ def markdown(results: dict) -> str:
     return text
 
 
-def _bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None:
+def bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None:
     plt = pyplot()
     width = 0.8 / max(1, len(rows))
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(cols)), 4))
@@ -85,14 +85,14 @@ def _bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> Non
     save_png(fig, path)
 
 
-def _clean(x):
+def clean(x):
     """JSON has no NaN: write null."""
     if isinstance(x, float) and math.isnan(x):
         return None
     if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
+        return {k: clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [clean(v) for v in x]
     return x
 
 
@@ -101,14 +101,14 @@ def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "markdown": out / "results.md", "plot": out / "summary.png"}
-    write_text(paths["json"], json.dumps(_clean(results), indent=2, allow_nan=False) + "\n")
+    write_text(paths["json"], json.dumps(clean(results), indent=2, allow_nan=False) + "\n")
     write_text(paths["markdown"], markdown(results))
     cols, rows = summary(results)
-    _bars(paths["plot"], "hqclip eval", cols, rows)
+    bars(paths["plot"], "hqclip eval", cols, rows)
     subsets = sorted({k for r in results["models"].values() for k in r.get("sugarcrepe", {}) if k != "mean"})
     if subsets:
         paths["sugarcrepe"] = out / "sugarcrepe.png"
-        _bars(
+        bars(
             paths["sugarcrepe"],
             "SugarCrepe (image→text accuracy)",
             subsets,
