@@ -231,3 +231,18 @@ def test_corrupt_tar_exits_2_naming_it(tmp_path, mini, tiny_model_name):
                     "--tasks", "cifar10", "--workers", "2")  # fmt: skip
     assert code == 2 and "1.tar" in out and "fetch it again" in out, out
     assert "Traceback" not in out
+
+
+@pytest.mark.slow
+def test_all_40_tasks_through_the_cli(mini, tiny_model_name, tmp_path):
+    code, out = cli("--suite", "datacomp", "--data-dir", mini, "-m", f"tiny={tiny_model_name}", "--out", tmp_path,
+                    "--workers", "0", "--batch-size", "8")  # fmt: skip
+    assert code == 0, out
+    lines = [json.loads(x) for x in (tmp_path / "tiny" / "eval_results.jsonl").read_text().splitlines()]
+    assert [x["key"] for x in lines] == [t.key for t in TASKS]
+    # DataComp's aggregate_scores.py: drop rows without a main metric, expect 38, average them
+    counted = [x["metrics"]["main_metric"] for x in lines if x["metrics"]["main_metric"] is not None]
+    assert len(counted) == 38
+    agg = json.loads((tmp_path / "results.json").read_text())["models"]["tiny"]["aggregates"]
+    assert agg["complete"] and agg["Average"] == pytest.approx(np.mean(counted))
+    assert f"| **Average** | | **{100 * np.mean(counted):.1f}** |" in out and "Partial run" not in out
