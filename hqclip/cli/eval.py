@@ -38,10 +38,15 @@ def eval_cmd(
     tasks: str | None = typer.Option(
         None,
         "--tasks",
-        help="with --suite: comma-separated task keys (imagenet1k,vtab/cifar100,...); the average is then partial",
+        help=(
+            "with --suite: comma-separated task keys (imagenet1k,vtab/cifar100,...); "
+            "the average is then partial"
+        ),
     ),
     overwrite: bool = typer.Option(
-        False, "--overwrite", help="with --suite: redo tasks done before under other weights with the same label"
+        False,
+        "--overwrite",
+        help="with --suite: redo tasks done before under other weights with the same label",
     ),
     data: Path | None = typer.Option(
         None,
@@ -110,7 +115,9 @@ def _suite(suite, data_dir, model, out, tasks, batch_size, workers, device, seed
     if suite != "datacomp":
         raise UserError(f"unknown --suite {suite!r}; the one suite is datacomp")
     if data_dir is None:
-        raise UserError("--suite datacomp needs --data-dir (fetch the data: hqclip download-datacomp --data-dir DIR)")
+        raise UserError(
+            "--suite datacomp needs --data-dir (fetch the data: hqclip download-datacomp --data-dir DIR)"
+        )
     results = run_suite(
         model,
         data_dir,
@@ -123,19 +130,33 @@ def _suite(suite, data_dir, model, out, tasks, batch_size, workers, device, seed
         overwrite=overwrite,
     )
     typer.echo(markdown(results))
-    typer.echo(f"report: {out}/results.json, {out}/results.md, {out}/summary.png; per model {out}/LABEL/eval_results.jsonl")
+    typer.echo(
+        f"report: {out}/results.json, {out}/results.md, {out}/summary.png; "
+        f"per model {out}/LABEL/eval_results.jsonl"
+    )
 
 
 @app.command("download-datacomp")
 def download_datacomp(
-    data_dir: Path = typer.Option(..., "--data-dir", help="where the task folders go (then: hqclip eval --suite datacomp --data-dir DIR)"),
+    data_dir: Path = typer.Option(
+        ...,
+        "--data-dir",
+        help="where the task folders go (then: hqclip eval --suite datacomp --data-dir DIR)",
+    ),
     tasks: str | None = typer.Option(None, "--tasks", help="comma-separated task keys [default: all 40]"),
-    endpoint: str | None = typer.Option(None, help="Hugging Face hub URL [default: HF_ENDPOINT or huggingface.co]"),
+    endpoint: str | None = typer.Option(
+        None, help="Hugging Face hub URL [default: HF_ENDPOINT or huggingface.co]"
+    ),
     workers: int = typer.Option(8, help="parallel file downloads"),
 ) -> None:
     """Fetch DataComp's evaluation sets from the Hugging Face hub into --data-dir: each task folder
     that is missing or incomplete (resumable: files already there are kept)."""
     from hqclip.eval.datacomp.fetch import fetch
 
-    fetched = fetch(data_dir, [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None, endpoint, workers)
-    typer.echo(f"{len(fetched)} task folder(s) fetched into {data_dir}" + (f": {', '.join(fetched)}" if fetched else ""))
+    fetched = fetch(
+        data_dir, [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None, endpoint, workers
+    )
+    typer.echo(
+        f"{len(fetched)} task folder(s) fetched into {data_dir}"
+        + (f": {', '.join(fetched)}" if fetched else "")
+    )

@@ -96,13 +96,21 @@ def clean(x):
     return x
 
 
-def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
-    """results.json, results.md, summary.png (+ sugarcrepe.png per subset) under `out_dir`."""
+def write_json_markdown(results: dict, out_dir: str | Path, table: str) -> dict[str, Path]:
+    """results.json and results.md (`table`) under `out_dir`; the paths, summary.png's included
+    (for the caller to draw)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "markdown": out / "results.md", "plot": out / "summary.png"}
     write_text(paths["json"], json.dumps(clean(results), indent=2, allow_nan=False) + "\n")
-    write_text(paths["markdown"], markdown(results))
+    write_text(paths["markdown"], table)
+    return paths
+
+
+def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
+    """results.json, results.md, summary.png (+ sugarcrepe.png per subset) under `out_dir`."""
+    out = Path(out_dir)
+    paths = write_json_markdown(results, out, markdown(results))
     cols, rows = summary(results)
     bars(paths["plot"], "hqclip eval", cols, rows)
     subsets = sorted({k for r in results["models"].values() for k in r.get("sugarcrepe", {}) if k != "mean"})

@@ -15,10 +15,20 @@ TABLE = Path(__file__).parent / "testdata" / "openclip_results.csv"
 
 SHIFTS = {"ImageNet Sketch", "ImageNet v2", "ImageNet-A", "ImageNet-O", "ImageNet-R", "ObjectNet"}
 VTAB = {
-    "Caltech-101", "CIFAR-100", "CLEVR Counts", "CLEVR Distance", "Describable Textures", "EuroSAT",
-    "KITTI Vehicle Distance", "Oxford Flowers-102", "Oxford-IIIT Pet", "PatchCamelyon", "RESISC45",
-    "SVHN", "SUN397",
-}  # fmt: skip
+    "Caltech-101",
+    "CIFAR-100",
+    "CLEVR Counts",
+    "CLEVR Distance",
+    "Describable Textures",
+    "EuroSAT",
+    "KITTI Vehicle Distance",
+    "Oxford Flowers-102",
+    "Oxford-IIIT Pet",
+    "PatchCamelyon",
+    "RESISC45",
+    "SVHN",
+    "SUN397",
+}
 RETRIEVAL = {"Flickr", "MSCOCO", "WinoGAViL"}
 
 
@@ -40,9 +50,13 @@ def test_task_list_is_datacomps():
     assert {t.name for t in TASKS if t.group == "Retrieval"} == RETRIEVAL
     assert [t.name for t in TASKS if t.group == "ImageNet"] == ["ImageNet 1k"]
     # the table's 38 result columns are the counted tasks' display names
-    assert set(rows()[0]) - {"name", "pretrained", "params (M)", "FLOPs (B)", "Average perf. on 38 datasets"} == {
-        t.name for t in COUNTED
-    }
+    assert set(rows()[0]) - {
+        "name",
+        "pretrained",
+        "params (M)",
+        "FLOPs (B)",
+        "Average perf. on 38 datasets",
+    } == {t.name for t in COUNTED}
 
 
 def test_average_reproduces_every_published_row():
@@ -51,7 +65,9 @@ def test_average_reproduces_every_published_row():
     for row in table:
         agg = aggregate(scores(row))
         assert agg["complete"] and agg["n_tasks"] == 38
-        assert agg["Average"] == pytest.approx(float(row["Average perf. on 38 datasets"]), abs=1e-4), row["name"]
+        assert agg["Average"] == pytest.approx(float(row["Average perf. on 38 datasets"]), abs=1e-4), row[
+            "name"
+        ]
 
 
 # (name, pretrained) -> Average, ImageNet, ImageNet dist. shifts, VTAB, Retrieval (the note's rows)

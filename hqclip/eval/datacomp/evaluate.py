@@ -65,7 +65,9 @@ def _embed_wds(m: Loaded, task: T.Task, folder: Path, data_dir: Path, batch_size
         raise UserError(f"{folder}: its shards hold no samples; fetch it again: {refetch}")
     meta = None if any(x is None for x in metas) else np.concatenate(metas)
     if task.kind not in (T.CLASSIFICATION, T.IWILDCAM) and meta is None:
-        raise UserError(f"{folder}: samples without .npy metadata, which {task.name} needs; fetch it again: {refetch}")
+        raise UserError(
+            f"{folder}: samples without .npy metadata, which {task.name} needs; fetch it again: {refetch}"
+        )
     return torch.from_numpy(np.concatenate(embs)), torch.cat(labels), meta
 
 
@@ -87,18 +89,26 @@ def _classification(m, task, folder, data_dir, batch_size, workers, protos: Prot
             for head, (names, templates) in _heads(folder).items()
         }
         return dm.face(preds, meta)
-    names, templates = layout.read_lines(folder / layout.CLASSNAMES), layout.read_lines(folder / layout.TEMPLATES)
+    names, templates = (
+        layout.read_lines(folder / layout.CLASSNAMES),
+        layout.read_lines(folder / layout.TEMPLATES),
+    )
     logits = 100.0 * img @ protos(names, templates)
     if task.kind == T.CLASSIFICATION:
         return dm.classification(logits, labels)
     if task.kind == T.IWILDCAM:
         return dm.iwildcam(logits, labels)
-    return {T.CAMELYON17: dm.camelyon17, T.FMOW: dm.fmow, T.DOLLAR_STREET: dm.dollar_street, T.GEODE: dm.geode}[
-        task.kind
-    ](logits, labels, meta)
+    return {
+        T.CAMELYON17: dm.camelyon17,
+        T.FMOW: dm.fmow,
+        T.DOLLAR_STREET: dm.dollar_street,
+        T.GEODE: dm.geode,
+    }[task.kind](logits, labels, meta)
 
 
-def _embed_refs(m: Loaded, refs: list, desc: str, batch_size: int, workers: int, folder: Path) -> torch.Tensor:
+def _embed_refs(
+    m: Loaded, refs: list, desc: str, batch_size: int, workers: int, folder: Path
+) -> torch.Tensor:
     from torch.utils.data import DataLoader
 
     out = []
@@ -131,7 +141,9 @@ def cue_prompt(cue: str) -> str:
 def _winogavil(m, task, folder, batch_size, workers) -> dict:
     data = hf.read_winogavil(folder)
     names = list(data.images)
-    emb = _embed_refs(m, [data.images[n] for n in names], f"{m.label}: {task.name}", batch_size, workers, folder)
+    emb = _embed_refs(
+        m, [data.images[n] for n in names], f"{m.label}: {task.name}", batch_size, workers, folder
+    )
     row = {n: i for i, n in enumerate(names)}
     cues = _texts(m, [cue_prompt(c) for c in data.cues], batch_size)
     sims = [(emb[[row[c] for c in cands]] @ cues[i]).numpy() for i, cands in enumerate(data.candidates)]

@@ -16,7 +16,9 @@ from hqclip.eval.datacomp.tasks import select
 log = logging.getLogger("hqclip.eval")
 
 
-def fetch(data_dir: Path, keys: list[str] | None = None, endpoint: str | None = None, workers: int = 8) -> list[str]:
+def fetch(
+    data_dir: Path, keys: list[str] | None = None, endpoint: str | None = None, workers: int = 8
+) -> list[str]:
     """Keys of the tasks fetched (the others were complete already)."""
     from huggingface_hub import snapshot_download
 
@@ -31,7 +33,11 @@ def fetch(data_dir: Path, keys: list[str] | None = None, endpoint: str | None = 
         log.info("fetching %s (%s) into %s", task.name, task.repo, data_dir / task.folder)
         try:
             snapshot_download(
-                task.repo, repo_type="dataset", local_dir=data_dir / task.folder, endpoint=endpoint, max_workers=workers
+                task.repo,
+                repo_type="dataset",
+                local_dir=data_dir / task.folder,
+                endpoint=endpoint,
+                max_workers=workers,
             )
         except OSError as e:  # the hub's HTTP errors, offline mode and connection failures are OSErrors
             msg = (str(e).strip().splitlines() or [type(e).__name__])[0]

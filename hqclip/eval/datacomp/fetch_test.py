@@ -66,12 +66,20 @@ class Hub(BaseHTTPRequestHandler):
                 files = sorted(p for p in folder.rglob("*") if p.is_file())
                 if "/tree/" in self.path:  # the recursive file list
                     listing = [
-                        {"type": "file", "path": str(p.relative_to(folder)), "size": p.stat().st_size,
-                         "oid": etag(p.read_bytes())}
+                        {
+                            "type": "file",
+                            "path": str(p.relative_to(folder)),
+                            "size": p.stat().st_size,
+                            "oid": etag(p.read_bytes()),
+                        }
                         for p in files
-                    ]  # fmt: skip
+                    ]
                 else:  # repo info
-                    listing = {"id": repo, "sha": SHA, "siblings": [{"rfilename": str(p.relative_to(folder))} for p in files]}
+                    listing = {
+                        "id": repo,
+                        "sha": SHA,
+                        "siblings": [{"rfilename": str(p.relative_to(folder))} for p in files],
+                    }
                 body = json.dumps(listing).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

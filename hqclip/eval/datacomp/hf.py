@@ -100,7 +100,9 @@ def _lookup(index: dict, name: str, folder: Path) -> tuple[str | None, str]:
 
     ref = index.get(name) or index.get(name.rsplit("/", 1)[-1])
     if ref is None:
-        raise UserError(f"{folder}: no image {name!r} for a row of {_table(folder).name}; fetch the set again")
+        raise UserError(
+            f"{folder}: no image {name!r} for a row of {_table(folder).name}; fetch the set again"
+        )
     return ref
 
 

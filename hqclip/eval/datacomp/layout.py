@@ -50,7 +50,9 @@ def check(task: Task, data_dir: Path) -> None:
 
     folder = data_dir / task.folder
     if not folder.is_dir():
-        raise UserError(f"{folder}: missing (DataComp task {task.name}); fetch it: {fetch_command(data_dir, task)}")
+        raise UserError(
+            f"{folder}: missing (DataComp task {task.name}); fetch it: {fetch_command(data_dir, task)}"
+        )
     problem = _wds_problem(folder) if task.wds else hf.problem(task, folder)
     if problem:
         raise UserError(

@@ -65,7 +65,11 @@ def iwildcam(logits: torch.Tensor, labels: torch.Tensor) -> dict:
 def camelyon17(logits: torch.Tensor, labels: torch.Tensor, meta: np.ndarray) -> dict:
     """Metadata [hospital, slide, y]; the main metric is the plain acc1."""
     correct = (logits.argmax(dim=1) == labels).numpy()
-    return {**classification(logits, labels), "acc_avg": float(correct.mean()), "acc_wg": worst_group(correct, meta[:, 1])}
+    return {
+        **classification(logits, labels),
+        "acc_avg": float(correct.mean()),
+        "acc_wg": worst_group(correct, meta[:, 1]),
+    }
 
 
 def fmow(logits: torch.Tensor, labels: torch.Tensor, meta: np.ndarray) -> dict:
@@ -93,7 +97,11 @@ def dollar_street(logits: torch.Tensor, labels: torch.Tensor, meta: np.ndarray) 
 def geode(logits: torch.Tensor, labels: torch.Tensor, meta: np.ndarray) -> dict:
     """Metadata [region, country]; main: top-1 accuracy of the worst region."""
     correct = (logits.argmax(dim=1) == labels).numpy()
-    return {**classification(logits, labels), "acc_avg": float(correct.mean()), "acc_wg": worst_group(correct, meta[:, 0])}
+    return {
+        **classification(logits, labels),
+        "acc_avg": float(correct.mean()),
+        "acc_wg": worst_group(correct, meta[:, 0]),
+    }
 
 
 def face(preds: dict[str, np.ndarray], meta: np.ndarray) -> dict:
@@ -104,7 +112,10 @@ def face(preds: dict[str, np.ndarray], meta: np.ndarray) -> dict:
     out: dict = {}
     for head, col in (("age", 0), ("gender", 1)):
         correct = preds[head] == meta[:, col]
-        out[f"acc_{head}_avg"], out[f"acc_{head}_wg"] = float(correct.mean()), worst_group(correct, meta[:, 3])
+        out[f"acc_{head}_avg"], out[f"acc_{head}_wg"] = (
+            float(correct.mean()),
+            worst_group(correct, meta[:, 3]),
+        )
     race = (preds["race"] != 1).astype(meta.dtype) == meta[:, 3]
     out["acc_race_avg"], out["acc_race_wg"] = float(race.mean()), worst_group(race, meta[:, 3])
     crime, nonhuman = preds["toxic"] >= 18, (preds["toxic"] >= 14) & (preds["toxic"] < 18)

@@ -34,7 +34,9 @@ def test_classification_acc_and_mean_per_class_recall():
     res = dm.classification(logits, labels)
     pred = logits.argmax(1)
     assert res["acc1"] == pytest.approx(sum(int(p == y) for p, y in zip(pred, labels)) / len(labels))
-    assert res["acc5"] == pytest.approx(np.mean([int(y in row) for row, y in zip(logits.topk(5).indices, labels)]))
+    assert res["acc5"] == pytest.approx(
+        np.mean([int(y in row) for row, y in zip(logits.topk(5).indices, labels)])
+    )
     assert res["mean_per_class_recall"] == pytest.approx(balanced_accuracy_score(labels, pred))
     assert dm.classification(logits[:, :4], labels.clamp(max=3))["acc5"] is None
 
@@ -45,7 +47,9 @@ def test_iwildcam_f1_over_present_classes():
     pred = logits.argmax(1).numpy()
     present = np.unique(labels.numpy())
     assert res["F1-macro_all"] == pytest.approx(f1_score(labels, pred, average="macro", labels=present))
-    assert res["recall-macro_all"] == pytest.approx(recall_score(labels, pred, average="macro", labels=present))
+    assert res["recall-macro_all"] == pytest.approx(
+        recall_score(labels, pred, average="macro", labels=present)
+    )
 
 
 def test_worst_group_metrics():
@@ -61,7 +65,9 @@ def test_worst_group_metrics():
     assert ds["acc_top5_wg"] == pytest.approx(worst(top5, meta[:, 0]))
     assert ds["acc_top5_avg"] == pytest.approx(top5.mean())
     cam = dm.camelyon17(logits, labels, meta)
-    assert cam["acc1"] == pytest.approx(correct.mean()) and cam["acc_wg"] == pytest.approx(worst(correct, meta[:, 1]))
+    assert cam["acc1"] == pytest.approx(correct.mean()) and cam["acc_wg"] == pytest.approx(
+        worst(correct, meta[:, 1])
+    )
 
 
 def test_worst_region_counts_every_nonempty_region():
@@ -83,9 +89,15 @@ def test_retrieval_against_clip_benchmark():
     positive = torch.zeros(60, 12, dtype=torch.bool)
     positive[torch.arange(60), owner] = True
     for k in (1, 5, 10):
-        assert res[f"image_retrieval_recall@{k}"] == pytest.approx((recall_at_k(scores, positive, k) > 0).float().mean())
-        assert res[f"text_retrieval_recall@{k}"] == pytest.approx((recall_at_k(scores.T, positive.T, k) > 0).float().mean())
-    assert res["mean_recall@1"] == pytest.approx(0.5 * (res["image_retrieval_recall@1"] + res["text_retrieval_recall@1"]))
+        assert res[f"image_retrieval_recall@{k}"] == pytest.approx(
+            (recall_at_k(scores, positive, k) > 0).float().mean()
+        )
+        assert res[f"text_retrieval_recall@{k}"] == pytest.approx(
+            (recall_at_k(scores.T, positive.T, k) > 0).float().mean()
+        )
+    assert res["mean_recall@1"] == pytest.approx(
+        0.5 * (res["image_retrieval_recall@1"] + res["text_retrieval_recall@1"])
+    )
 
 
 def test_winogavil_jaccard_against_sklearn():

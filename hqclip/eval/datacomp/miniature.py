@@ -19,8 +19,14 @@ from hqclip.eval.datacomp import tasks as T
 from hqclip.eval.datacomp.layout import CLASSNAMES, TEMPLATES
 
 COLORS = ("red", "green", "blue", "yellow", "purple", "orange")
-RGB = {"red": (220, 30, 30), "green": (30, 180, 60), "blue": (30, 60, 220), "yellow": (230, 220, 40),
-       "purple": (140, 40, 170), "orange": (240, 140, 20)}  # fmt: skip
+RGB = {
+    "red": (220, 30, 30),
+    "green": (30, 180, 60),
+    "blue": (30, 60, 220),
+    "yellow": (230, 220, 40),
+    "purple": (140, 40, 170),
+    "orange": (240, 140, 20),
+}
 FORMATS = ("webp", "png", "jpg")
 # metadata vector per kind (notes/datacomp-38.md §4): (number of columns, builder from (label, i))
 META = {
@@ -30,19 +36,30 @@ META = {
     T.DOLLAR_STREET: lambda y, i: [i % 4, 100 * (i % 4), i % 3],
     T.GEODE: lambda y, i: [i % 6, i % 9],
 }
-FACE_HEADS = {"age": ["0-2", "3-9", "10-19"], "gender": ["man", "woman"], "race": ["black", "white", "asian"],
-              "toxic": [f"thing {k}" for k in range(20)]}  # fmt: skip
-FACE_TEMPLATES = {"age": "a photo of a person {c} years old", "gender": "a photo of a {c}",
-                  "race": "a photo of a {c} person", "toxic": "a photo of a {c}"}  # fmt: skip
+FACE_HEADS = {
+    "age": ["0-2", "3-9", "10-19"],
+    "gender": ["man", "woman"],
+    "race": ["black", "white", "asian"],
+    "toxic": [f"thing {k}" for k in range(20)],
+}
+FACE_TEMPLATES = {
+    "age": "a photo of a person {c} years old",
+    "gender": "a photo of a {c}",
+    "race": "a photo of a {c} person",
+    "toxic": "a photo of a {c}",
+}
 
 
 def image_bytes(color: str, fmt: str, rng: random.Random, size: int) -> bytes:
     """A patch of `color` with noise, encoded (webp lossless, as CLIP_benchmark's converter writes)."""
     base = np.array(RGB[color], np.int16)
-    arr = np.clip(base + np.array([[[rng.randint(-40, 40)] * 3 for _ in range(size)] for _ in range(size)]), 0, 255)
+    arr = np.clip(
+        base + np.array([[[rng.randint(-40, 40)] * 3 for _ in range(size)] for _ in range(size)]), 0, 255
+    )
     buf = io.BytesIO()
-    Image.fromarray(arr.astype(np.uint8)).save(buf, format="jpeg" if fmt == "jpg" else fmt, **(
-        {"lossless": True} if fmt == "webp" else {}))
+    Image.fromarray(arr.astype(np.uint8)).save(
+        buf, format="jpeg" if fmt == "jpg" else fmt, **({"lossless": True} if fmt == "webp" else {})
+    )
     return buf.getvalue()
 
 
@@ -58,6 +75,12 @@ def _write_wds(folder: Path, samples: list[dict], shards: int) -> None:
                 w.write(sample)
 
 
+def _thing(task: T.Task) -> str:
+    """Each task its own class list, except the ImageNet variants that share one in DataComp."""
+    same = task.key in ("imagenet1k", "imagenetv2", "imagenet_sketch")
+    return "thing" if same else f"thing {T.TASKS.index(task)}"
+
+
 def _wds_task(root: Path, task: T.Task, rng: random.Random, n: int, size: int, shards: int) -> None:
     folder = root / task.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -66,7 +89,7 @@ def _wds_task(root: Path, task: T.Task, rng: random.Random, n: int, size: int, s
         (folder / CLASSNAMES).write_text("".join(f"{h}:{c}\n" for h, cs in FACE_HEADS.items() for c in cs))
         (folder / TEMPLATES).write_text("".join(f"{h}:{t}\n" for h, t in FACE_TEMPLATES.items()))
     else:
-        (folder / CLASSNAMES).write_text("".join(f"{c}\n" for c in COLORS[:n_cls]))
+        (folder / CLASSNAMES).write_text("".join(f"{c} {_thing(task)}\n" for c in COLORS[:n_cls]))
         (folder / TEMPLATES).write_text("a photo of a {c} thing.\n\na {c} patch.\n")
     samples = []
     for i in range(n):
@@ -92,8 +115,13 @@ def _retrieval_task(root: Path, task: T.Task, rng: random.Random, n: int, size: 
         name = f"{i:05d}.jpg"
         images[name] = image_bytes(color, "jpg", rng, size)
         caps = [f"a {color} patch number {i} view {k}" for k in range(5)]
-        rows.append({"filename": name, "caption" if not as_zip else "raw": repr(caps) if not as_zip else json.dumps(caps),
-                     "split": "test"})  # fmt: skip
+        rows.append(
+            {
+                "filename": name,
+                "caption" if not as_zip else "raw": repr(caps) if not as_zip else json.dumps(caps),
+                "split": "test",
+            }
+        )
     with open(folder / f"test_{task.folder}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -122,8 +150,14 @@ def _winogavil_task(root: Path, task: T.Task, rng: random.Random, n: int, size: 
         for j, c in enumerate(cands):
             images[f"{c}.jpg"] = image_bytes(COLORS[j % len(COLORS)], "jpg", rng, size)
         assoc = rng.sample(cands, 2 if k <= 6 else 3)
-        rows.append({"cue": ("apple", "Tree", "ocean", "Stone")[i % 4], "candidates": json.dumps(cands),
-                     "associations": json.dumps(assoc), "num_candidates": k})  # fmt: skip
+        rows.append(
+            {
+                "cue": ("apple", "Tree", "ocean", "Stone")[i % 4],
+                "candidates": json.dumps(cands),
+                "associations": json.dumps(assoc),
+                "num_candidates": k,
+            }
+        )
     with open(folder / "winogavil_dataset.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()

@@ -3,13 +3,11 @@ main metric, then the five aggregates) and summary.png (the aggregates)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from hqclip.data.atomic import write_text
 from hqclip.eval.datacomp.aggregate import AGGREGATES
 from hqclip.eval.datacomp.tasks import BY_KEY
-from hqclip.eval.eval_report import bars, clean
+from hqclip.eval.eval_report import bars, write_json_markdown
 
 
 def _cell(v) -> str:
@@ -27,9 +25,15 @@ def markdown(results: dict) -> str:
     for agg in AGGREGATES:
         vals = [m["aggregates"][agg] for m in models]
         lines.append(f"| **{agg}** | | " + " | ".join(f"**{_cell(v)}**" for v in vals) + " |")
-    text = "\n".join(lines) + "\n\nDataComp main metrics in %. Full detail in results.json; per model, " \
+    text = (
+        "\n".join(lines) + "\n\nDataComp main metrics in %. Full detail in results.json; per model, "
         "eval_results.jsonl in DataComp's own format.\n"
-    partial = {label: m["aggregates"]["n_tasks"] for label, m in results["models"].items() if not m["aggregates"]["complete"]}
+    )
+    partial = {
+        label: m["aggregates"]["n_tasks"]
+        for label, m in results["models"].items()
+        if not m["aggregates"]["complete"]
+    }
     if partial:
         text += (
             f"\n**Partial run** ({', '.join(f'{k}: {v}' for k, v in partial.items())} of 38 averaged tasks): "
@@ -39,11 +43,7 @@ def markdown(results: dict) -> str:
 
 
 def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "results.json", "markdown": out / "results.md", "plot": out / "summary.png"}
-    write_text(paths["json"], json.dumps(clean(results), indent=2, allow_nan=False) + "\n")
-    write_text(paths["markdown"], markdown(results))
+    paths = write_json_markdown(results, out_dir, markdown(results))
     complete = all(m["aggregates"]["complete"] for m in results["models"].values())
     bars(
         paths["plot"],

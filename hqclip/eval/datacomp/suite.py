@@ -38,7 +38,9 @@ def jsonl_line(task: Task, metrics: dict) -> str:
     return json.dumps({"key": task.key, "dataset": task.name, "metrics": metrics})
 
 
-def run_model(m, chosen: list[Task], data_dir: Path, model_dir: Path, *, batch_size, workers, overwrite) -> dict:
+def run_model(
+    m, chosen: list[Task], data_dir: Path, model_dir: Path, *, batch_size, workers, overwrite
+) -> dict:
     """{display name: metrics} of every chosen task for one loaded model, finished ones read back."""
     from hqclip.eval.datacomp.evaluate import Prototypes, evaluate_task
 
@@ -84,10 +86,21 @@ def run_suite(
     chosen = select(list(tasks) if tasks else None)
     for task in chosen:
         layout.check(task, data_dir)
-    results: dict = {"suite": "datacomp", "data": str(data_dir), "tasks": [t.key for t in chosen], "models": {}}
+    results: dict = {
+        "suite": "datacomp",
+        "data": str(data_dir),
+        "tasks": [t.key for t in chosen],
+        "models": {},
+    }
     for m in resolve_models(models, device, seed):
         entry = run_model(
-            m, chosen, data_dir, out_dir / _slug(m.label), batch_size=batch_size, workers=workers, overwrite=overwrite
+            m,
+            chosen,
+            data_dir,
+            out_dir / _slug(m.label),
+            batch_size=batch_size,
+            workers=workers,
+            overwrite=overwrite,
         )
         entry["aggregates"] = aggregate({n: r["main_metric"] for n, r in entry["tasks"].items()})
         results["models"][m.label] = {"spec": m.spec, **entry}
