@@ -72,7 +72,7 @@ def eval_cmd(
     batch_size: int = typer.Option(64, help="images or texts per forward pass"),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:1, ..."),
     workers: int | None = typer.Option(
-        None, help="image decoding worker processes [default: 0; 4 with --suite, as DataComp]"
+        None, help="image decoding worker processes (default 0; 4 with --suite, as DataComp)"
     ),
     cache_dir: Path | None = typer.Option(None, help="embedding cache [default: ~/.cache/hqclip/eval]"),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the embedding cache"),
@@ -143,9 +143,9 @@ def download_datacomp(
         "--data-dir",
         help="where the task folders go (then: hqclip eval --suite datacomp --data-dir DIR)",
     ),
-    tasks: str | None = typer.Option(None, "--tasks", help="comma-separated task keys [default: all 40]"),
+    tasks: str | None = typer.Option(None, "--tasks", help="comma-separated task keys (default: all 40)"),
     endpoint: str | None = typer.Option(
-        None, help="Hugging Face hub URL [default: HF_ENDPOINT or huggingface.co]"
+        None, help="Hugging Face hub URL (default: HF_ENDPOINT, else huggingface.co)"
     ),
     workers: int = typer.Option(8, help="parallel file downloads"),
 ) -> None:

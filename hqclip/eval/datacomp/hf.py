@@ -16,15 +16,25 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hqclip.eval.datacomp.tasks import RETRIEVAL, Task
+from hqclip.eval.datacomp.tasks import RETRIEVAL, WINOGAVIL, Task
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
-COLUMNS = {RETRIEVAL: ("filename",), "winogavil": ("cue", "candidates", "associations")}
+COLUMNS = {RETRIEVAL: ("filename",), WINOGAVIL: ("cue", "candidates", "associations")}
 
 
-def _table(folder: Path) -> Path | None:
-    found = sorted(folder.rglob("*.csv"))
-    return found[0] if found else None
+def _header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return next(csv.reader(f), [])
+
+
+def _missing(kind: str, header: list[str]) -> list[str]:
+    need = COLUMNS[kind] + (() if kind != RETRIEVAL or "raw" in header else ("caption",))
+    return [c for c in need if c not in header]
+
+
+def _table(folder: Path, kind: str) -> Path | None:
+    """The first CSV (by path) with the columns `kind` reads."""
+    return next((p for p in sorted(folder.rglob("*.csv")) if not _missing(kind, _header(p))), None)
 
 
 def as_list(cell: str) -> list[str]:
@@ -41,15 +51,11 @@ def as_list(cell: str) -> list[str]:
 
 
 def problem(task: Task, folder: Path) -> str | None:
-    table = _table(folder)
-    if table is None:
-        return "no .csv of rows"
-    with open(table, newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f), [])
-    need = COLUMNS[task.kind] + (() if task.kind != RETRIEVAL or "raw" in header else ("caption",))
-    missing = [c for c in need if c not in header]
-    if missing:
-        return f"{table.name} has no column {missing[0]!r}"
+    if _table(folder, task.kind) is None:
+        tables = sorted(folder.rglob("*.csv"))
+        if not tables:
+            return "no .csv of rows"
+        return f"{tables[0].name} has no column {_missing(task.kind, _header(tables[0]))[0]!r}"
     if not image_index(folder):
         return "no images (zip archives or image files)"
     return None
@@ -75,8 +81,8 @@ def image_index(folder: Path) -> dict[str, tuple[str | None, str]]:
     return index
 
 
-def _rows(folder: Path) -> list[dict]:
-    with open(_table(folder), newline="", encoding="utf-8") as f:
+def _rows(folder: Path, kind: str) -> list[dict]:
+    with open(_table(folder, kind), newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return [r for r in rows if r.get("split", "test") in ("test", "")]
 
@@ -100,14 +106,12 @@ def _lookup(index: dict, name: str, folder: Path) -> tuple[str | None, str]:
 
     ref = index.get(name) or index.get(name.rsplit("/", 1)[-1])
     if ref is None:
-        raise UserError(
-            f"{folder}: no image {name!r} for a row of {_table(folder).name}; fetch the set again"
-        )
+        raise UserError(f"{folder}: no image {name!r} named by its CSV; fetch the set again")
     return ref
 
 
 def read_retrieval(folder: Path) -> RetrievalSet:
-    index, rows = image_index(folder), _rows(folder)
+    index, rows = image_index(folder), _rows(folder, RETRIEVAL)
     return RetrievalSet(
         [_lookup(index, r["filename"], folder) for r in rows],
         [as_list(r["raw"] if "raw" in r else r["caption"]) for r in rows],
@@ -115,7 +119,7 @@ def read_retrieval(folder: Path) -> RetrievalSet:
 
 
 def read_winogavil(folder: Path) -> WinoGAViLSet:
-    index, rows = image_index(folder), _rows(folder)
+    index, rows = image_index(folder), _rows(folder, WINOGAVIL)
     candidates = [as_list(r["candidates"]) for r in rows]
     names = dict.fromkeys(c for cs in candidates for c in cs)
     return WinoGAViLSet(

@@ -277,3 +277,33 @@ def test_all_40_tasks_through_the_cli(mini, tiny_model_name, tmp_path):
     agg = json.loads((tmp_path / "results.json").read_text())["models"]["tiny"]["aggregates"]
     assert agg["complete"] and agg["Average"] == pytest.approx(np.mean(counted))
     assert f"| **Average** | | **{100 * np.mean(counted):.1f}** |" in out and "Partial run" not in out
+
+
+@pytest.mark.slow
+def test_sigkilled_cli_run_resumes(mini, tmp_path):
+    """A real `kill -9` of the command after its first task: the rerun does only the tasks without
+    a done marker (hqclip-micro: a built-in config, the same random init in both processes)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    keys = ["cifar10", "imagenet1k", "wilds/fmow", "fairness/geode"]
+    cmd = [sys.executable, "-m", "hqclip.cli.main", "eval", "--suite", "datacomp", "--data-dir", str(mini)]
+    cmd += ["-m", "hqclip-micro", "--out", str(tmp_path), "--tasks", ",".join(keys), "--workers", "0"]
+    proc = subprocess.Popen([*cmd, "--batch-size", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = tmp_path / "hqclip-micro" / "tasks" / "cifar10.json.done"
+    deadline = time.monotonic() + 120
+    while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = [
+        k for k in keys if (tmp_path / "hqclip-micro" / "tasks" / f"{k.replace('/', '_')}.json.done").exists()
+    ]
+    assert "cifar10" in done and len(done) < len(keys)
+    m = resolve_models(["hqclip-micro"])[0]
+    counter = Counting(m)
+    run_suite([m], mini, tmp_path, tasks=keys, batch_size=4, workers=0)
+    assert counter.n == 2 * (len(keys) - len(done))  # 8 images a task, 2 shards of 4
