@@ -52,13 +52,21 @@ def run_model(
     if len(todo) < len(chosen):
         log.info("%s: %d of %d tasks done before; resuming", m.label, len(chosen) - len(todo), len(chosen))
     protos = Prototypes(m, batch_size)
-    for path in todo:
+    for i, path in enumerate(todo, 1):
         task = by_path[path]
         resume.mark_running(path)
         metrics = evaluate_task(m, task, data_dir, batch_size, workers, protos)
         write_text(path, json.dumps(metrics, sort_keys=True) + "\n")
         resume.mark_done(path, fp, {"main_metric": metrics["main_metric"]}, None)
-        log.info("%s: %s %s = %s", m.label, task.name, task.metric, metrics["main_metric"])
+        log.info(
+            "%s: task %d/%d %s: %s = %s",
+            m.label,
+            i,
+            len(todo),
+            task.name,
+            task.metric,
+            metrics["main_metric"],
+        )
     results = {t.name: json.loads(_task_file(model_dir, t).read_text()) for t in chosen}
     write_text(
         model_dir / "eval_results.jsonl",
