@@ -262,21 +262,29 @@ def test_corrupt_tar_exits_2_naming_it(tmp_path, mini, tiny_model_name):
     assert "Traceback" not in out
 
 
-@pytest.mark.slow
 def test_all_40_tasks_through_the_cli(mini, tiny_model_name, tmp_path):
     all_keys = ",".join(t.key for t in TASKS)
     code, out = suite(
         mini, tmp_path, all_keys, f"tiny={tiny_model_name}", "--workers", "0", "--batch-size", "8"
     )
     assert code == 0, out
-    lines = [json.loads(x) for x in (tmp_path / "tiny" / "eval_results.jsonl").read_text().splitlines()]
-    assert [x["key"] for x in lines] == [t.key for t in TASKS]
-    # DataComp's aggregate_scores.py: drop rows without a main metric, expect 38, average them
-    counted = [x["metrics"]["main_metric"] for x in lines if x["metrics"]["main_metric"] is not None]
-    assert len(counted) == 38
+    jsonl = tmp_path / "tiny" / "eval_results.jsonl"
+    assert [json.loads(x)["key"] for x in jsonl.read_text().splitlines()] == [t.key for t in TASKS]
+    # read as DataComp's aggregate_scores.py reads it: pandas lines, metrics spread into columns,
+    # rows without a main metric dropped, 38 left, ImageNet 1k + the three groups + the mean
+    import pandas as pd
+
+    df = pd.read_json(jsonl, lines=True)
+    df = pd.concat([df.drop(columns=["metrics"]), df["metrics"].apply(pd.Series)], axis=1)
+    df = df.dropna(subset=["main_metric"])
+    assert len(df) == 38
+    main = dict(zip(df["dataset"], df["main_metric"]))
     agg = json.loads((tmp_path / "results.json").read_text())["models"]["tiny"]["aggregates"]
-    assert agg["complete"] and agg["Average"] == pytest.approx(np.mean(counted))
-    assert f"| **Average** | | **{100 * np.mean(counted):.1f}** |" in out and "Partial run" not in out
+    assert agg["complete"] and agg["ImageNet"] == pytest.approx(main["ImageNet 1k"])
+    assert agg["Average"] == pytest.approx(np.mean(list(main.values())))
+    for group in ("ImageNet dist. shifts", "VTAB", "Retrieval"):
+        assert agg[group] == pytest.approx(np.mean([main[t.name] for t in TASKS if t.group == group]))
+    assert f"| **Average** | | **{100 * agg['Average']:.1f}** |" in out and "Partial run" not in out
 
 
 @pytest.mark.slow
