@@ -106,43 +106,47 @@ def _wds_task(root: Path, task: T.Task, rng: random.Random, n: int, size: int, s
     _write_wds(folder, samples, shards)
 
 
-def _retrieval_task(root: Path, task: T.Task, rng: random.Random, n: int, size: int, as_zip: bool) -> None:
-    folder = root / task.folder
+# (CSV, zip archive or None for loose files) as the repositories name them: Flickr's files as
+# public code that reads them shows; MSCOCO's images kept loose here to cover that path too
+HF_FILES = {
+    "retrieval/flickr_1k_test_image_text_retrieval": ("test_1k_flickr.csv", "images_flickr_1k_test.zip"),
+    "retrieval/mscoco_2014_5k_test_image_text_retrieval": ("test_5k_mscoco_2014.csv", None),
+    "misc/winogavil": ("winogavil_dataset.csv", "winogavil_images.zip"),
+}
+
+
+def _write_hf(folder: Path, task: T.Task, rows: list[dict], images: dict[str, bytes]) -> None:
+    table, archive = HF_FILES[task.key]
     folder.mkdir(parents=True, exist_ok=True)
-    rows, images = [], {}
-    for i in range(n):
-        color = COLORS[i % len(COLORS)]
-        name = f"{i:05d}.jpg"
-        images[name] = image_bytes(color, "jpg", rng, size)
-        caps = [f"a {color} patch number {i} view {k}" for k in range(5)]
-        rows.append(
-            {
-                "filename": name,
-                "caption" if not as_zip else "raw": repr(caps) if not as_zip else json.dumps(caps),
-                "split": "test",
-            }
-        )
-    with open(folder / f"test_{task.folder}.csv", "w", newline="") as f:
+    with open(folder / table, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    _store_images(folder, images, as_zip)
-
-
-def _store_images(folder: Path, images: dict[str, bytes], as_zip: bool) -> None:
-    if as_zip:
-        with zipfile.ZipFile(folder / "images.zip", "w") as z:
+    if archive:
+        with zipfile.ZipFile(folder / archive, "w") as z:
             for name, data in images.items():
-                z.writestr(f"images/{name}", data)
+                z.writestr(f"{archive.removesuffix('.zip')}/{name}", data)
     else:
         (folder / "images").mkdir(exist_ok=True)
         for name, data in images.items():
             (folder / "images" / name).write_bytes(data)
 
 
+def _retrieval_task(root: Path, task: T.Task, rng: random.Random, n: int, size: int) -> None:
+    """`raw` as a JSON list (Flickr's CSV), or `caption` as a Python list (the other path)."""
+    rows, images = [], {}
+    as_json = HF_FILES[task.key][1] is not None
+    for i in range(n):
+        color = COLORS[i % len(COLORS)]
+        name = f"{i:05d}.jpg"
+        images[name] = image_bytes(color, "jpg", rng, size)
+        caps = [f"a {color} patch number {i} view {k}" for k in range(5)]
+        cell = {"raw": json.dumps(caps)} if as_json else {"caption": repr(caps)}
+        rows.append({"filename": name, **cell, "split": "test"})
+    _write_hf(root / task.folder, task, rows, images)
+
+
 def _winogavil_task(root: Path, task: T.Task, rng: random.Random, n: int, size: int) -> None:
-    folder = root / task.folder
-    folder.mkdir(parents=True, exist_ok=True)
     rows, images = [], {}
     for i in range(n):
         k = (5, 6, 10, 12)[i % 4]
@@ -158,11 +162,7 @@ def _winogavil_task(root: Path, task: T.Task, rng: random.Random, n: int, size: 
                 "num_candidates": k,
             }
         )
-    with open(folder / "winogavil_dataset.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    _store_images(folder, images, as_zip=True)
+    _write_hf(root / task.folder, task, rows, images)
 
 
 def build(root: Path, n: int = 8, size: int = 16, shards: int = 2, seed: int = 0, keys=None) -> Path:
@@ -172,7 +172,7 @@ def build(root: Path, n: int = 8, size: int = 16, shards: int = 2, seed: int = 0
         if keys and task.key not in keys:
             continue
         if task.kind == T.RETRIEVAL:
-            _retrieval_task(root, task, rng, n, size, as_zip="flickr" in task.key)
+            _retrieval_task(root, task, rng, n, size)
         elif task.kind == T.WINOGAVIL:
             _winogavil_task(root, task, rng, n, size)
         else:

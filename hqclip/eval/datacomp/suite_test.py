@@ -129,7 +129,7 @@ def test_retrieval_matches_independent_reading(run, model, mini):
         zips = list(folder.glob("*.zip"))
         if zips:
             z = zipfile.ZipFile(zips[0])
-            images = [Image.open(z.open(f"images/{r['filename']}")) for r in rows]
+            images = [Image.open(z.open(f"{zips[0].stem}/{r['filename']}")) for r in rows]
         else:
             images = [Image.open(folder / "images" / r["filename"]) for r in rows]
         caps = [as_list(r.get("raw") or r["caption"]) for r in rows]
@@ -146,14 +146,14 @@ def test_retrieval_matches_independent_reading(run, model, mini):
 def test_winogavil_matches_sklearn_jaccard(run, model, mini):
     folder = mini / "winogavil"
     rows = list(csv.DictReader(open(folder / "winogavil_dataset.csv")))
-    z = zipfile.ZipFile(folder / "images.zip")
+    z = zipfile.ZipFile(folder / "winogavil_images.zip")
     per, sizes = [], []
     for r in rows:
         cands, assoc = json.loads(r["candidates"]), json.loads(r["associations"])
         cue = r["cue"].lower()
         img, txt = embed(
             model,
-            [Image.open(z.open(f"images/{c}.jpg")) for c in cands],
+            [Image.open(z.open(f"winogavil_images/{c}.jpg")) for c in cands],
             [("An " if cue[0] in "aeiou" else "A ") + cue],
         )
         sims = (img @ txt[0]).numpy()
