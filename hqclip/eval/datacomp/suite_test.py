@@ -315,3 +315,24 @@ def test_sigkilled_cli_run_resumes(mini, tmp_path):
     counter = Counting(m)
     run_suite([m], mini, tmp_path, tasks=keys, batch_size=4, workers=0)
     assert counter.n == 2 * (len(keys) - len(done))  # 8 images a task, 2 shards of 4
+
+
+def test_other_weights_under_the_same_label_need_overwrite(mini, tiny_model_name, tmp_path):
+    """The done markers hold the weights' fingerprint: a model with other weights under a label
+    already evaluated stops with the --overwrite hint, and with it the task is redone."""
+    from hqclip.errors import ConfigMismatch
+
+    first, second = (resolve_models([tiny_model_name], seed=s)[0] for s in (0, 1))
+    run_suite(
+        {"same": (first.model, first.preprocess, first.tokenizer)},
+        mini,
+        tmp_path,
+        tasks=["cifar10"],
+        workers=0,
+    )
+    as_same = {"same": (second.model, second.preprocess, second.tokenizer)}
+    with pytest.raises(ConfigMismatch, match="--overwrite"):
+        run_suite(as_same, mini, tmp_path, tasks=["cifar10"], workers=0)
+    counter = Counting(second)
+    run_suite(as_same, mini, tmp_path, tasks=["cifar10"], batch_size=8, workers=0, overwrite=True)
+    assert counter.n == 1
