@@ -107,6 +107,10 @@ def eval_cmd(
     typer.echo(f"report: {out}/results.json, {out}/results.md, {out}/summary.png")
 
 
+def _keys(tasks: str | None) -> list[str] | None:
+    return [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+
+
 def _suite(suite, data_dir, model, out, tasks, batch_size, workers, device, seed, overwrite) -> None:
     from hqclip.errors import UserError
     from hqclip.eval.datacomp.report import markdown
@@ -122,7 +126,7 @@ def _suite(suite, data_dir, model, out, tasks, batch_size, workers, device, seed
         model,
         data_dir,
         out,
-        tasks=[t.strip() for t in tasks.split(",") if t.strip()] if tasks else None,
+        tasks=_keys(tasks),
         batch_size=batch_size,
         workers=4 if workers is None else workers,
         device=device,
@@ -153,9 +157,7 @@ def download_datacomp(
     that is missing or incomplete (resumable: files already there are kept)."""
     from hqclip.eval.datacomp.fetch import fetch
 
-    fetched = fetch(
-        data_dir, [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None, endpoint, workers
-    )
+    fetched = fetch(data_dir, _keys(tasks), endpoint, workers)
     typer.echo(
         f"{len(fetched)} task folder(s) fetched into {data_dir}"
         + (f": {', '.join(fetched)}" if fetched else "")

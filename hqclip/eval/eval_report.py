@@ -85,14 +85,14 @@ def bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None
     save_png(fig, path)
 
 
-def clean(x):
+def _clean(x):
     """JSON has no NaN: write null."""
     if isinstance(x, float) and math.isnan(x):
         return None
     if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items()}
+        return {k: _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
+        return [_clean(v) for v in x]
     return x
 
 
@@ -102,7 +102,7 @@ def write_json_markdown(results: dict, out_dir: str | Path, table: str) -> dict[
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "markdown": out / "results.md", "plot": out / "summary.png"}
-    write_text(paths["json"], json.dumps(clean(results), indent=2, allow_nan=False) + "\n")
+    write_text(paths["json"], json.dumps(_clean(results), indent=2, allow_nan=False) + "\n")
     write_text(paths["markdown"], table)
     return paths
 
