@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hqclip.errors import UserError
 from hqclip.eval.datacomp.tasks import RETRIEVAL, WINOGAVIL, Task
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
@@ -102,8 +103,6 @@ class WinoGAViLSet:
 
 
 def _lookup(index: dict, name: str, folder: Path) -> tuple[str | None, str]:
-    from hqclip.errors import UserError
-
     ref = index.get(name) or index.get(name.rsplit("/", 1)[-1])
     if ref is None:
         raise UserError(f"{folder}: no image {name!r} named by its CSV; fetch the set again")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hqclip.errors import UserError
+from hqclip.eval.datacomp import hf
 from hqclip.eval.datacomp.tasks import Task
 
 CLASSNAMES = "classnames.txt"
@@ -46,8 +47,6 @@ def _wds_problem(folder: Path) -> str | None:
 
 def check(task: Task, data_dir: Path) -> None:
     """UserError naming the folder and the command that fetches it when `task` cannot be read."""
-    from hqclip.eval.datacomp import hf
-
     folder = data_dir / task.folder
     if not folder.is_dir():
         raise UserError(
