@@ -161,6 +161,14 @@ def _grouped(members: Iterator[tuple[int, int, str, bytes]]) -> Iterator[dict[st
         yield cur
 
 
+def iter_raw(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """One shard's members grouped into webdataset samples (`{"__key__", ext: bytes}`), undecoded
+    and unskipped: for a reader that must not lose a sample (eval's DataComp suite), a truncated
+    or unreadable tar is the exception it raises (tarfile.ReadError, EOFError, OSError, BadSample)."""
+    with open(path, "rb") as f:
+        yield from _grouped(_members(f, 0))
+
+
 def iter_shard(
     path: str | os.PathLike,
     skips: SkipLog | None = None,

@@ -69,7 +69,7 @@ def markdown(results: dict) -> str:
     return text
 
 
-def _bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None:
+def bars(path: Path, title: str, cols: list[str], rows: dict[str, list]) -> None:
     plt = pyplot()
     width = 0.8 / max(1, len(rows))
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(cols)), 4))
@@ -96,19 +96,27 @@ def _clean(x):
     return x
 
 
-def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
-    """results.json, results.md, summary.png (+ sugarcrepe.png per subset) under `out_dir`."""
+def write_json_markdown(results: dict, out_dir: str | Path, table: str) -> dict[str, Path]:
+    """results.json and results.md (`table`) under `out_dir`; the paths, summary.png's included
+    (for the caller to draw)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "markdown": out / "results.md", "plot": out / "summary.png"}
     write_text(paths["json"], json.dumps(_clean(results), indent=2, allow_nan=False) + "\n")
-    write_text(paths["markdown"], markdown(results))
+    write_text(paths["markdown"], table)
+    return paths
+
+
+def write_report(results: dict, out_dir: str | Path) -> dict[str, Path]:
+    """results.json, results.md, summary.png (+ sugarcrepe.png per subset) under `out_dir`."""
+    out = Path(out_dir)
+    paths = write_json_markdown(results, out, markdown(results))
     cols, rows = summary(results)
-    _bars(paths["plot"], "hqclip eval", cols, rows)
+    bars(paths["plot"], "hqclip eval", cols, rows)
     subsets = sorted({k for r in results["models"].values() for k in r.get("sugarcrepe", {}) if k != "mean"})
     if subsets:
         paths["sugarcrepe"] = out / "sugarcrepe.png"
-        _bars(
+        bars(
             paths["sugarcrepe"],
             "SugarCrepe (image→text accuracy)",
             subsets,

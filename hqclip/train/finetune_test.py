@@ -141,6 +141,7 @@ def test_two_ranks_train_with_locked_towers_and_eval_every(dataset, tmp_path):
         lock_text_freeze_layer_norm=True,
         eval_every=2,
         eval_data=str(world),
+        device="cpu",  # several processes without a GPU need it said
     )
     _two_ranks(cfg)
     end = load(out / "checkpoints" / "latest.pt")["state_dict"]
