@@ -92,6 +92,13 @@ class TrainConfig:
         default=None, metadata={"help": "exit with a checkpoint after this step, e.g. before a time limit"}
     )
     progress: bool = field(default=True, metadata={"help": "progress bar"})
+    compile: bool = field(
+        default=False,
+        metadata={
+            "help": "torch.compile the model (as open_clip's --torchcompile); the first steps compile "
+            "(benchmarks/gpu.py measures what it buys)"
+        },
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
