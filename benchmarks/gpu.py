@@ -27,8 +27,13 @@ Results: <results>/gpu.json and gpu.md.
 from __future__ import annotations
 
 import io
+import json
+import os
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -42,8 +47,7 @@ from PIL import Image
 from hqclip.clip.load import ModelSpec, load
 from hqclip.data.shards import iter_shard, iter_shards, list_shards, write_shards
 from hqclip.eval.embed import Embedder, clear_memo
-from hqclip.train import TrainConfig
-from hqclip.train import loop
+from hqclip.train import TrainConfig, loop
 from hqclip.train.loader import make_loader
 
 from common import parser, small_world, smoke_defaults, target, write_result
@@ -170,7 +174,7 @@ def time_step(cfg: TrainConfig, args, count_flops: bool) -> dict[str, Any]:
     try:
         batch = next(_batches(s, 0))
         if s.d.device.type == "cuda":
-            batch = {k: v.pin_memory() for k, v in batch.items()}
+            batch = {k: v.pin_memory() if torch.is_tensor(v) else v for k, v in batch.items()}
         out: dict[str, Any] = {}
         if count_flops:
             counter = FlopCounterMode(display=False)
@@ -193,6 +197,7 @@ def time_step(cfg: TrainConfig, args, count_flops: bool) -> dict[str, Any]:
         return out
     finally:
         del s
+        torch._dynamo.reset()  # a compiled row's caches hold its model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
@@ -276,7 +281,10 @@ def open_clip_pipeline(shards: list[Path], preprocess, tokenizer, args):
         wds.batched(args.loader_batch, partial=False),
     )
     return wds.WebLoader(
-        pipeline, batch_size=None, shuffle=False, num_workers=args.loader_workers,
+        pipeline,
+        batch_size=None,
+        shuffle=False,
+        num_workers=args.loader_workers,
         persistent_workers=args.loader_workers > 0,
     )
 
@@ -361,7 +369,49 @@ def eval_section(data: tuple[Path, Path], tmp: Path, args) -> dict[str, Any]:
     rate = len(paths) / (time.perf_counter() - t)
     clear_memo()
     print(f"eval: {rate:.0f} images/s", flush=True)
-    return {"images": len(paths), "batch_size": args.eval_batch, "workers": args.eval_workers, "images_per_s": rate}
+    return {
+        "images": len(paths),
+        "batch_size": args.eval_batch,
+        "workers": args.eval_workers,
+        "images_per_s": rate,
+    }
+
+
+# --- 4. the converged world study --------------------------------------------------------------
+
+
+def study_section(args, budget: Budget) -> dict[str, Any]:
+    """`hqclip quickstart --budget converged --device cuda` in the time left; stopped at the limit,
+    it continues from its cache when run again."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "hqclip.cli.main",
+        "quickstart",
+        "--budget",
+        "converged",
+        "--device",
+        DEVICE,
+        "--output",
+        str(args.study_output),
+    ]
+    left = budget.left()
+    proc = subprocess.Popen(cmd, start_new_session=True)  # its training workers go with it
+    try:
+        code = proc.wait(timeout=max(1.0, left))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        return {"command": " ".join(cmd), "finished": False, "seconds": left}
+    if code:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {code}")
+    report = args.study_output / "report"
+    return {
+        "command": " ".join(cmd),
+        "finished": True,
+        "converged": json.loads((report / "converged.json").read_text()),
+        "claims": json.loads((report / "quickstart.json").read_text())["claims"],
+    }
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -384,7 +434,9 @@ def markdown(results: dict[str, Any], args) -> str:
         ]
         for r in tr["rows"]:
             if "error" in r:
-                lines.append(f"| {r['kind']} | {r['compile']} | {r['grad_checkpointing']} | {r['error']} ||||")
+                lines.append(
+                    f"| {r['kind']} | {r['compile']} | {r['grad_checkpointing']} | {r['error']} ||||"
+                )
                 continue
             lines.append(
                 f"| {r['kind']} | {r['compile']} | {r['grad_checkpointing']} | {r['step_s'] * 1e3:.1f} | "
@@ -405,6 +457,18 @@ def markdown(results: dict[str, Any], args) -> str:
             f"{ld['open_clip_get_wds_dataset_error'] or 'ran'}.",
             "",
         ]
+    st = results.get("study", {})
+    if "finished" in st:
+        lines += [
+            f"Converged study (`{st['command']}`): "
+            + (
+                f"{st['converged']['steps']} steps; claims: "
+                + "; ".join(f"{c['claim']}: {c['holds']}" for c in st["claims"])
+                if st["finished"]
+                else "stopped at the time budget (rerun continues from its cache)"
+            ),
+            "",
+        ]
     ev = results.get("eval", {})
     if "images_per_s" in ev:
         lines += [f"Eval image embedding: {ev['images_per_s']:.0f} images/s ({ev['images']} images).", ""]
@@ -418,15 +482,20 @@ def main() -> None:
     cuda = DEVICE == "cuda"
     ap.add_argument("--sections", default="train,loader,eval", help="comma-separated: train,loader,eval")
     ap.add_argument("--study", action="store_true", help="then the converged world study, with the time left")
+    ap.add_argument("--study-output", type=Path, default=Path("runs/gpu-study"), help="its quickstart folder")
     ap.add_argument("--time-budget", type=float, default=480.0, help="seconds for the whole run")
-    ap.add_argument("--reserve-s", type=float, default=60.0, help="a train row starts only with this much left")
+    ap.add_argument(
+        "--reserve-s", type=float, default=120.0, help="a train row starts only with this much left"
+    )
     ap.add_argument("--model", default="ViT-B-16")
     ap.add_argument("--batch-size", type=int, default=256, help="train step batch")
     ap.add_argument("--precision", default="bf16" if cuda else "auto")
     ap.add_argument("--no-compile", action="store_true", help="leave out the torch.compile rows")
     ap.add_argument("--steps", type=int, default=10, help="timed steps per row")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation)")
-    ap.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak (default by name)")
+    ap.add_argument(
+        "--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak (default by name)"
+    )
     ap.add_argument("--data", type=Path, default=None, help="keep the JPEG shards here, reuse them next time")
     ap.add_argument("--samples", type=int, default=4096, help="samples in the JPEG shards")
     ap.add_argument("--shard-size", type=int, default=512)
@@ -465,10 +534,12 @@ def main() -> None:
         results["data"] = {"seconds": time.perf_counter() - t, "samples": args.samples}
         if "loader" in sections:
             guarded(results, "loader", loader_section, data, tmp, args)
-        if "train" in sections:
-            guarded(results, "train", train_section, data, tmp, args, budget)
         if "eval" in sections:
             guarded(results, "eval", eval_section, data, tmp, args)
+        if "train" in sections:  # last: its compiled rows take what the budget leaves
+            guarded(results, "train", train_section, data, tmp, args, budget)
+    if args.study:
+        guarded(results, "study", study_section, args, budget)
     print(f"model {args.model}, device {DEVICE}, torch threads {torch.get_num_threads()}")
     path = write_result("gpu", args, results)
     md = path.with_suffix(".md")
