@@ -226,7 +226,7 @@ class ShardStream(IterableDataset):
 
 def _as_built(batch: dict[str, Any]) -> dict[str, Any]:
     """The batch as `ShardStream` built it. The DataLoader's default conversion would walk every
-    element of the reader's state (its shuffle buffer's references and RNG): 5 % of a worker's time."""
+    element of the reader's state (its shuffle buffer's references and RNG): ~4 % of a worker's time."""
     return batch
 
 
