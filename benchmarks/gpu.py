@@ -41,7 +41,9 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Any
 
+import open_clip
 import torch
+from open_clip.transform import PreprocessCfg, image_transform_v2
 from PIL import Image
 
 from hqclip.clip.load import ModelSpec, load
@@ -314,7 +316,12 @@ def loader_section(data: tuple[Path, Path], tmp: Path, args) -> dict[str, Any]:
     cfg = train_config(*data, tmp / "loader", args, batch_size=args.loader_batch, workers=args.loader_workers)
     s = loop.setup(cfg)
     shards = s.inputs.shards
-    crash = get_wds_dataset_crash(shards, s.transform, s.tokenizer, args)
+    # open_clip's own train transform, as create_model_and_transforms builds it (hqclip's loader
+    # may ship uint8 images and normalise on the device)
+    theirs_transform = image_transform_v2(
+        PreprocessCfg(**open_clip.get_model_preprocess_cfg(s.module.clip)), is_train=True
+    )
+    crash = get_wds_dataset_crash(shards, theirs_transform, s.tokenizer, args)
     ours_runs, theirs_runs = [], []
     threads = torch.get_num_threads()
     if not args.loader_workers:
@@ -322,7 +329,7 @@ def loader_section(data: tuple[Path, Path], tmp: Path, args) -> dict[str, Any]:
     try:
         for _ in range(args.loader_repeats):  # alternated against load drift on a shared machine
             ours_runs.append(_rate(_batches(s, args.loader_workers), args.loader_batches, args.loader_batch))
-            pipe = open_clip_pipeline(shards, s.transform, s.tokenizer, args)
+            pipe = open_clip_pipeline(shards, theirs_transform, s.tokenizer, args)
             theirs_runs.append(_rate(pipe, args.loader_batches, args.loader_batch))
     finally:
         torch.set_num_threads(threads)
