@@ -31,3 +31,32 @@ def test_full_runs_every_seed_with_the_studies(ran):
     assert CliRunner().invoke(app, ["quickstart", "--full", "--seeds", "2"]).exit_code == 0
     plan = ran[0][0]
     assert plan.seeds == (0, 1) and plan.error_study and plan.controls and plan.cycle
+
+
+def test_budget_converged_runs_the_converged_plan_with_three_seeds(monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        "hqclip.quickstart.converged.converged", lambda plan, out: calls.append(plan) or "converged table"
+    )
+    r = CliRunner().invoke(app, ["quickstart", "--budget", "converged", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert calls[0].seeds == (0, 1, 2) and calls[0].device == "cpu" and r.output == "converged table\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--budget", "long"], "--budget long: expected fixed or converged"),
+        (["--device", "tpu"], "--device tpu: expected cuda or cpu"),
+        (["--budget", "converged", "--seeds", "1"], "the plateau rule needs two seeds or more"),
+    ],
+)
+def test_bad_budget_device_or_seeds_are_refused_before_any_work(ran, args, message):
+    r = CliRunner().invoke(app, ["quickstart", *args])
+    assert r.exit_code == 2 and message in r.output and not ran
+
+
+def test_cuda_without_a_gpu_is_refused(ran, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    r = CliRunner().invoke(app, ["quickstart", "--device", "cuda"])
+    assert r.exit_code == 2 and "--device cuda: no usable GPU here" in r.output and not ran

@@ -208,6 +208,7 @@ def cycle(
         world,
         out / "report" / "cycle" / "eval",
         cache_dir=out / "cache",
+        device=plan.device or "cpu",
     )
     groups = aggregate(runs, results)
     result["eval"] = {row: groups[(row, error)] for row in dict.fromkeys(r["variant"] for r in runs)}

@@ -56,6 +56,7 @@ class Plan:
     error_rates: tuple[float, ...] = (0.0, 0.1, 0.3)
     controls: bool = False
     cycle: bool = False  # one turn of the cycle at 30 % error (quickstart.cycle)
+    device: str | None = None  # training and evaluation; None: `hqclip train`'s choice, eval on CPU
     # AdamW's ViT beta2 and eps, which the table was made with, also for this ResNet
     train: dict[str, Any] = field(
         default_factory=lambda: {"max_tags": 2, "neg_swap": "1", "beta2": 0.98, "eps": 1e-6}

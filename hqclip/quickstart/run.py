@@ -89,13 +89,18 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
         r["label"] = f"{r['variant']} | err {r['error']:g} | seed {r['seed']}"
     # specs, not "LABEL=NAME:CKPT" strings: a label may hold a colon ("control: swap_att")
     final = [ModelSpec(r["label"], plan.model, str(r["ckpts"][-1])) for r in runs]
-    results = evaluate(final, world, out / "report" / "eval", cache_dir=out / "cache")
+    device = plan.device or "cpu"
+    results = evaluate(final, world, out / "report" / "eval", cache_dir=out / "cache", device=device)
     curve_specs = [
         ModelSpec(f"{r['label']} | step {step_of(c)}", plan.model, str(c))
         for r in runs
         for c in r["ckpts"][:-1]
     ]
-    curves = evaluate(curve_specs, world, None, cache_dir=out / "cache") if curve_specs else {"models": {}}
+    curves = (
+        evaluate(curve_specs, world, None, cache_dir=out / "cache", device=device)
+        if curve_specs
+        else {"models": {}}
+    )
     timings["eval"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -108,6 +108,7 @@ class Job:
             seed=self.seed,
             save_every=max(1, plan.steps // self.points),
             progress=False,
+            **({"device": plan.device} if plan.device else {}),
             **{**plan.train, **self.overrides},
         )
 

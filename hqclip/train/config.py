@@ -147,6 +147,13 @@ class TrainConfig:
             "GPU or --device cpu) | cuda | cpu"
         },
     )
+    compile: bool = field(
+        default=False,
+        metadata={
+            "help": "torch.compile the model (as open_clip's --torchcompile); the first steps compile "
+            "(benchmarks/gpu.py measures what it buys)"
+        },
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -173,6 +173,8 @@ def setup(cfg: TrainConfig) -> State:
             device_ids=[d.device] if d.device.type == "cuda" else None,
             static_graph=cfg.grad_checkpointing,
         )
+    if cfg.compile:  # the forward only: the module's parameters, heads and checkpoints stay as they are
+        model = torch.compile(model)
     loss_fn = HQCLIPLoss(
         cfg.hni_weight,
         cfg.stc_weight,
@@ -267,6 +269,22 @@ def step(s: State, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         s.module.clip.logit_scale.clamp_(0, math.log(100))
     s.step += 1
     return losses
+
+
+def stream(s: State, epoch: int, skip: int) -> ShardStream:
+    """The run's batches of `epoch` from batch `skip` on (resumed from `s.positions` when `skip`)."""
+    return ShardStream(
+        s.stream_spec,
+        s.text_spec,
+        s.inputs.sidecars,
+        s.transform,
+        s.tokenizer,
+        s.vocab,
+        epoch,
+        skip,
+        s.positions if skip else None,
+        cache=s.cfg.cache,
+    )
 
 
 def save(s: State) -> Path:
@@ -427,19 +445,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
             epoch, skip = divmod(s.step, s.per_epoch)
             if not skip:
                 s.positions = [None] * s.readers
-            stream = ShardStream(
-                s.stream_spec,
-                s.text_spec,
-                s.inputs.sidecars,
-                s.transform,
-                s.tokenizer,
-                s.vocab,
-                epoch,
-                skip,
-                s.positions if skip else None,
-                cache=cfg.cache,
-            )
-            for batch in make_loader(stream, cfg.workers):
+            for batch in make_loader(stream(s, epoch, skip), cfg.workers):
                 counts = batch.pop("counts")
                 batch.pop("uids")
                 reader = batch.pop("stream")
