@@ -32,13 +32,16 @@ PROMPT_FIELDS = ("no_image", "prompt_file", "examples_file", "few_shot")  # as r
 )
 def distill(
     input: str = typer.Option(
-        ..., "--input", help="the shards the teacher refined: world folder, folder of tars or caption "
+        ...,
+        "--input",
+        help="the shards the teacher refined: world folder, folder of tars or caption "
         "tables, one tar/table, or a brace pattern",
     ),
     sidecars: Path = typer.Option(..., "--sidecars", help="the teacher's sidecars (hqclip refine --output)"),
     base: str = typer.Option(
-        ..., "--base", help="the student: an image-text-to-text model, hub name or folder "
-        "(e.g. Qwen/Qwen2-VL-2B-Instruct)",
+        ...,
+        "--base",
+        help="the student: an image-text-to-text model, hub name or folder (e.g. Qwen/Qwen2-VL-2B-Instruct)",
     ),
     output: Path = typer.Option(..., "--output", help="model folder (checkpoints under DIR/checkpoints)"),
     overwrite: bool = typer.Option(False, help="start over in an --output made with other settings"),
@@ -72,7 +75,10 @@ def compare(
     reference: Path = typer.Option(..., "--reference", help="sidecars of the reference (the teacher)"),
     candidate: Path = typer.Option(..., "--candidate", help="sidecars of the same samples by the candidate"),
     model: str | None = typer.Option(
-        None, "--model", "-m", help="[LABEL=]NAME[:CHECKPOINT]: a CLIP whose text-embedding cosine of the "
+        None,
+        "--model",
+        "-m",
+        help="[LABEL=]NAME[:CHECKPOINT]: a CLIP whose text-embedding cosine of the "
         "two descriptions is reported too (as `hqclip score` takes it)",
     ),
     device: str = typer.Option("cpu", help="the CLIP's device: cpu, cuda, cuda:1, ..."),

@@ -59,7 +59,9 @@ def markdown(res: dict[str, Any]) -> str:
         title = "description negatives" if what == "desc" else "tag negatives"
         lines += ["", f"| edit: {title} | reference % | candidate % |", "|---|---|---|"]
         for k in kinds:
-            lines.append(f"| {k} | {_share(res['reference'], what, k)} | {_share(res['candidate'], what, k)} |")
+            lines.append(
+                f"| {k} | {_share(res['reference'], what, k)} | {_share(res['candidate'], what, k)} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -13,25 +13,49 @@ D2 = "a big blue square."
 
 
 def _row(uid, desc, neg_desc, tags, neg_tags):
-    return {"uid": uid, "key": uid, "status": "ok", "desc": desc, "neg_desc": neg_desc, "tags": tags,
-            "neg_tags": neg_tags}
+    return {
+        "uid": uid,
+        "key": uid,
+        "status": "ok",
+        "desc": desc,
+        "neg_desc": neg_desc,
+        "tags": tags,
+        "neg_tags": neg_tags,
+    }
 
 
 def _sets(tmp_path):
     ref = [
-        _row("u1", [D1], ["a blue circle is on the left."], ["red circle", "left circle", "a", "b"],
-             ["blue circle", "right circle", "c", "d"]),
-        _row("u2", [D2], ["a big red square."], ["blue square", "big square"], ["red square", "small square"]),
+        _row(
+            "u1",
+            [D1],
+            ["a blue circle is on the left."],
+            ["red circle", "left circle", "a", "b"],
+            ["blue circle", "right circle", "c", "d"],
+        ),
+        _row(
+            "u2", [D2], ["a big red square."], ["blue square", "big square"], ["red square", "small square"]
+        ),
         _row("u3", [D1], ["a red square is on the left."], ["x"], ["y"]),
         _row("u4", [D2], ["a big blue circle."], ["x"], ["y"]),
     ]
     cand = [
         # tags: 2 of 4 agree (F1 0.5); neg_tags: all 4 agree, case and spaces aside
-        _row("u1", [D1], ["a circle red is on the left."], ["Red  circle", "left circle", "e", "f"],
-             ["Blue circle", "right circle", "c", "d"]),
+        _row(
+            "u1",
+            [D1],
+            ["a circle red is on the left."],
+            ["Red  circle", "left circle", "e", "f"],
+            ["Blue circle", "right circle", "c", "d"],
+        ),
         # identical tags (F1 1); neg_tags 1 of 2
-        _row("u2", [D2], ["a big blue square is here."], ["blue square", "big square"],
-             ["red square", "tiny square"]),
+        _row(
+            "u2",
+            [D2],
+            ["a big blue square is here."],
+            ["blue square", "big square"],
+            ["red square", "tiny square"],
+        ),
         {"uid": "u3", "key": "u3", "status": "invalid", "reason": "not_json"},
         _row("u5", [D2], ["a small blue square."], ["x"], ["y"]),  # not in the reference
     ]
@@ -44,7 +68,8 @@ def test_known_overlap_gives_the_known_agreement(tmp_path):
     ref, cand = _sets(tmp_path)
     out = tmp_path / "report"
     res = CliRunner().invoke(
-        app, ["compare", "--reference", str(ref), "--candidate", str(cand), "--output", str(out), "--no-progress"]
+        app,
+        ["compare", "--reference", str(ref), "--candidate", str(cand), "--output", str(out), "--no-progress"],
     )
     assert res.exit_code == 0, res.output
     r = json.loads((out / "compare.json").read_text())
@@ -83,8 +108,17 @@ def test_sets_of_other_samples_are_refused(tmp_path):
         ("missing", "--candidate " + str(tmp_path / "missing") + ": no such folder"),
     ):
         res = CliRunner().invoke(
-            app, ["compare", "--reference", str(ref), "--candidate", str(tmp_path / other), "--no-progress",
-                  "--output", str(tmp_path / "r")]
+            app,
+            [
+                "compare",
+                "--reference",
+                str(ref),
+                "--candidate",
+                str(tmp_path / other),
+                "--no-progress",
+                "--output",
+                str(tmp_path / "r"),
+            ],
         )
         line = res.stderr.strip()
         assert res.exit_code == 2 and line.startswith("hqclip compare: ") and "\n" not in line, res.output

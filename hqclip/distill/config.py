@@ -39,16 +39,16 @@ class DistillConfig:
     )
     min_pixels: int | None = field(
         default=None,
-        metadata={"help": "image size bounds in pixels, saved with the processor so refine sees the "
-                  "resolution training saw (Qwen2-VL family; default: the base's)"},
+        metadata={
+            "help": "image size bounds in pixels, saved with the processor so refine sees the "
+            "resolution training saw (Qwen2-VL family; default: the base's)"
+        },
     )
     max_pixels: int | None = field(default=None, metadata={"help": "see --min-pixels"})
     val_fraction: float = field(
         default=0.05, metadata={"help": "share of records held out for the validation loss"}
     )
-    min_records: int = field(
-        default=100, metadata={"help": "refuse to train on fewer valid teacher records"}
-    )
+    min_records: int = field(default=100, metadata={"help": "refuse to train on fewer valid teacher records"})
     save_steps: int = field(default=200, metadata={"help": "checkpoint (and validate) every N steps"})
     logging_steps: int = field(default=10, metadata={"help": "log the loss every N steps"})
     seed: int = field(default=0, metadata={"help": "initialisation, data order and validation split"})

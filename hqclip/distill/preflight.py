@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from hqclip.curate import preflight as curate_preflight
-from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.data.samples import SkipLog
+from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.errors import UserError
 from hqclip.refine.preflight import image_text_to_text, model_config, model_kind
 

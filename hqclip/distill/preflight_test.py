@@ -31,11 +31,14 @@ def test_bad_inputs_are_refused_before_any_work(teacher, tiny_base, tmp_path):
     out = tmp_path / "out"
     args = ["--input", world / "train", "--output", out, "--min-records", 10]
     text_model = tmp_path / "tiny-llama"
-    LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                vocab_size=64).save_pretrained(text_model)
+    LlamaConfig(
+        hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, vocab_size=64
+    ).save_pretrained(text_model)
     line = refused(*args, "--sidecars", sidecars, "--base", text_model)
     assert "is a text-only model (llama); distill fine-tunes image-text-to-text models" in line
-    assert "its config could not be read" in refused(*args, "--sidecars", sidecars, "--base", tmp_path / "nope")
+    assert "its config could not be read" in refused(
+        *args, "--sidecars", sidecars, "--base", tmp_path / "nope"
+    )
     line = refused(*args, "--sidecars", sidecars, "--base", tiny_base, "--min-records", 41)
     assert "40 valid teacher records, fewer than --min-records 41" in line
     foreign = tmp_path / "foreign"
@@ -55,7 +58,9 @@ def test_bad_inputs_are_refused_before_any_work(teacher, tiny_base, tmp_path):
 def test_a_missing_extra_is_named(teacher, tiny_base, tmp_path, monkeypatch):
     world, sidecars = teacher
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a)
+    )
     with pytest.raises(UserError, match=r"distill needs peft: pip install 'hqclip\[distill\]'"):
         run_distill(DistillConfig(lora=True), RefineConfig(), world, sidecars, tiny_base, tmp_path / "o")
 
@@ -66,8 +71,14 @@ def test_a_large_base_on_cpu_gets_a_warning_with_an_estimate(caplog, monkeypatch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     config = Qwen2VLConfig(
-        text_config={"vocab_size": 150_000, "hidden_size": 1024, "intermediate_size": 4096,
-                     "num_hidden_layers": 24, "num_attention_heads": 16, "num_key_value_heads": 2},
+        text_config={
+            "vocab_size": 150_000,
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "num_key_value_heads": 2,
+        },
         vision_config={"depth": 2, "embed_dim": 64, "hidden_size": 1024, "num_heads": 2},
     )
     with caplog.at_level(logging.WARNING, "hqclip.distill"):

@@ -43,7 +43,10 @@ def _bar_callback(enabled: bool):
         def on_train_begin(self, args, state, control, **kw):
             if state.is_world_process_zero:
                 self.shown = bar(
-                    total=state.max_steps, initial=state.global_step, desc="distill", unit="step",
+                    total=state.max_steps,
+                    initial=state.global_step,
+                    desc="distill",
+                    unit="step",
                     disable=not enabled,
                 )
 
@@ -53,7 +56,9 @@ def _bar_callback(enabled: bool):
 
         def on_log(self, args, state, control, logs=None, **kw):
             if self.shown is not None and logs:
-                self.shown.set_postfix({k: round(v, 4) for k, v in logs.items() if k in ("loss", "eval_loss")})
+                self.shown.set_postfix(
+                    {k: round(v, 4) for k, v in logs.items() if k in ("loss", "eval_loss")}
+                )
 
         def on_train_end(self, args, state, control, **kw):
             if self.shown is not None:
@@ -127,8 +132,14 @@ def _peft_config(cfg: DistillConfig):
 
 
 def make_trainer(
-    cfg: DistillConfig, prompt_cfg: RefineConfig, units: list[Path], sidecars: Path, base: str, out: Path,
-    progress: bool = True, callbacks: tuple = (),
+    cfg: DistillConfig,
+    prompt_cfg: RefineConfig,
+    units: list[Path],
+    sidecars: Path,
+    base: str,
+    out: Path,
+    progress: bool = True,
+    callbacks: tuple = (),
 ):
     """The SFTTrainer of a run (model and processor loaded, datasets built or reused)."""
     import torch
@@ -137,7 +148,9 @@ def make_trainer(
     from trl import SFTTrainer
 
     with PartialState().main_process_first():  # one process builds the on-disk dataset
-        train, val = sft_data.build(units, sidecars, prompt_cfg, cfg.seed, cfg.val_fraction, out / ".sft-data")
+        train, val = sft_data.build(
+            units, sidecars, prompt_cfg, cfg.seed, cfg.val_fraction, out / ".sft-data"
+        )
     processor = AutoProcessor.from_pretrained(base)
     bound_images(processor, cfg.min_pixels, cfg.max_pixels)
     model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32)

@@ -52,7 +52,9 @@ def rows(
             yield {
                 "images": images,
                 "prompt": user_turn(prompt.render(s.text), not cfg.no_image),
-                "completion": [{"role": "assistant", "content": [{"type": "text", "text": answer_text(rec)}]}],
+                "completion": [
+                    {"role": "assistant", "content": [{"type": "text", "text": answer_text(rec)}]}
+                ],
                 "validation": held_out(seed, s.uid, val_fraction),
             }
 

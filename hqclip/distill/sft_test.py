@@ -42,8 +42,13 @@ def test_only_the_answer_and_its_end_of_turn_carry_labels(teacher, tiny_base, tm
     world, sidecars = teacher
     pc = prompt_cfg(tmp_path)
     trainer = make_trainer(
-        DistillConfig(max_steps=1, **FAST), pc, sorted((world / "train").glob("*.tar")), sidecars,
-        tiny_base, tmp_path / "out", progress=False,
+        DistillConfig(max_steps=1, **FAST),
+        pc,
+        sorted((world / "train").glob("*.tar")),
+        sidecars,
+        tiny_base,
+        tmp_path / "out",
+        progress=False,
     )
     row = trainer.train_dataset[0]
     batch = trainer.data_collator([row])
@@ -56,7 +61,9 @@ def test_only_the_answer_and_its_end_of_turn_carry_labels(teacher, tiny_base, tm
     image = tok.convert_tokens_to_ids("<|image_pad|>")
     assert (ids == image).sum() > 0 and not (labels == image).any()
     prompt = tok.decode(ids[labels == -100].tolist())  # refine's chat: the image, then the prompt
-    assert prompt.startswith("<|im_start|>user\n<|vision_start|><|image_pad|>") and "Answer in JSON." in prompt
+    assert (
+        prompt.startswith("<|im_start|>user\n<|vision_start|><|image_pad|>") and "Answer in JSON." in prompt
+    )
     record = json.loads(answer)
     assert list(record) == ["desc", "neg_desc", "tags", "neg_tags"] and answer == answer_text(record)
 

@@ -245,7 +245,6 @@ def image_text_to_text(config) -> bool:
 
 def model_kind(config) -> str:
     """'a text-only model (llama)' or 'not an image-text-to-text model (clip)', for a refusal."""
-    what = "a text-only model" if getattr(config, "vision_config", None) is None else (
-        "not an image-text-to-text model"
-    )
+    text_only = getattr(config, "vision_config", None) is None
+    what = "a text-only model" if text_only else "not an image-text-to-text model"
     return f"{what} ({getattr(config, 'model_type', '?')})"
