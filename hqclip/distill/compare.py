@@ -143,8 +143,7 @@ def compare(
             f"annotation sets of the same samples"
         )
     res: dict[str, Any] = {
-        "reference": str(reference),
-        "candidate": str(candidate),
+        "folders": {"reference": str(reference), "candidate": str(candidate)},
         "samples": n,
         "both_valid": len(texts["reference"]),
         "unmatched_samples": unmatched,

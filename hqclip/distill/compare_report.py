@@ -17,7 +17,7 @@ def _f(x: Any, digits: int = 3) -> str:
 
 
 def markdown(res: dict[str, Any]) -> str:
-    ref, cand = res["reference"], res["candidate"]
+    ref, cand = res["folders"]["reference"], res["folders"]["candidate"]
     lines = [
         f"# Annotation agreement: {cand} (candidate) against {ref} (reference)",
         "",

@@ -85,6 +85,7 @@ def test_known_overlap_gives_the_known_agreement(tmp_path):
     assert r["candidate"]["edits"]["desc"] == {"words swapped": 1, "words inserted": 1}
     assert r["candidate"]["edits"]["tags"] == {"one word replaced": 6}
     md = (out / "compare.md").read_text()
+    assert md.startswith(f"# Annotation agreement: {cand} (candidate) against {ref} (reference)\n")
     assert "| tags | 0.667 | 0.667 | 0.667 | 0.750 |" in md and "| not_json | 0 | 1 |" in md
     assert (out / "compare.png").stat().st_size > 0
 
