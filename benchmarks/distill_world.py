@@ -11,7 +11,8 @@ simulated captioner error.
 4. the student refines the held-out shards (`--backend transformers`: grammar-constrained,
    greedy), and `hqclip compare` scores it and both noisy oracles against the truth.
 
-    python benchmarks/distill_world.py                  # 2,000 + 500 images
+    python benchmarks/distill_world.py     # 400 + 100 images, 300 steps: docs/distill.md's run
+    python benchmarks/distill_world.py --train 2000 --heldout 500 --steps 1500   # larger (not run yet)
     python benchmarks/distill_world.py --smoke
 """
 
@@ -79,17 +80,17 @@ def linked(shards: list[Path], folder: Path) -> Path:
 
 def main() -> None:
     ap = parser(__doc__)
-    ap.add_argument("--train", type=int, default=2000, help="seed-set images the teacher annotates")
-    ap.add_argument("--heldout", type=int, default=500, help="held-out images (a multiple divides --train)")
+    ap.add_argument("--train", type=int, default=400, help="seed-set images the teacher annotates")
+    ap.add_argument("--heldout", type=int, default=100, help="held-out images (a multiple divides --train)")
     ap.add_argument("--image-size", type=int, default=32, help="the world's rendered image side")
     ap.add_argument("--pixels", type=int, default=56, help="the student's image side (pixels²: its bounds)")
-    ap.add_argument("--hidden", type=int, default=128, help="student width")
-    ap.add_argument("--layers", type=int, default=4, help="student language layers")
-    ap.add_argument("--vision-depth", type=int, default=2, help="student vision layers")
-    ap.add_argument("--vocab", type=int, default=600, help="BPE vocabulary size")
-    ap.add_argument("--steps", type=int, default=1500, help="optimizer steps")
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--hidden", type=int, default=64, help="student width")
+    ap.add_argument("--layers", type=int, default=2, help="student language layers")
+    ap.add_argument("--vision-depth", type=int, default=1, help="student vision layers")
+    ap.add_argument("--vocab", type=int, default=500, help="BPE vocabulary size")
+    ap.add_argument("--steps", type=int, default=300, help="optimizer steps")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--max-tokens", type=int, default=300, help="the student's answer limit")
     ap.add_argument(
         "--work", type=Path, default=REPO / "runs" / "distill-world", help="working folder (must not exist)"
