@@ -6,7 +6,9 @@ import json
 
 import pytest
 from transformers import TrainerCallback
+from typer.testing import CliRunner
 
+from hqclip.cli.main import app
 from hqclip.data.sidecar import read_sidecar
 from hqclip.distill.config import DistillConfig
 from hqclip.distill.conftest import prompt_cfg
@@ -88,8 +90,22 @@ def test_a_lora_run_merges_into_a_plain_model(teacher, tiny_base, tmp_path):
     from transformers import AutoModelForImageTextToText
 
     world, sidecars = teacher
-    cfg = DistillConfig(max_steps=3, lora=True, lora_r=4, learning_rate=5e-2, save_steps=100, **FAST)
-    run_distill(cfg, prompt_cfg(tmp_path), world / "train", sidecars, tiny_base, tmp_path / "out")
+    pc = prompt_cfg(tmp_path)
+    res = CliRunner().invoke(
+        app,
+        [
+            "distill", "--input", str(world / "train"), "--sidecars", str(sidecars), "--base", tiny_base,
+            "--output", str(tmp_path / "out"), "--lora", "--lora-r", "4", "--learning-rate", "5e-2",
+            "--max-steps", "3", "--save-steps", "100", "--batch-size", "4", "--scheduler", "constant",
+            "--warmup", "0", "--min-records", "10", "--prompt", pc.prompt_file, "--few-shot", "0",
+            "--no-progress",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    line = json.loads(res.stdout.strip().splitlines()[-1])
+    assert line["steps"] == 3 and line["prompt"] == {
+        "no_image": False, "prompt_file": pc.prompt_file, "examples_file": None, "few_shot": 0
+    }  # fmt: skip
     assert not list((tmp_path / "out").glob("adapter_*"))
     merged = AutoModelForImageTextToText.from_pretrained(tmp_path / "out").state_dict()
     base = AutoModelForImageTextToText.from_pretrained(tiny_base).state_dict()
