@@ -5,7 +5,7 @@ output folder answers a real `hqclip refine` run, a LoRA run merges, a stopped r
 import json
 
 import pytest
-from transformers import TrainerCallback
+from transformers import AutoProcessor, TrainerCallback
 from typer.testing import CliRunner
 
 from hqclip.cli.main import app
@@ -25,7 +25,9 @@ FAST = {"batch_size": 4, "scheduler": "constant", "warmup": 0, "min_records": 10
 def student(teacher, tiny_base, tmp_path_factory):
     world, sidecars = teacher
     root = tmp_path_factory.mktemp("student")
-    cfg = DistillConfig(max_steps=8, learning_rate=1e-2, save_steps=4, **FAST)
+    cfg = DistillConfig(
+        max_steps=8, learning_rate=1e-2, save_steps=4, min_pixels=56 * 56, max_pixels=56 * 56, **FAST
+    )
     stats = run_distill(cfg, prompt_cfg(root), world / "train", sidecars, tiny_base, root / "out")
     return root, stats
 
@@ -83,6 +85,8 @@ def test_the_output_is_a_model_that_refine_runs(student, teacher):
     assert stats["total"]["samples"] == len(rows) > 0
     assert all(r["model"] == f"transformers:{root / 'out'}" and r["tokens_out"] for r in rows)
     assert not (root / "out" / "adapter_model.safetensors").exists()
+    size = AutoProcessor.from_pretrained(root / "out").image_processor.size  # training's image bounds
+    assert (size["shortest_edge"], size["longest_edge"]) == (56 * 56, 56 * 56)
 
 
 def test_a_lora_run_merges_into_a_plain_model(teacher, tiny_base, tmp_path):
