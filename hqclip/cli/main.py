@@ -2,6 +2,7 @@
 
 from hqclip.cli import (  # noqa: F401
     curate,  # noqa: F401  (score, filter, report)
+    distill,  # noqa: F401  (distill, compare)
     models,  # noqa: F401  (wise-ft, export)
     quickstart,
     refine,

@@ -27,15 +27,13 @@ def folder(path: str | Path, flag: str, hint: str) -> Path:
     return p
 
 
-def sidecars(path: str | Path) -> list[Path]:
+def sidecars(path: str | Path, flag: str = "--sidecars") -> list[Path]:
     """The refine sidecars of a folder; refused when there are none or one is something else."""
-    root = folder(
-        path, "--sidecars", "pass the --output folder of `hqclip refine` or `hqclip import-vlm150m`"
-    )
+    root = folder(path, flag, "pass the --output folder of `hqclip refine` or `hqclip import-vlm150m`")
     files = list_sidecars(root)
     if not files:
         raise UserError(
-            f"--sidecars {root}: no .parquet sidecar in it; pass the --output folder of "
+            f"{flag} {root}: no .parquet sidecar in it; pass the --output folder of "
             f"`hqclip refine` or `hqclip import-vlm150m`"
         )
     bad = next((f for f in files if not is_sidecar(f)), None)
@@ -43,7 +41,7 @@ def sidecars(path: str | Path) -> list[Path]:
         what = "a score sidecar" if is_scores(bad) else "not an hqclip sidecar"
         raise UserError(
             f"{bad} is {what} (no status/desc/neg_desc/tags/neg_tags columns); pass the "
-            f"--output folder of `hqclip refine` as --sidecars"
+            f"--output folder of `hqclip refine` as {flag}"
         )
     return files
 

@@ -52,7 +52,7 @@ class RefineConfig:
     max_tokens: int = field(
         default=1024, metadata={"help": "generation limit; hitting it is a failed attempt"}
     )
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "sampling seed (and with --sample, which samples)"})
     # prompt and answer shape
     no_image: bool = field(
         default=False, metadata={"help": "text-only: rewrite the alt-text with a text LLM (LaCLIP style)"}
@@ -83,6 +83,13 @@ class RefineConfig:
         metadata={
             "help": "keep the valid aligned pairs of a partly invalid answer (the dropped ones are named "
             "in the `dropped` column)"
+        },
+    )
+    sample: int | None = field(
+        default=None,
+        metadata={
+            "help": "refine only about N samples drawn at random (by --seed) across all shards: a seed "
+            "set for a costly teacher (hqclip distill)"
         },
     )
     # pipeline

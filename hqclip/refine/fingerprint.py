@@ -11,7 +11,8 @@ from hqclip.refine.config import RefineConfig
 from hqclip.units.resume import fingerprint
 
 
-def fingerprint_parts(cfg: RefineConfig) -> dict[str, Any]:
+def fingerprint_parts(cfg: RefineConfig, fraction: float | None = None) -> dict[str, Any]:
+    """`fraction`: the share of samples a `--sample` run keeps (`hqclip.refine.sample`)."""
     return {
         "backend": backend_class(cfg.backend).identity(cfg),
         "prompt_hash": cfg.prompt().hash,
@@ -27,4 +28,5 @@ def fingerprint_parts(cfg: RefineConfig) -> dict[str, Any]:
         "max_pixels": cfg.max_pixels,
         # absent means off, as in every output made before salvage existed: those still resume
         **({"salvage": True} if cfg.salvage else {}),
+        **({"sample": {"seed": cfg.seed, "fraction": fraction}} if fraction is not None else {}),
     }

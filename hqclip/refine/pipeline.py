@@ -24,6 +24,7 @@ from hqclip.refine.backends.base import Backend, BackendUnavailable, Request, Re
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.parse import parse
 from hqclip.refine.prompt import Prompt
+from hqclip.refine.sample import in_sample
 from hqclip.refine.stats import shard_stats
 from hqclip.schema import FIELDS
 from hqclip.units import resume
@@ -152,9 +153,10 @@ def refine_shard(
     backend: Backend,
     fp: str,
     progress: Progress | None = None,
+    fraction: float | None = None,
 ) -> dict[str, Any]:
     """Refine one shard (or caption table) into `<out_dir>/<stem>.parquet` + done marker;
-    returns its stats."""
+    returns its stats. `fraction`: only the samples of the seed set (`hqclip.refine.sample`)."""
     start = time.perf_counter()
     unit, out_dir = Path(unit), Path(out_dir)
     sidecar = sidecar_path(unit, out_dir)
@@ -167,8 +169,11 @@ def refine_shard(
         log.warning("%s: sample %s not refined (%s); the row is kept as invalid", unit, s.key, e.reason)
         return _row(s, ctx, status="invalid", reason=f"input:{e.reason}", attempts=0)
 
+    samples = iter_unit(unit, skips)
+    if fraction is not None:
+        samples = (s for s in samples if in_sample(cfg.seed, s.uid, fraction))
     rows = map_unit(
-        iter_unit(unit, skips),
+        samples,
         partial(_request, ctx=ctx),
         partial(_run_batch, ctx),
         unreadable,

@@ -206,23 +206,12 @@ def _check_model_config(cfg: RefineConfig) -> None:
         )
     if not cfg.model:
         raise UserError(f"--backend {cfg.backend} needs --model (a hub name or a local folder)")
-    from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-
-    try:
-        config = AutoConfig.from_pretrained(cfg.model)
-    except Exception as e:  # noqa: BLE001 - hub, path and parse errors all mean the same to a user
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
-        raise UserError(
-            f"--model {cfg.model}: its config could not be read ({first}); pass a hub "
-            f"name you can download or a local folder with config.json"
-        ) from None
+    config = model_config(cfg.model, "--model")
     kind = getattr(config, "model_type", "?")
     text_only = getattr(config, "vision_config", None) is None
-    if cfg.backend == "transformers" and kind not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
-        what = "a text-only model" if text_only else "not an image-text-to-text model"
+    if cfg.backend == "transformers" and not image_text_to_text(config):
         raise UserError(
-            f"--model {cfg.model} is {what} ({kind}), which --backend transformers "
+            f"--model {cfg.model} is {model_kind(config)}, which --backend transformers "
             f"cannot load; serve it (vllm serve, llama.cpp) and use --backend openai"
             f"{' --no-image' if text_only else ''}"
         )
@@ -231,3 +220,31 @@ def _check_model_config(cfg: RefineConfig) -> None:
             f"--model {cfg.model} is a text-only model ({kind}); add --no-image to "
             f"rewrite the alt-text alone, or choose a vision-language model"
         )
+
+
+def model_config(name: str, flag: str):
+    """The config of a hub name or local model folder (no weights loaded), or `UserError`."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(name)
+    except Exception as e:  # noqa: BLE001 - hub, path and parse errors all mean the same to a user
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise UserError(
+            f"{flag} {name}: its config could not be read ({first}); pass a hub "
+            f"name you can download or a local folder with config.json"
+        ) from None
+
+
+def image_text_to_text(config) -> bool:
+    """Whether transformers' AutoModelForImageTextToText loads this model."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+    return getattr(config, "model_type", None) in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+
+def model_kind(config) -> str:
+    """'a text-only model (llama)' or 'not an image-text-to-text model (clip)', for a refusal."""
+    text_only = getattr(config, "vision_config", None) is None
+    what = "a text-only model" if text_only else "not an image-text-to-text model"
+    return f"{what} ({getattr(config, 'model_type', '?')})"

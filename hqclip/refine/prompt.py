@@ -44,13 +44,29 @@ class Prompt:
         return self.template.replace("{examples}", self.examples).replace("{alt_text}", alt)
 
 
+def answer_text(record: dict[str, Any]) -> str:
+    """A record as the model should answer it: JSON in the schema's key order with json.dumps'
+    separators, the form constrained decoding emits (xgrammar without free whitespace) — the
+    few-shot answers and `hqclip distill`'s targets."""
+    return json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False)
+
+
+def user_turn(prompt_text: str, with_image: bool) -> list[dict[str, Any]]:
+    """The chat a local model gets for one sample (Hugging Face content parts: the image first,
+    then the rendered prompt, one user turn, no system message): the transformers backend applies
+    the processor's chat template to it, and `hqclip distill` trains on exactly this prompt."""
+    content: list[dict[str, Any]] = [{"type": "image"}] if with_image else []
+    content.append({"type": "text", "text": prompt_text})
+    return [{"role": "user", "content": content}]
+
+
 def _examples_block(examples: list[dict[str, Any]]) -> str:
     if not examples:
         return ""
     lines = ["", "Examples:"]
     for ex in examples:
         lines.append(f"Alt-text: {ex['alt_text']}")
-        lines.append("Answer: " + json.dumps({f: ex["record"][f] for f in FIELDS}, ensure_ascii=False))
+        lines.append("Answer: " + answer_text(ex["record"]))
     return "\n".join(lines) + "\n"
 
 

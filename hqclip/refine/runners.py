@@ -16,6 +16,7 @@ from hqclip.refine.backends import Backend, backend_class
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.fingerprint import fingerprint_parts
 from hqclip.refine.pipeline import Progress, refine_shard
+from hqclip.refine.sample import sample_fraction
 from hqclip.refine.stats import run_stats
 from hqclip.units.stage import run_stage
 
@@ -36,11 +37,16 @@ def clear_backends() -> None:
 
 
 def _shard_job(
-    unit: str, out_dir: str, cfg: dict[str, Any], fp: str, progress: Progress | None = None
+    unit: str,
+    out_dir: str,
+    cfg: dict[str, Any],
+    fp: str,
+    progress: Progress | None = None,
+    fraction: float | None = None,
 ) -> dict[str, Any]:
     """One shard, with this process's backend for `cfg` (built by its first shard)."""
     cfg_obj = RefineConfig.from_dict(cfg)
-    return refine_shard(unit, out_dir, cfg_obj, _backend(cfg_obj), fp, progress)
+    return refine_shard(unit, out_dir, cfg_obj, _backend(cfg_obj), fp, progress, fraction)
 
 
 def run_refine(
@@ -56,12 +62,18 @@ def run_refine(
     """Refine every shard of `inputs` into sidecars under `out_dir`, skipping shards already done
     under the same configuration. A configuration that cannot serve the input raises
     `UserError` first. Writes and returns the stats JSON (`refine-stats.json`); on failure
-    the stats of the finished shards are still written before the error propagates. With one local
+    the stats of the finished shards are still written before the error propagates. With
+    `cfg.sample`, only a seed set of about that many samples (`hqclip.refine.sample`). With one local
     worker the model is built in this process (and closed at the end); else each worker or Ray
     task builds its own and this process builds none, so no model or CUDA state is in a parent."""
     out = Path(out_dir)
     units = resolve_inputs(inputs)
     cfg = preflight.check(cfg, units, out)  # refuses, before any work, what cannot succeed
+    fraction = None if cfg.sample is None else sample_fraction(cfg.sample, units)
+
+    def estimate(todo: list[Path]) -> int | None:
+        total = estimate_total(todo)
+        return total if total is None or fraction is None else round(total * fraction)
 
     def summarise(finished, before, seconds):
         this_run = [s for u, s in finished.items() if u not in before]
@@ -76,9 +88,9 @@ def run_refine(
             "refine",
             out,
             units,
-            partial(_shard_job, out_dir=str(out), cfg=cfg.to_dict()),
+            partial(_shard_job, out_dir=str(out), cfg=cfg.to_dict(), fraction=fraction),
             summarise,
-            parts=fingerprint_parts(cfg),
+            parts=fingerprint_parts(cfg, fraction),
             config=cfg.to_dict(),
             output_of=partial(sidecar_path, out_dir=out),
             overwrite=overwrite,
@@ -89,7 +101,7 @@ def run_refine(
             progress=progress,
             count="samples",
             valid=True,
-            estimate=estimate_total,
+            estimate=estimate,
         )
     finally:
         clear_backends()

@@ -11,6 +11,7 @@ import json
 import time
 
 from hqclip.refine.backends.base import Backend, Request, Response
+from hqclip.refine.prompt import user_turn
 
 
 class TransformersBackend(Backend):
@@ -50,10 +51,8 @@ class TransformersBackend(Backend):
         self._logits_processor = xgr.contrib.hf.LogitsProcessor
 
     def _chat(self, req: Request) -> str:
-        content = [] if self.cfg.no_image else [{"type": "image"}]
-        content.append({"type": "text", "text": req.prompt})
         return self.processor.apply_chat_template(
-            [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=False
+            user_turn(req.prompt, not self.cfg.no_image), add_generation_prompt=True, tokenize=False
         )
 
     def generate(self, requests: list[Request]) -> list[Response]:

@@ -33,11 +33,39 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_qwen2_vl(folder):
-    import torch
+def byte_tokenizer():
+    """A byte-level tokenizer with the 256 byte symbols and no merges, plus Qwen2-VL's specials."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    byte_chars = pre_tokenizers.ByteLevel.alphabet()
+    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(sorted(byte_chars))}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=SPECIALS,
+    )
+
+
+def build_tiny_qwen2_vl(
+    folder,
+    tokenizer=None,
+    hidden=32,
+    layers=2,
+    heads=2,
+    vision_depth=1,
+    vision_dim=16,
+    min_pixels=28 * 28,
+    max_pixels=56 * 56,
+    seed=0,
+):
+    """A random-weight Qwen2-VL and its processor saved in `folder` (default: the byte tokenizer,
+    2 layers of width 32, images of 4 to 16 patches, i.e. 1 to 4 image tokens)."""
+    import torch
     from transformers import (
-        PreTrainedTokenizerFast,
         Qwen2VLConfig,
         Qwen2VLForConditionalGeneration,
         Qwen2VLImageProcessor,
@@ -45,36 +73,33 @@ def build_tiny_qwen2_vl(folder):
         Qwen2VLVideoProcessor,
     )
 
-    byte_chars = pre_tokenizers.ByteLevel.alphabet()
-    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(sorted(byte_chars))}, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        additional_special_tokens=SPECIALS,
-    )
+    tokenizer = tokenizer or byte_tokenizer()
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIALS}
-    torch.manual_seed(0)
+    half = hidden // heads // 2  # the rotary sections (t, h, w) must add up to half a head
+    section = [half // 4, (half - half // 4) // 2]
+    torch.manual_seed(seed)
     config = Qwen2VLConfig(
         text_config={
             "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
+            "hidden_size": hidden,
+            "intermediate_size": 2 * hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
             "num_key_value_heads": 1,
             "max_position_embeddings": 4096,
             "eos_token_id": ids["<|im_end|>"],
             "pad_token_id": ids["<|endoftext|>"],
             "bos_token_id": None,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [*section, half - sum(section)],
+            },
         },
         vision_config={
-            "depth": 1,
-            "embed_dim": 16,
-            "hidden_size": 32,
+            "depth": vision_depth,
+            "embed_dim": vision_dim,
+            "hidden_size": hidden,
             "num_heads": 2,
             "patch_size": 14,
             "spatial_merge_size": 2,
@@ -89,7 +114,7 @@ def build_tiny_qwen2_vl(folder):
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(folder)
-    image_processor = Qwen2VLImageProcessor(min_pixels=28 * 28, max_pixels=56 * 56)
+    image_processor = Qwen2VLImageProcessor(min_pixels=min_pixels, max_pixels=max_pixels)
     Qwen2VLProcessor(
         image_processor=image_processor,
         tokenizer=tokenizer,
