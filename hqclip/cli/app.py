@@ -18,10 +18,12 @@ class App(typer.Typer):
     with the resume hint for an `Interrupted`. Anything else keeps its traceback."""
 
     def command(self, name: str | None = None, **kwargs: Any) -> Callable:
-        register = super().command(name, **kwargs)
-
         def decorator(f: Callable) -> Callable:
             command = name or f.__name__.lower().replace("_", "-")  # typer's default name
+            # the list in `hqclip --help` shows the docstring's first paragraph as one line: its
+            # line breaks, kept in rich markup, would cut the narrower column mid-sentence
+            first = (f.__doc__ or "").strip().split("\n\n")[0]
+            register = super(App, self).command(name, **{"short_help": " ".join(first.split()), **kwargs})
 
             @functools.wraps(f)
             def reported(**params: Any) -> Any:

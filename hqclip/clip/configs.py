@@ -51,16 +51,16 @@ def local_name(name: str) -> str:
     return name.removeprefix(HF_HUB).replace("/", "-")
 
 
-def check_pretrained(name: str, pretrained: str | None) -> None:
-    """`pretrained` is a checkpoint file or one of open_clip's tags for `name` (UserError otherwise),
-    checked before any model is built."""
+def check_pretrained(name: str, pretrained: str | None, option: str = "--pretrained") -> None:
+    """`pretrained` (given as `option`) is a checkpoint file or one of open_clip's tags for `name`
+    (UserError otherwise), checked before any model is built."""
     if pretrained is None or Path(pretrained).is_file():
         return
     register()
     if not open_clip.get_pretrained_cfg(name, pretrained):
         tags = open_clip.list_pretrained_tags_by_model(name)
         raise UserError(
-            f"--pretrained {pretrained}: no such checkpoint file, and not an open_clip tag of {name} "
+            f"{option} {pretrained}: no such checkpoint file, and not an open_clip tag of {name} "
             f"({'its tags: ' + ', '.join(tags) if tags else 'it has none'}); or pass hf-hub:ORG/NAME"
         )
 

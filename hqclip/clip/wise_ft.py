@@ -74,6 +74,7 @@ def state_dict(name: str, source: str, option: str) -> dict[str, torch.Tensor]:
     reads it), an open_clip pretrained tag of `name`, or an `hf-hub:` / `local-dir:` model."""
     from open_clip.factory import load_state_dict
 
+    from hqclip.clip.configs import check_pretrained
     from hqclip.clip.load import ModelSpec, load, register_configs
 
     if os.path.isfile(source):
@@ -83,6 +84,8 @@ def state_dict(name: str, source: str, option: str) -> dict[str, torch.Tensor]:
         except Exception as e:  # not a torch or safetensors file, or not a state dict
             raise UserError(f"{option} {source}: not a readable checkpoint ({first_line(e)})") from e
     hub = source.startswith(("hf-hub:", "local-dir:"))
+    if not hub:
+        check_pretrained(name, source, option)
     return load(ModelSpec(source, source if hub else name, None if hub else source)).model.state_dict()
 
 
