@@ -68,20 +68,17 @@ def evaluate(s: State, out: RunLog) -> None:
 
 
 def _numbers(s: State) -> dict[str, float]:
-    from open_clip.transform import PreprocessCfg, image_transform_v2
-
     from hqclip.eval import evaluate
     from hqclip.eval.eval_report import summary
 
     clip, data = s.module.clip, Path(s.cfg.eval_data)
-    preprocess = image_transform_v2(PreprocessCfg(**clip.visual.preprocess_cfg), is_train=False)
     wds = _clip_benchmark(data)
     label = s.cfg.model
     rng, was_training = checkpoint.rng_state(s.d.device), clip.training
     try:
         with torch.no_grad():
             results = evaluate(
-                {label: (clip, preprocess, s.tokenizer)},
+                {label: (clip, s.eval_transform, s.tokenizer)},
                 None if wds else data,
                 clip_benchmark=[f"wds/{data.name}"] if wds else (),
                 clip_benchmark_root=str(data),

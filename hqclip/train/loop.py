@@ -68,6 +68,7 @@ class State:
     stream_spec: StreamSpec
     text_spec: TextSpec
     transform: TrainImages
+    eval_transform: Callable  # the model's eval transform (create's), for --eval-every
     tokenizer: Callable
     vocab_list: list[str] | None
     module: HQCLIPModule
@@ -140,7 +141,9 @@ def setup(cfg: TrainConfig) -> State:
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    clip, transform, _, tokenizer = create(cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing)
+    clip, transform, eval_transform, tokenizer = create(
+        cfg.model, cfg.pretrained, str(d.device), cfg.grad_checkpointing
+    )
     lock.lock(clip, cfg)
     transform = TrainImages(transform)  # uint8 from the loader, normalised in `step`
     if cfg.cache:
@@ -205,6 +208,7 @@ def setup(cfg: TrainConfig) -> State:
         stream_spec,
         text_spec,
         transform,
+        eval_transform,
         tokenizer,
         vocab_list,
         module,
