@@ -105,7 +105,8 @@ def setup(cfg: TrainConfig) -> State:
             prec,
             d.world_size,
         )
-    _memory(cfg, d, prec)
+    model_cfg = model_config(cfg.model)  # read once: for an hf-hub: model each read asks the hub
+    _memory(cfg, d, prec, model_cfg)
     try:
         resume_path = checkpoint.resolve(cfg.resume, out_dir) if cfg.resume else None
     except FileNotFoundError as e:
@@ -148,7 +149,7 @@ def setup(cfg: TrainConfig) -> State:
     transform = TrainImages(transform)  # uint8 from the loader, normalised in `step`
     if cfg.cache:
         tokenizer = CachedTokenizer(tokenizer)
-    module = HQCLIPModule(clip, stc_head, model_config(cfg.model)["embed_dim"], len(vocab_list)).to(d.device)
+    module = HQCLIPModule(clip, stc_head, model_cfg["embed_dim"], len(vocab_list)).to(d.device)
     optimizer = adamw(module, cfg)
     scaler = torch.amp.GradScaler(d.device.type, enabled=prec == "fp16")
     total = cfg.steps or cfg.epochs * per_epoch
@@ -223,13 +224,13 @@ def setup(cfg: TrainConfig) -> State:
     )
 
 
-def _memory(cfg: TrainConfig, d: distributed.Dist, prec: str) -> None:
+def _memory(cfg: TrainConfig, d: distributed.Dist, prec: str, model_cfg: dict[str, Any]) -> None:
     """Say the per-rank memory estimate (rank 0) with the GPU's memory; refuse a batch that clearly
     cannot fit (every rank, before any work)."""
     texts = memory.texts_per_image(
         cfg.hni_weight > 0, cfg.stc_weight > 0 and cfg.stc_head == "text", cfg.max_tags
     )
-    est = memory.estimate(model_config(cfg.model), cfg.batch_size, texts, prec, cfg.grad_checkpointing)
+    est = memory.estimate(model_cfg, cfg.batch_size, texts, prec, cfg.grad_checkpointing)
     if est is None:
         return
     gpu = ""
