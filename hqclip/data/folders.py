@@ -9,17 +9,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from hqclip.data.samples import (
-    DEFAULT_MAX_PIXELS,
-    IMAGE_EXTS,
-    BadSample,
-    Sample,
-    SkipLog,
-    decode_image,
-    decode_meta,
-    decode_text,
-    derived_uid,
-)
+from hqclip.data.samples import DEFAULT_MAX_PIXELS, IMAGE_EXTS, BadSample, Sample, SkipLog
+from hqclip.data.shards import to_sample
 
 
 def images_in(folder: Path) -> list[Path]:
@@ -52,23 +43,19 @@ def iter_folder(
     for n, file in enumerate(images_in(folder)[start:], start):
         key = file.stem
         try:
-            data = file.read_bytes()
             text = _read(file.with_suffix(".txt"))
             if text is None:
                 raise BadSample("missing_caption", f"no {key}.txt beside {file.name}")
-            meta = decode_meta(_read(file.with_suffix(".json")))
-            sample = Sample(
-                key=key,
-                uid=str(meta.get("uid") or derived_uid(folder.name, key)),
-                text=decode_text(text),
-                image_bytes=data,
-                ext=file.suffix.lstrip(".").lower(),
-                meta=meta,
-                source=source,
-                image=decode_image(data, max_pixels) if decode else None,
-                offset=n,
-                end=n + 1,
-            )
+            # the members a tar would hold for this sample, at position n
+            raw = {
+                "__key__": key,
+                "__offset__": n,
+                "__end__": n + 1,
+                file.suffix.lstrip(".").lower(): file.read_bytes(),
+                "txt": text,
+                "json": _read(file.with_suffix(".json")),
+            }
+            sample = to_sample(raw, source, decode, max_pixels)
         except BadSample as e:
             skips.skip(source, key, e.reason, e.detail)
             continue

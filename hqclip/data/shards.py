@@ -89,7 +89,9 @@ def list_shards(path: str | os.PathLike) -> list[Path]:
     return [p]
 
 
-def _to_sample(raw: dict[str, Any], source: str, decode: bool, max_pixels: int) -> Sample:
+def to_sample(raw: dict[str, Any], source: str, decode: bool, max_pixels: int) -> Sample:
+    """A webdataset sample (`{"__key__", "__offset__", "__end__", ext: bytes}`) as a Sample; a
+    folder of images with captions builds the same dict (`hqclip.data.folders`)."""
     key = raw["__key__"]
     ext = next((e for e in IMAGE_EXTS if e in raw), None)
     if ext is None:
@@ -186,7 +188,7 @@ def iter_shard(
             for raw in _grouped(_members(f, start)):
                 key = raw["__key__"]
                 try:
-                    yield _to_sample(raw, source, decode, max_pixels)
+                    yield to_sample(raw, source, decode, max_pixels)
                 except BadSample as e:
                     skips.skip(source, key, e.reason, e.detail)
     except BadSample as e:

@@ -48,14 +48,14 @@ def test_resume_seeks_to_the_position_and_decodes_no_earlier_sample(dataset, mic
     train_dir, sidecars = dataset
     shards = list_shards(train_dir)
     decoded: list[tuple[str, int]] = []
-    real = shards_mod._to_sample
+    real = shards_mod.to_sample
 
     def counting(raw, source, decode, max_pixels):
         if decode:
             decoded.append((source, raw["__offset__"]))
         return real(raw, source, decode, max_pixels)
 
-    monkeypatch.setattr(shards_mod, "_to_sample", counting)
+    monkeypatch.setattr(shards_mod, "to_sample", counting)
     # > 64 samples: the stream wraps into a second pass; buffer 8 spans shard boundaries
     spec = StreamSpec(shards, batch_size=8, batches=20, seed=3, resampled=resampled, shuffle_buffer=8)
     full = list(ShardStream(spec, SPEC, sidecars, *micro, None, epoch=1))
@@ -121,13 +121,13 @@ def test_cached_stream_gives_the_same_batches_and_decodes_each_sample_once(datas
     train_dir, sidecars = dataset
     shards = list_shards(train_dir)
     decoded = []
-    real = shards_mod._to_sample
+    real = shards_mod.to_sample
 
     def counting(raw, source, decode, max_pixels):
         decoded.append((source, raw["__offset__"]))
         return real(raw, source, decode, max_pixels)
 
-    monkeypatch.setattr(shards_mod, "_to_sample", counting)
+    monkeypatch.setattr(shards_mod, "to_sample", counting)
     monkeypatch.setattr(cache, "_shards", {})
     spec = StreamSpec(shards, batch_size=8, batches=8, seed=1, shuffle_buffer=4)
     tok = cache.CachedTokenizer(micro[1])
