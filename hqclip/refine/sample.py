@@ -27,7 +27,13 @@ def sample_fraction(n: int, units: list[Path]) -> float:
     return min(1.0, n / max(estimate_total(units), 1))
 
 
+def drawn(purpose: str, seed: int, uid: str, fraction: float) -> bool:
+    """Whether `uid` is among the `fraction` of uids a hash of (purpose, seed, uid) picks: a draw
+    each sample makes alone, the same however the data is ordered or sharded."""
+    digest = hashlib.blake2b(f"{purpose}:{seed}:{uid}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") < fraction * 2**64
+
+
 def in_sample(seed: int, uid: str, fraction: float) -> bool:
     """Whether sample `uid` is in the seed set of this seed and fraction."""
-    digest = hashlib.blake2b(f"sample:{seed}:{uid}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") < fraction * 2**64
+    return drawn("sample", seed, uid, fraction)
