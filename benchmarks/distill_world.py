@@ -35,10 +35,8 @@ from hqclip.refine.backends.transformers_hf_test import SPECIALS, build_tiny_qwe
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.prompt import answer_text
 from hqclip.refine.runners import run_refine
-from hqclip.world.build import build_world
-from hqclip.world.config import WorldConfig
 
-from common import REPO, SMOKE_RESULTS, parser, smoke_defaults, write_result
+from common import REPO, SMOKE_RESULTS, parser, small_world, smoke_defaults, write_result
 
 PROMPT = "Alt-text: {alt_text}\nDescribe the image as JSON.\n"
 
@@ -111,15 +109,8 @@ def main() -> None:
     if args.smoke:
         shutil.rmtree(args.work, ignore_errors=True)
     root = args.work
-    world = root / "world"
-    build_world(
-        world,
-        WorldConfig(
-            train_samples=args.train + args.heldout,
-            shard_size=math.gcd(args.train, args.heldout),
-            image_size=args.image_size,
-        ).with_eval_scale(0),
-        progress=False,
+    world = small_world(
+        root / "world", args.train + args.heldout, math.gcd(args.train, args.heldout), args.image_size
     )
     shards = list_shards(world / "train")
     n_seed = args.train // math.gcd(args.train, args.heldout)

@@ -28,7 +28,7 @@ from hqclip.curate import preflight
 from hqclip.curate.score_format import read_scores
 from hqclip.data.atomic import write_text
 from hqclip.data.samples import SkipLog
-from hqclip.data.sidecar import read_annotations, read_sidecar
+from hqclip.data.sidecar import annotations, read_sidecar
 from hqclip.data.vocab import top_counts, write_counts
 from hqclip.progress import bar
 from hqclip.schema.worddiff import EDIT_CLASSES, edit_class, words
@@ -61,7 +61,7 @@ def _summarise(
     """One sidecar (and its score sidecar, if any) → counters, histograms, candidate samples."""
     sidecar = Path(path)
     rows = read_sidecar(sidecar)
-    records = read_annotations(sidecar, SkipLog())
+    records = annotations(rows, sidecar, SkipLog())
     c = {k: Counter() for k in COUNTERS}
     tokens = {"in": [0, 0], "out": [0, 0]}
     tags, neg_tags, vocab = Counter(), Counter(), Counter()

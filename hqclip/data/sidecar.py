@@ -125,6 +125,12 @@ def read_annotations(path: str | os.PathLike, skips: SkipLog) -> dict[str, Recor
     except Exception as e:  # pyarrow raises several types for a damaged file
         skips.skip(str(path), "*", "unreadable_sidecar", f"{type(e).__name__}: {e}")
         return {}
+    return annotations(rows, path, skips)
+
+
+def annotations(rows: list[dict[str, Any]], path: str | os.PathLike, skips: SkipLog) -> dict[str, Record]:
+    """`read_annotations` of the rows of sidecar `path` already read (`read_sidecar`), for a reader
+    that needs the rows too."""
     latest = {row["uid"]: rec for row in rows if (rec := row_record(row)) is not None}
     out: dict[str, Record] = {}
     for uid, rec in latest.items():

@@ -21,7 +21,7 @@ import numpy as np
 
 from hqclip.curate import preflight
 from hqclip.data.samples import SkipLog
-from hqclip.data.sidecar import read_annotations, read_sidecar
+from hqclip.data.sidecar import annotations, read_sidecar
 from hqclip.errors import UserError
 from hqclip.progress import bar
 from hqclip.schema import item_key
@@ -123,8 +123,10 @@ def compare(
     texts: dict[str, list[list[str]]] = {s: [] for s in SIDES}
     unmatched = 0
     for ref_file, cand_file in bar(pairs, desc="compare", unit="sidecar", disable=not progress):
-        rows = {s: {r["uid"]: r for r in read_sidecar(f)} for s, f in zip(SIDES, (ref_file, cand_file))}
-        recs = {s: read_annotations(f, SkipLog()) for s, f in zip(SIDES, (ref_file, cand_file))}
+        files = dict(zip(SIDES, (ref_file, cand_file)))
+        table = {s: read_sidecar(f) for s, f in files.items()}  # each read once, for rows and records
+        rows = {s: {r["uid"]: r for r in table[s]} for s in SIDES}
+        recs = {s: annotations(table[s], files[s], SkipLog()) for s in SIDES}
         common = [u for u in rows["reference"] if u in rows["candidate"]]
         unmatched += len(rows["reference"]) + len(rows["candidate"]) - 2 * len(common)
         for uid in common:

@@ -55,20 +55,27 @@ def markdown(res: dict[str, Any]) -> str:
     if "clip_cosine" in d:
         lines.append(f"| CLIP text cosine ({d['clip_model']}) | {_f(d['clip_cosine'])} |")
     for what in ("desc", "tags"):
-        kinds = [k for k in EDIT_CLASSES if any(res[s]["edits"][what].get(k) for s in SIDES)]
+        kinds = _kinds(res, what)
         title = "description negatives" if what == "desc" else "tag negatives"
         lines += ["", f"| edit: {title} | reference % | candidate % |", "|---|---|---|"]
         for k in kinds:
             lines.append(
-                f"| {k} | {_share(res['reference'], what, k)} | {_share(res['candidate'], what, k)} |"
+                f"| {k} | {_f(_share(res['reference'], what, k), 1)} | "
+                f"{_f(_share(res['candidate'], what, k), 1)} |"
             )
     return "\n".join(lines) + "\n"
 
 
-def _share(side: dict[str, Any], what: str, kind: str) -> str:
+def _kinds(res: dict[str, Any], what: str) -> list[str]:
+    """The edit kinds either side's negatives of `what` (desc or tags) make, in EDIT_CLASSES order."""
+    return [k for k in EDIT_CLASSES if any(res[s]["edits"][what].get(k) for s in SIDES)]
+
+
+def _share(side: dict[str, Any], what: str, kind: str) -> float | None:
+    """The % of a side's negative pairs of `what` whose edit is `kind`; None when it has none."""
     counts = side["edits"][what]
     n = sum(counts.values())
-    return f"{100 * counts.get(kind, 0) / n:.1f}" if n else "–"
+    return 100 * counts.get(kind, 0) / n if n else None
 
 
 def _plot(res: dict[str, Any], path: Path) -> None:
@@ -92,12 +99,10 @@ def _plot(res: dict[str, Any], path: Path) -> None:
     axes[0].set_xlim(0, 100)
     axes[0].set_title("agreement (%, BLEU 0–100)", fontsize="medium")
     for ax, what in zip(axes[1:], ("desc", "tags")):
-        kinds = [k for k in EDIT_CLASSES if any(res[s]["edits"][what].get(k) for s in SIDES)]
+        kinds = _kinds(res, what)
         y = np.arange(len(kinds))
         for i, s in enumerate(SIDES):
-            counts = res[s]["edits"][what]
-            n = sum(counts.values()) or 1
-            ax.barh(y + 0.4 * i, [100 * counts.get(k, 0) / n for k in kinds], height=0.4, label=s)
+            ax.barh(y + 0.4 * i, [_share(res[s], what, k) or 0 for k in kinds], height=0.4, label=s)
         ax.set_yticks(y + 0.2, kinds)
         ax.invert_yaxis()
         ax.set_title(f"negatives' edits: {what} (% of pairs)", fontsize="medium")

@@ -79,9 +79,10 @@ def bound_images(processor: Any, min_pixels: int | None, max_pixels: int | None)
         raise UserError(
             f"--min-pixels/--max-pixels: {type(ip).__name__} has no pixel bounds (Qwen2-VL family only)"
         )
-    size["shortest_edge"] = size["shortest_edge"] if min_pixels is None else min_pixels
-    size["longest_edge"] = size["longest_edge"] if max_pixels is None else max_pixels
-    ip.size = {"shortest_edge": size["shortest_edge"], "longest_edge": size["longest_edge"]}
+    ip.size = {
+        "shortest_edge": size["shortest_edge"] if min_pixels is None else min_pixels,
+        "longest_edge": size["longest_edge"] if max_pixels is None else max_pixels,
+    }
 
 
 def _sft_config(cfg: DistillConfig, checkpoints: Path, evaluate: bool):

@@ -4,12 +4,11 @@ completion the record's JSON in the form constrained decoding emits (`answer_tex
 
 Shard by shard: a shard's sidecar gives its records (uid → record), the shard streams its samples,
 and the rows go to an on-disk Arrow dataset (`datasets.Dataset.from_generator`), so memory never
-holds the set. A record is held out for validation by a hash of (seed, uid): the split does not
-depend on the order or sharding of the data."""
+holds the set. A record is held out for validation by a hash of (seed, uid)
+(`hqclip.refine.sample.drawn`): the split does not depend on the order or sharding of the data."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +19,9 @@ from hqclip.data.samples import BadSample, SkipLog, decode_image
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.refine.config import RefineConfig
 from hqclip.refine.prompt import answer_text, user_turn
+from hqclip.refine.sample import drawn
 
 log = logging.getLogger("hqclip.distill")
-
-
-def held_out(seed: int, uid: str, fraction: float) -> bool:
-    digest = hashlib.blake2b(f"val:{seed}:{uid}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") < fraction * 2**64
 
 
 def rows(
@@ -55,7 +50,7 @@ def rows(
                 "completion": [
                     {"role": "assistant", "content": [{"type": "text", "text": answer_text(rec)}]}
                 ],
-                "validation": held_out(seed, s.uid, val_fraction),
+                "validation": drawn("val", seed, s.uid, val_fraction),
             }
 
 

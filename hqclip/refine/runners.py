@@ -71,9 +71,9 @@ def run_refine(
     cfg = preflight.check(cfg, units, out)  # refuses, before any work, what cannot succeed
     fraction = None if cfg.sample is None else sample_fraction(cfg.sample, units)
 
-    def estimate(todo: list[Path]) -> int | None:
+    def estimate(todo: list[Path]) -> int:
         total = estimate_total(todo)
-        return total if total is None or fraction is None else round(total * fraction)
+        return total if fraction is None else round(total * fraction)
 
     def summarise(finished, before, seconds):
         this_run = [s for u, s in finished.items() if u not in before]

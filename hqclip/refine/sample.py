@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from hqclip.data.inputs import estimate_total, iter_unit
-from hqclip.data.samples import SkipLog
+from hqclip.data.inputs import estimate_total
 from hqclip.errors import UserError
 
 
@@ -25,17 +24,16 @@ def sample_fraction(n: int, units: list[Path]) -> float:
     """The share of samples to keep for about `n` of them across `units`."""
     if n < 1:
         raise UserError(f"--sample {n}: give a number of samples of at least 1")
-    total = estimate_total(units)
-    if total is None:  # caption tables: count the first one's rows (no image is decoded)
-        samples = iter_unit(units[0], SkipLog())
-        try:
-            total = sum(1 for _ in samples) * len(units)
-        finally:
-            samples.close()
-    return min(1.0, n / max(total, 1))
+    return min(1.0, n / max(estimate_total(units), 1))
+
+
+def drawn(purpose: str, seed: int, uid: str, fraction: float) -> bool:
+    """Whether `uid` is among the `fraction` of uids a hash of (purpose, seed, uid) picks: a draw
+    each sample makes alone, the same however the data is ordered or sharded."""
+    digest = hashlib.blake2b(f"{purpose}:{seed}:{uid}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") < fraction * 2**64
 
 
 def in_sample(seed: int, uid: str, fraction: float) -> bool:
     """Whether sample `uid` is in the seed set of this seed and fraction."""
-    digest = hashlib.blake2b(f"sample:{seed}:{uid}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") < fraction * 2**64
+    return drawn("sample", seed, uid, fraction)
