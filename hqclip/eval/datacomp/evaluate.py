@@ -8,7 +8,6 @@ everything is fp32 (DataComp's autocast is CUDA-only there)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +40,7 @@ class Prototypes:
         self.m, self.batch_size, self._done = m, batch_size, {}
 
     def __call__(self, classnames: list[str], templates: list[str]) -> torch.Tensor:
-        key = hashlib.sha256(repr((classnames, templates)).encode()).hexdigest()
+        key = (tuple(classnames), tuple(templates))
         if key not in self._done:
             texts = [prompt(t, c) for c in classnames for t in templates]
             with autocast(self.m):
