@@ -23,7 +23,6 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from hqclip.clip import configs
 from hqclip.eval.datacomp import miniature
 from hqclip.eval.datacomp import tasks as T
 from hqclip.eval.datacomp.suite import run_suite
@@ -67,10 +66,8 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("hqclip").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="WebDataset.shardshuffle")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     keys = [t.key for t in T.TASKS if t.wds and t.kind != T.FACE]
     keys = keys[: args.tasks] if args.tasks else keys
-    configs.register()
     m = resolve_models([args.model])[0]
     import clip_benchmark.datasets.builder  # noqa: F401  (imports and the first forward pass out of both timings)
     import webdataset  # noqa: F401

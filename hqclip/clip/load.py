@@ -13,7 +13,7 @@ from typing import Any
 from hqclip.errors import UserError, first_line
 
 # open_clip names that carry their own ':' and never take a separate checkpoint
-_SCHEMA_PREFIXES = ("hf-hub:", "local-dir:")
+SCHEMA_PREFIXES = ("hf-hub:", "local-dir:")
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,9 @@ class ModelSpec:
     def parse(cls, text: str) -> ModelSpec:
         label = None
         head = text.split(":", 1)[0]
-        if "=" in head and not text.startswith(_SCHEMA_PREFIXES):
+        if "=" in head and not text.startswith(SCHEMA_PREFIXES):
             label, text = text.split("=", 1)
-        if text.startswith(_SCHEMA_PREFIXES) or ":" not in text:
+        if text.startswith(SCHEMA_PREFIXES) or ":" not in text:
             name, pretrained = text, None
         else:
             name, pretrained = text.split(":", 1)
@@ -75,7 +75,7 @@ def load(spec: ModelSpec, device: str = "cpu", seed: int = 0) -> Loaded:
     import torch
 
     register_configs(spec)
-    if spec.name not in open_clip.list_models() and not spec.name.startswith(_SCHEMA_PREFIXES):
+    if spec.name not in open_clip.list_models() and not spec.name.startswith(SCHEMA_PREFIXES):
         raise UserError(
             f"model {spec.label!r}: unknown open_clip model {spec.name!r} "
             f"(see `python -c 'import open_clip; print(open_clip.list_models())'`)"

@@ -75,7 +75,7 @@ def state_dict(name: str, source: str, option: str) -> dict[str, torch.Tensor]:
     from open_clip.factory import load_state_dict
 
     from hqclip.clip.configs import check_pretrained
-    from hqclip.clip.load import ModelSpec, load, register_configs
+    from hqclip.clip.load import SCHEMA_PREFIXES, ModelSpec, load, register_configs
 
     if os.path.isfile(source):
         register_configs(ModelSpec(source, name, source))  # a training run's NAME.json beside it
@@ -83,7 +83,7 @@ def state_dict(name: str, source: str, option: str) -> dict[str, torch.Tensor]:
             return load_state_dict(source)
         except Exception as e:  # not a torch or safetensors file, or not a state dict
             raise UserError(f"{option} {source}: not a readable checkpoint ({first_line(e)})") from e
-    hub = source.startswith(("hf-hub:", "local-dir:"))
+    hub = source.startswith(SCHEMA_PREFIXES)
     if not hub:
         check_pretrained(name, source, option)
     return load(ModelSpec(source, source if hub else name, None if hub else source)).model.state_dict()

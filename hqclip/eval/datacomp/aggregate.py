@@ -20,16 +20,12 @@ def aggregate(scores: dict[str, float | None]) -> dict:
     """`scores`: display name -> main metric (fractions). Each aggregate over the counted tasks
     present; `complete` when all 38 are there, `n_tasks` how many were."""
     have = {
-        t.name: scores[t.name]
+        t: scores[t.name]
         for t in COUNTED
         if scores.get(t.name) is not None and not math.isnan(scores[t.name])
     }
-    out: dict = {g: _mean([v for n, v in have.items() if _group(n) == g]) for g in GROUPS}
+    out: dict = {g: _mean([v for t, v in have.items() if t.group == g]) for g in GROUPS}
     out[AVERAGE] = _mean(list(have.values()))
     out["n_tasks"] = len(have)
     out["complete"] = len(have) == len(COUNTED)
     return out
-
-
-def _group(name: str) -> str | None:
-    return next(t.group for t in COUNTED if t.name == name)

@@ -8,7 +8,6 @@ everything is fp32 (DataComp's autocast is CUDA-only there)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,12 @@ def autocast(m: Loaded, on: bool = True):
     return contextlib.nullcontext()
 
 
+def _texts(m: Loaded, texts: list[str], batch_size: int) -> torch.Tensor:
+    """Embeddings of `texts`, under fp16 autocast on CUDA as DataComp encodes every text."""
+    with autocast(m):
+        return torch.from_numpy(encode_texts(m, m.tokenizer(texts), max(batch_size, 256)))
+
+
 class Prototypes:
     """Zero-shot class prototypes of one model, computed once per (classnames, templates): the
     ImageNet variants that share a class list and the rerun of a task reuse them."""
@@ -41,12 +46,10 @@ class Prototypes:
         self.m, self.batch_size, self._done = m, batch_size, {}
 
     def __call__(self, classnames: list[str], templates: list[str]) -> torch.Tensor:
-        key = hashlib.sha256(repr((classnames, templates)).encode()).hexdigest()
+        key = (tuple(classnames), tuple(templates))
         if key not in self._done:
-            texts = [prompt(t, c) for c in classnames for t in templates]
-            with autocast(self.m):
-                emb = encode_texts(self.m, self.m.tokenizer(texts), max(self.batch_size, 256))
-            self._done[key] = classifier(torch.from_numpy(emb).view(len(classnames), len(templates), -1))
+            emb = _texts(self.m, [prompt(t, c) for c in classnames for t in templates], self.batch_size)
+            self._done[key] = classifier(emb.view(len(classnames), len(templates), -1))
         return self._done[key]
 
 
@@ -119,11 +122,6 @@ def _embed_refs(
         with autocast(m):
             out.append(encode_images(m, b["images"]))
     return torch.from_numpy(np.concatenate(out))
-
-
-def _texts(m: Loaded, texts: list[str], batch_size: int) -> torch.Tensor:
-    with autocast(m):
-        return torch.from_numpy(encode_texts(m, m.tokenizer(texts), max(batch_size, 256)))
 
 
 def _retrieval(m, task, folder, batch_size, workers) -> dict:

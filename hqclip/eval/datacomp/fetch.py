@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from hqclip.errors import UserError
+from hqclip.errors import UserError, first_line
 from hqclip.eval.datacomp import layout
 from hqclip.eval.datacomp.tasks import select
 
@@ -40,9 +40,9 @@ def fetch(
                 max_workers=workers,
             )
         except OSError as e:  # the hub's HTTP errors, offline mode and connection failures are OSErrors
-            msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise UserError(
-                f"{task.repo}: cannot fetch into {data_dir / task.folder} ({type(e).__name__}: {msg}); "
+                f"{task.repo}: cannot fetch into {data_dir / task.folder} "
+                f"({type(e).__name__}: {first_line(e)}); "
                 f"check the network (HF_HUB_OFFLINE, HF_ENDPOINT, --endpoint) and rerun to resume"
             ) from e
         layout.check(task, data_dir)

@@ -16,10 +16,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hqclip.data.samples import IMAGE_EXTS
 from hqclip.errors import UserError
 from hqclip.eval.datacomp.tasks import RETRIEVAL, WINOGAVIL, Task
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_SUFFIXES = tuple(f".{e}" for e in IMAGE_EXTS)  # the image files data's readers take
 COLUMNS = {RETRIEVAL: ("filename",), WINOGAVIL: ("cue", "candidates", "associations")}
 
 
@@ -72,12 +73,12 @@ def image_index(folder: Path) -> dict[str, tuple[str | None, str]]:
         index.setdefault(base.rsplit(".", 1)[0], ref)
 
     for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() in IMAGE_EXTS:
+        if path.suffix.lower() in IMAGE_SUFFIXES:
             add(path.name, (None, str(path)))
         elif path.suffix.lower() == ".zip":
             with zipfile.ZipFile(path) as z:
                 for name in z.namelist():
-                    if name.lower().endswith(IMAGE_EXTS):
+                    if name.lower().endswith(IMAGE_SUFFIXES):
                         add(name, (str(path), name))
     return index
 
