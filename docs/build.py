@@ -1,4 +1,4 @@
-"""Fill the generated regions of README.md and docs/*.md from the reports the code writes, so
+"""Fill the generated regions of README.md and docs/**/*.md from the reports the code writes, so
 that no number in a table is copied by hand.
 
 A region is `<!-- generated: PATH [BLOCKS] -->` ... `<!-- end -->`. PATH is relative to the
@@ -34,7 +34,7 @@ def fill(page: str, root: Path) -> str:
 
 
 def stale(root: Path) -> list[Path]:
-    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    pages = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
     return [p for p in pages if fill(p.read_text(), root) != p.read_text()]
 
 

@@ -3,7 +3,9 @@ one: the quickstart's pipeline (`run`) over the ablation's rows plus the alterna
 was chosen over, with any schedule, several seeds, learning curves and the blind test.
 
     python -m experiments.study --out runs/study --seeds 0,1,2
-    python -m experiments.study --out runs/study-lr --lr 2e-3 --rows "alt-text CLIP; + long desc"
+    python -m experiments.study --out runs/study-lr --lr 2e-3 --rows "alt-text CLIP; HQ-CLIP"
+    python -m experiments.study --out runs/study-ft --finetune-lr 1e-4 \
+        --rows "alt-text CLIP; alt-text (control); + desc; + HNI; + STC (HQ-CLIP)"
 
 Writes the quickstart's report (quickstart.md/json, curves.png, ...) under OUT/report.
 """
@@ -13,24 +15,23 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
 
-from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
+from hqclip.quickstart.plan import DESC_MIX, FINAL, SCRATCH_FINAL, START, VARIANTS, Plan, Row
 from hqclip.quickstart.run import run
 
-ROWS: dict[str, dict[str, Any]] = {
+ROWS: dict[str, Row] = {
     **VARIANTS,
     # which STC head: tags through the text tower instead of a linear head on the image embedding
-    "HQ-CLIP, STC text head": {**VARIANTS[FINAL], "stc_head": "text"},
+    "HQ-CLIP, STC text head": Row({**VARIANTS[FINAL].overrides, "stc_head": "text"}, START),
     # HNI's weight
-    "+ HNI, weight 0.5": {**VARIANTS["+ HNI"], "hni_weight": 0.5},
-    "+ HNI, weight 2": {**VARIANTS["+ HNI"], "hni_weight": 2.0},
-    # the design's text mix: alt-text as the positive for a third of the samples
-    "HQ-CLIP, alt-text 0.3": {**VARIANTS[FINAL], "text_mix": {"alt": 0.3, "desc": 0.7}},
+    "+ HNI, weight 0.5": Row({**VARIANTS["+ HNI"].overrides, "hni_weight": 0.5}, START),
+    "+ HNI, weight 2": Row({**VARIANTS["+ HNI"].overrides, "hni_weight": 2.0}, START),
+    # from scratch, the design's text mix: alt-text as the positive for a third of the samples
+    "HQ-CLIP, alt-text 0.3": Row({**VARIANTS[SCRATCH_FINAL].overrides, "text_mix": DESC_MIX}),
 }
 
 
-def study(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = ROWS) -> str:
+def study(plan: Plan, out: Path, rows: dict[str, Row] = ROWS) -> str:
     if plan.world_seed == Plan().world_seed:
         raise ValueError("the study tunes settings: run it on the tuning world, not the reported one")
     return run(plan, out, rows)
@@ -41,9 +42,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/study"))
     ap.add_argument("--world-seed", type=int, default=1000)
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds, e.g. 0,1,2")
-    for name in ("steps", "batch_size", "warmup", "image_size", "curve_points"):
+    ints = (
+        "steps",
+        "batch_size",
+        "warmup",
+        "finetune_steps",
+        "finetune_warmup",
+        "image_size",
+        "curve_points",
+    )
+    for name in ints:
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(Plan(), name))
-    ap.add_argument("--lr", type=float, default=Plan().lr)
+    for name in ("lr", "finetune_lr"):
+        ap.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(Plan(), name))
     ap.add_argument("--model", default=Plan().model)
     ap.add_argument("--controls", action="store_true", help="train the learnability controls too")
     ap.add_argument(
@@ -65,6 +76,9 @@ def main() -> None:
         image_size=a.image_size,
         curve_points=a.curve_points,
         lr=a.lr,
+        finetune_steps=a.finetune_steps,
+        finetune_warmup=a.finetune_warmup,
+        finetune_lr=a.finetune_lr,
         model=a.model,
         controls=a.controls,
     )

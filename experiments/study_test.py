@@ -18,3 +18,6 @@ def test_study_trains_its_rows_for_every_seed(tmp_path):
     cfgs = [r["job"].config(plan, tmp_path / "world", tmp_path) for r in runs]
     assert len({c.output for c in cfgs}) == 4  # a model of its own for every row and seed
     assert [c.stc_head for c in cfgs[:2]] == ["linear", "text"] and {c.seed for c in cfgs} == {0, 1}
+    # both fine-tune the same seed's alt-text CLIP, trained though the rows do not list it
+    assert cfgs[0].pretrained == cfgs[1].pretrained != cfgs[2].pretrained
+    assert "alt-text-clip-err0-1-seed0" in cfgs[0].pretrained

@@ -29,8 +29,20 @@ def test_the_old_spelling_is_not_shown():
 
 def test_full_runs_every_seed_with_the_studies(ran):
     assert CliRunner().invoke(app, ["quickstart", "--full", "--seeds", "2"]).exit_code == 0
+    assert CliRunner().invoke(app, ["quickstart", "--full"]).exit_code == 0
+    for plan, seeds in zip([p for p, _ in ran], [(0, 1), (0, 1, 2)]):
+        assert plan.seeds == seeds and plan.error_study and plan.controls and plan.cycle and plan.wise_ft
+
+
+@pytest.mark.parametrize("part", ["controls", "error_study", "wise_ft", "cycle"])
+def test_each_part_of_full_runs_alone_with_any_seeds(ran, part):
+    r = CliRunner().invoke(app, ["quickstart", "--seeds", "3", f"--{part.replace('_', '-')}"])
+    assert r.exit_code == 0, r.output
     plan = ran[0][0]
-    assert plan.seeds == (0, 1) and plan.error_study and plan.controls and plan.cycle
+    assert plan.seeds == (0, 1, 2)
+    assert {p: getattr(plan, p) for p in ("controls", "error_study", "wise_ft", "cycle")} == {
+        p: p == part for p in ("controls", "error_study", "wise_ft", "cycle")
+    }
 
 
 def test_budget_converged_runs_the_converged_plan_with_three_seeds(monkeypatch):
@@ -49,6 +61,7 @@ def test_budget_converged_runs_the_converged_plan_with_three_seeds(monkeypatch):
         (["--budget", "long"], "--budget long: expected fixed or converged"),
         (["--device", "tpu"], "--device tpu: expected cuda or cpu"),
         (["--budget", "converged", "--seeds", "1"], "the plateau rule needs two seeds or more"),
+        (["--seeds", "0"], "--seeds 0: expected 1 or more"),
     ],
 )
 def test_bad_budget_device_or_seeds_are_refused_before_any_work(ran, args, message):

@@ -6,9 +6,9 @@ seeds (at least two) on the tuning world (`--world-seed 1000`) for the plan's st
 converged when, for every row and every family (zero-shot, retrieval, compositional), the move of
 the seed mean over the last quarter of training (between the last two of `curve_points` evaluated
 checkpoints) is smaller than the seed spread at the end (`verdicts.plateau`). If it has not, double
-the steps and train again, up to `DOUBLINGS` doublings; at the cap, the cap is used and the
-report says that it did not plateau. The reported world is then trained for the chosen steps with
-the plan's seeds, and its report judges the claims."""
+the steps (from scratch and of the fine-tunes alike) and train again, up to `DOUBLINGS` doublings;
+at the cap, the cap is used and the report says that it did not plateau. The reported world is
+then trained for the chosen steps with the plan's seeds, and its report judges the claims."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hqclip.data.atomic import write_text
-from hqclip.quickstart.plan import VARIANTS, Plan
+from hqclip.quickstart.plan import VARIANTS, Plan, Row
 from hqclip.quickstart.run import run
 
 TUNING_WORLD = 1000
@@ -25,7 +25,7 @@ DOUBLINGS = 4  # at most 16 × the plan's steps
 SHARED = ("world", "sidecars", "cache")  # one tuning world for every round: made once
 
 
-def _round(plan: Plan, tuning: Path, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _round(plan: Plan, tuning: Path, rows: dict[str, Row]) -> list[dict[str, Any]]:
     """Train and evaluate the rows at `plan.steps` in a folder of their own (the world, sidecars
     and embedding cache shared); returns the report's plateau rows."""
     folder = tuning / f"steps-{plan.steps}"
@@ -38,9 +38,12 @@ def _round(plan: Plan, tuning: Path, rows: dict[str, dict[str, Any]]) -> list[di
     return json.loads((folder / "report" / "quickstart.json").read_text())["plateau"]
 
 
-def choose_steps(
-    plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS
-) -> tuple[int, list[dict[str, Any]]]:
+def _finetune(plan: Plan, steps: int) -> int:
+    """The fine-tunes' steps when the from-scratch ones are `steps`: doubled alike."""
+    return plan.finetune_steps * steps // plan.steps
+
+
+def choose_steps(plan: Plan, out: Path, rows: dict[str, Row] = VARIANTS) -> tuple[int, list[dict[str, Any]]]:
     """The steps the rule picks on the tuning world, and each round's plateau rows."""
     if len(plan.seeds) < 2:
         raise ValueError("the plateau rule compares moves with the seed spread: it needs two seeds or more")
@@ -48,7 +51,9 @@ def choose_steps(
     history: list[dict[str, Any]] = []
     steps = plan.steps
     while True:
-        flat = _round(tuning.replace(steps=steps), out / "tuning", rows)
+        flat = _round(
+            tuning.replace(steps=steps, finetune_steps=_finetune(plan, steps)), out / "tuning", rows
+        )
         done = bool(flat) and all(p["plateaued"] for p in flat)
         history.append({"steps": steps, "plateaued": done, "plateau": flat})
         if done or steps >= plan.steps << DOUBLINGS:
@@ -74,19 +79,27 @@ def markdown(history: list[dict[str, Any]], steps: int) -> str:
             )
     last = history[-1]
     verdict = "plateaued" if last["plateaued"] else "did NOT plateau by the cap; the cap is used"
-    lines += ["", f"Chosen: {steps} steps ({verdict}).", ""]
+    lines += ["", f"Chosen: {steps} steps ({verdict}); the fine-tunes scaled alike.", ""]
     return "\n".join(lines)
 
 
-def converged(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> str:
+def converged(plan: Plan, out: Path, rows: dict[str, Row] = VARIANTS) -> str:
     """Choose the steps on the tuning world, then run the plan on its own world for that long.
     Writes report/converged.json and .md; returns the reported run's summary after the choice."""
     steps, history = choose_steps(plan, out, rows)
-    summary = run(plan.replace(steps=steps), out, rows)
+    summary = run(plan.replace(steps=steps, finetune_steps=_finetune(plan, steps)), out, rows)
     text = markdown(history, steps)
     write_text(
         out / "report" / "converged.json",
-        json.dumps({"tuning_world": TUNING_WORLD, "steps": steps, "rounds": history}, indent=2),
+        json.dumps(
+            {
+                "tuning_world": TUNING_WORLD,
+                "steps": steps,
+                "finetune_steps": _finetune(plan, steps),
+                "rounds": history,
+            },
+            indent=2,
+        ),
     )
     write_text(out / "report" / "converged.md", text)
     return text + "\n" + summary

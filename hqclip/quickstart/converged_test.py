@@ -28,8 +28,10 @@ def test_steps_double_on_the_tuning_world_until_every_row_plateaus_or_the_cap(
     tmp_path, monkeypatch, plateaus_at, chosen
 ):
     seen = _rounds(monkeypatch, plateaus_at)
-    steps, history = conv.choose_steps(Plan(steps=100, seeds=(0, 1, 2), cycle=True), tmp_path)
+    plan = Plan(steps=100, finetune_steps=50, seeds=(0, 1, 2), cycle=True)
+    steps, history = conv.choose_steps(plan, tmp_path)
     assert steps == chosen and [h["steps"] for h in history] == [p.steps for p in seen]
+    assert [p.finetune_steps for p in seen] == [p.steps // 2 for p in seen]  # the fine-tunes doubled alike
     assert [p.steps for p in seen] == [100 * 2**i for i in range(len(seen))] and seen[-1].steps == chosen
     assert all(p.world_seed == conv.TUNING_WORLD and not p.cycle and p.seeds == (0, 1, 2) for p in seen)
     assert history[-1]["plateaued"] == (plateaus_at is not None)
@@ -56,6 +58,7 @@ def test_the_converged_plan_runs_end_to_end_at_tiny_size(tmp_path, monkeypatch):
     plan = Plan(
         train_samples=128,
         steps=2,
+        finetune_steps=2,
         batch_size=32,
         warmup=1,
         model="hqclip-micro",
@@ -66,7 +69,7 @@ def test_the_converged_plan_runs_end_to_end_at_tiny_size(tmp_path, monkeypatch):
     rows = {v: VARIANTS[v] for v in ("alt-text CLIP", FINAL)}
     text = conv.converged(plan, tmp_path, rows)
     chosen = json.loads((tmp_path / "report" / "converged.json").read_text())
-    assert chosen["steps"] == 2 and [r["steps"] for r in chosen["rounds"]] == [2]
+    assert chosen["steps"] == chosen["finetune_steps"] == 2 and [r["steps"] for r in chosen["rounds"]] == [2]
     assert {(p["variant"], p["family"]) for p in chosen["rounds"][0]["plateau"]} == {
         (v, f) for v in rows for f in ("ZS top-1", "retrieval R@1", "SugarCrepe")
     }

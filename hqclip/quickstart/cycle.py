@@ -34,7 +34,7 @@ from hqclip.data.shards import iter_shard, list_shards
 from hqclip.data.sidecar import read_annotations, sidecar_path
 from hqclip.eval import evaluate
 from hqclip.plots import pyplot, save_png
-from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
+from hqclip.quickstart.plan import SCRATCH_FINAL, START, VARIANTS, Plan
 from hqclip.quickstart.stages import Job, make_sidecars, make_world, train_all
 from hqclip.quickstart.stats import aggregate, cell, gain
 from hqclip.world.describe import holds
@@ -137,12 +137,12 @@ def unfiltered_jobs(plan: Plan, sidecars: Path, error: float = ERROR) -> tuple[l
     error, so those are shared."""
     points = plan.curve_points if error == plan.error else 1
     unfiltered = [
-        Job(f"{FINAL}-err{error:g}", seed, sidecars, VARIANTS[FINAL], points) for seed in plan.seeds
+        Job(f"{SCRATCH_FINAL}-err{error:g}", seed, sidecars, VARIANTS[SCRATCH_FINAL].overrides, points)
+        for seed in plan.seeds
     ]
-    alt = "alt-text CLIP"  # the plan's row
     return unfiltered, {
         "HQ-CLIP": unfiltered[0],
-        alt: Job(f"{alt}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[alt], points),
+        START: Job(f"{START}-err{error:g}", plan.seeds[0], sidecars, VARIANTS[START].overrides, points),
     }
 
 
@@ -154,7 +154,7 @@ def cycle(
     world = make_world(plan, out)
     sidecars = make_sidecars(plan, world, out, error)
     unfiltered, scorers = unfiltered_jobs(plan, sidecars, error)
-    jobs = [*unfiltered, scorers["alt-text CLIP"]]
+    jobs = [*unfiltered, scorers[START]]
     ckpts = {id(j): c[-1] for j, c in zip(jobs, train_all(plan, world, out, jobs))}
 
     result: dict[str, Any] = {
@@ -186,7 +186,12 @@ def cycle(
         folder = out / "sidecars" / f"error-{error:g}-filtered-by-{SLUG[name]}"
         result["filter"][name] = run_filter(sidecars, dest, folder, rules)
         turned[f"HQ-CLIP, filtered by {name}"] = [
-            Job(f"{FINAL}-err{error:g}-filtered-by-{SLUG[name]}", seed, folder, VARIANTS[FINAL])
+            Job(
+                f"{SCRATCH_FINAL}-err{error:g}-filtered-by-{SLUG[name]}",
+                seed,
+                folder,
+                VARIANTS[SCRATCH_FINAL].overrides,
+            )
             for seed in plan.seeds
         ]
     retrained = train_all(plan, world, out, [j for js in turned.values() for j in js])

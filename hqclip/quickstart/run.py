@@ -8,11 +8,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from hqclip.clip import wise_ft
 from hqclip.clip.load import ModelSpec, load
 from hqclip.data.sidecar import list_sidecars, read_sidecar, row_record
 from hqclip.eval import evaluate
 from hqclip.quickstart.cycle import cycle, cycle_markdown
-from hqclip.quickstart.plan import CONTROL_VARIANT, CONTROLS, FINAL, VARIANTS, Plan
+from hqclip.quickstart.plan import CONTROL_VARIANT, CONTROLS, FINAL, SCRATCH_FINAL, VARIANTS, Plan, Row
 from hqclip.quickstart.stages import Job, make_sidecars, make_world, sidecars_dir, step_of, train_all
 from hqclip.quickstart.summary import write_quickstart_report
 from hqclip.world.blind import blind_test
@@ -23,49 +24,49 @@ def error_rates(plan: Plan) -> list[float]:
     return sorted({plan.error, *(plan.error_rates if plan.error_study else ())})
 
 
-def jobs(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> list[dict[str, Any]]:
-    """The models the plan trains, in training order: one dict per model with its row ("variant"),
-    seed, captioner error and Job. `rows` are the ablation's rows."""
+def jobs(plan: Plan, out: Path, rows: dict[str, Row] = VARIANTS) -> list[dict[str, Any]]:
+    """The models the plan reports, in training order: one dict per model with its row ("variant"),
+    seed, captioner error and Job. `rows` are the ablation's rows, each start before the rows that
+    fine-tune it; a fine-tune's start is the same seed's model of its start row at the plan's
+    error (trained, not reported, when `rows` lacks it)."""
+    return [r for seed in plan.seeds for r in _seed_jobs(plan, out, rows, seed)]
+
+
+def _seed_jobs(plan: Plan, out: Path, rows: dict[str, Row], seed: int) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
-    for seed in plan.seeds:
-        for variant, overrides in rows.items():
-            runs.append(
-                {
-                    "variant": variant,
-                    "seed": seed,
-                    "error": plan.error,
-                    "job": Job(
-                        f"{variant}-err{plan.error:g}",
-                        seed,
-                        sidecars_dir(out, plan.error),
-                        overrides,
-                        plan.curve_points,
-                    ),
-                }
-            )
-        for e in error_rates(plan) if plan.error_study else ():
-            if e != plan.error:
-                runs.append(
-                    {
-                        "variant": FINAL,
-                        "seed": seed,
-                        "error": e,
-                        "job": Job(f"{FINAL}-err{e:g}", seed, sidecars_dir(out, e), VARIANTS[FINAL]),
-                    }
-                )
-        for name, kind in CONTROLS.items() if plan.controls else ():
-            runs.append(
-                {
-                    "variant": name,
-                    "seed": seed,
-                    "error": 0.0,
-                    "job": Job(name, seed, sidecars_dir(out, 0.0, (kind,)), VARIANTS[CONTROL_VARIANT]),
-                }
-            )
+    built: dict[str, Job] = {}
+    main = sidecars_dir(out, plan.error)
+
+    def start_of(row: Row) -> Job | None:
+        if row.start is None:
+            return None
+        if row.start in rows and row.start not in built:
+            raise ValueError(f"a row fine-tunes {row.start!r}: list {row.start!r} before it")
+        if row.start not in built:
+            start = VARIANTS[row.start]
+            name = f"{row.start}-err{plan.error:g}"
+            built[row.start] = Job(name, seed, main, start.overrides, 1, start_of(start))
+        return built[row.start]
+
+    def add(variant: str, name: str, error: float, sidecars: Path, row: Row, points: int = 1) -> Job:
+        start = start_of(row)
+        job = Job(name if start is None else f"ft-{name}", seed, sidecars, row.overrides, points, start)
+        runs.append({"variant": variant, "seed": seed, "error": error, "job": job})
+        return job
+
+    for variant, row in rows.items():
+        built[variant] = add(
+            variant, f"{variant}-err{plan.error:g}", plan.error, main, row, plan.curve_points
+        )
+    for e in error_rates(plan) if plan.error_study else ():
+        if e != plan.error:
+            add(SCRATCH_FINAL, f"{SCRATCH_FINAL}-err{e:g}", e, sidecars_dir(out, e), VARIANTS[SCRATCH_FINAL])
+    for name, kind in CONTROLS.items() if plan.controls else ():
+        add(name, name, 0.0, sidecars_dir(out, 0.0, (kind,)), VARIANTS[CONTROL_VARIANT])
     return runs
 
 
-def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> str:
+def run(plan: Plan, out: Path, rows: dict[str, Row] = VARIANTS) -> str:
     """Every stage of the plan; returns the Markdown summary that was also written to disk.
     `rows` are the ablation's rows (experiments/study.py adds alternatives to them)."""
     start = time.perf_counter()
@@ -80,8 +81,10 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
 
     t = time.perf_counter()
     runs = jobs(plan, out, rows)  # one per trained model: its row, seed, error and job
-    for r, ckpts in zip(runs, train_all(plan, world, out, [r.pop("job") for r in runs])):
+    trained = [r.pop("job") for r in runs]
+    for r, job, ckpts in zip(runs, trained, train_all(plan, world, out, trained)):
         r["ckpts"] = ckpts
+        r["start"] = job.start.last_checkpoint(plan, out) if job.start is not None else None
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -101,10 +104,11 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
         if curve_specs
         else {"models": {}}
     )
+    wise = wise_ft_sweep(plan, world, out, runs) if plan.wise_ft else None
     timings["eval"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    # the text tower of HQ-CLIP (or of the last row trained) is the blind test's second classifier
+    # the fine-tuned HQ-CLIP's text tower (or the last row's) is the blind test's second classifier
     probe = next((r for r in runs if r["variant"] == FINAL and r["error"] == plan.error), runs[-1])
     blind = blind_report(world, sidecars[plan.error], probe, plan)
     timings["blind test"] = time.perf_counter() - t
@@ -115,8 +119,45 @@ def run(plan: Plan, out: Path, rows: dict[str, dict[str, Any]] = VARIANTS) -> st
         timings["cycle"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     return write_quickstart_report(
-        plan, runs, results, curves, blind, timings, out / "report", tuple(rows), turn_md
+        plan, runs, results, curves, blind, timings, out / "report", rows, turn_md, wise
     )
+
+
+def wise_ft_sweep(plan: Plan, world: Path, out: Path, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """FINAL's WiSE-FT sweep (`hqclip wise-ft`'s functions): for every seed, the weights
+    interpolated between its start (α = 0) and the fine-tuned model (α = 1) at the plan's α,
+    evaluated. Returns {"runs": one per α and seed, as `jobs`' rows, "results": their eval}."""
+    entries = []
+    for r in runs:
+        if r["variant"] != FINAL or r["error"] != plan.error or r["start"] is None:
+            continue
+        zero_shot = wise_ft.state_dict(plan.model, str(r["start"]), "the start")
+        fine_tuned = wise_ft.state_dict(plan.model, str(r["ckpts"][-1]), FINAL)
+        meta = {"zero_shot": str(r["start"]), "fine_tuned": str(r["ckpts"][-1]), "model": plan.model}
+        paths = wise_ft.write(
+            out / "wise-ft" / f"seed{r['seed']}",
+            plan.model,
+            zero_shot,
+            fine_tuned,
+            list(plan.wise_ft_alphas),
+            meta,
+        )
+        for alpha, path in paths.items():
+            variant = f"WiSE-FT α={alpha:g}"
+            entries.append(
+                {
+                    "variant": variant,
+                    "seed": r["seed"],
+                    "error": plan.error,
+                    "label": f"{variant} | seed {r['seed']}",
+                    "ckpt": path,
+                }
+            )
+    specs = [ModelSpec(e["label"], plan.model, str(e["ckpt"])) for e in entries]
+    results = evaluate(
+        specs, world, out / "report" / "wise-ft", cache_dir=out / "cache", device=plan.device or "cpu"
+    )
+    return {"runs": entries, "results": results}
 
 
 def blind_report(

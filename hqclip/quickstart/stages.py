@@ -85,29 +85,50 @@ def _same_config(recorded: dict[str, Any], cfg: TrainConfig) -> bool:
 
 @dataclasses.dataclass
 class Job:
-    """One model to train: a row of the plan, a seed, its sidecars, `points` checkpoints."""
+    """One model to train: a row of the plan, a seed, its sidecars, `points` checkpoints, and the
+    job whose last checkpoint it fine-tunes (None: from scratch, for the plan's `steps`; else for
+    its `finetune_steps` at its `finetune_lr`)."""
 
     name: str
     seed: int
     sidecars: Path
     overrides: dict[str, Any]
     points: int = 1
+    start: Job | None = None
+
+    def steps(self, plan: Plan) -> int:
+        return plan.steps if self.start is None else plan.finetune_steps
+
+    def output(self, out: Path) -> Path:
+        return out / "models" / f"{_slug(self.name)}-seed{self.seed}"
+
+    def last_checkpoint(self, plan: Plan, out: Path) -> Path:
+        return self.output(out) / "checkpoints" / f"step_{self.steps(plan):08d}.pt"
 
     def config(self, plan: Plan, world: Path, out: Path) -> TrainConfig:
+        steps = self.steps(plan)
+        schedule = (
+            {"lr": plan.lr, "warmup": plan.warmup}
+            if self.start is None
+            else {
+                "lr": plan.finetune_lr,
+                "warmup": plan.finetune_warmup,
+                "pretrained": str(self.start.last_checkpoint(plan, out)),
+            }
+        )
         return TrainConfig(
             train_data=str(world),
             sidecars=str(self.sidecars),
-            output=str(out / "models" / f"{_slug(self.name)}-seed{self.seed}"),
+            output=str(self.output(out)),
             model=plan.model,
             batch_size=plan.batch_size,
-            steps=plan.steps,
-            lr=plan.lr,
-            warmup=plan.warmup,
+            steps=steps,
             workers=plan.workers,
             cache=plan.workers == 0,
             seed=self.seed,
-            save_every=max(1, plan.steps // self.points),
+            save_every=max(1, steps // self.points),
             progress=False,
+            **schedule,
             **({"device": plan.device} if plan.device else {}),
             **{**plan.train, **self.overrides},
         )
@@ -149,37 +170,69 @@ def _steps_done(cfg: TrainConfig) -> int:
         return 0
 
 
+def _with_starts(jobs: list[Job]) -> list[Job]:
+    """`jobs` and the jobs they start from, each start before the jobs that fine-tune it."""
+    out: list[Job] = []
+    for j in jobs:
+        chain = []
+        while j is not None:
+            chain.append(j)
+            j = j.start
+        out += [j for j in reversed(chain) if j not in out]
+    return out
+
+
 def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[Path]]:
-    """Train every job not already done (same config), `plan.parallel` at a time, each in a worker
-    process with cores // parallel torch threads: the towers are too small to keep several
-    threads busy, so two one-thread runs on two cores make more steps per second than one
-    two-thread run. One progress bar over all steps. Returns each job's checkpoints, last last."""
-    cfgs = [j.config(plan, world, out) for j in jobs]
-    todo = [c for c in cfgs if not _done(c)]
+    """Train every job not already done (same config), and the starts they fine-tune, `plan.parallel`
+    at a time, each in a worker process with cores // parallel torch threads: the towers are too
+    small to keep several threads busy, so two one-thread runs on two cores make more steps per
+    second than one two-thread run. A fine-tune waits for its start, and is retrained when its start
+    is. One progress bar over all steps. Returns each job's checkpoints, last last."""
+    every = _with_starts(jobs)
+    cfgs = {j.output(out): j.config(plan, world, out) for j in every}
+    todo: dict[Path, Path | None] = {}  # job's folder -> its start's folder
+    for j in every:
+        start = j.start.output(out) if j.start is not None else None
+        if not _done(cfgs[j.output(out)]) or start in todo:
+            todo.setdefault(j.output(out), start)
     workers = max(1, plan.parallel)
     threads = max(1, (os.cpu_count() or 1) // workers)
     shown = bar(
-        total=sum(c.steps for c in todo), desc=f"train {len(todo)} models", unit="step", disable=not todo
+        total=sum(cfgs[k].steps for k in todo),
+        desc=f"train {len(todo)} models",
+        unit="step",
+        disable=not todo,
     )
-    start = time.perf_counter()
+    begin = time.perf_counter()
     try:
         if todo:
             with ProcessPoolExecutor(
                 workers, mp_context=workers_context(), initializer=_threads, initargs=(threads,)
             ) as pool:
-                running = {pool.submit(_train, c) for c in todo}
-                while running:
-                    finished, _ = wait(running, timeout=2, return_when=FIRST_COMPLETED)
-                    for f in finished:
+                waiting, running, finished = list(todo), {}, set()
+                while waiting or running:
+                    for k in [
+                        k
+                        for k in waiting
+                        if todo[k] is None or todo[k] not in waiting + list(running.values())
+                    ]:
+                        (k / "done.json").unlink(missing_ok=True)  # an older run's, until this one ends
+                        shutil.rmtree(k / "checkpoints", ignore_errors=True)
+                        running[pool.submit(_train, cfgs[k])] = k
+                        waiting.remove(k)
+                    done, _ = wait(running, timeout=2, return_when=FIRST_COMPLETED)
+                    for f in done:
                         f.result()  # a failed run stops the quickstart with its own error
-                    running -= finished
-                    shown.n = sum(c.steps if _done(c) else _steps_done(c) for c in todo)
+                        finished.add(running.pop(f))
+                    shown.n = sum(
+                        c.steps if k in finished else _steps_done(c) for k, c in cfgs.items() if k in todo
+                    )
                     shown.refresh()
     finally:
         shown.close()
     if todo:
-        log.info("trained %d models in %.0f s", len(todo), time.perf_counter() - start)
-    return [sorted((Path(c.output) / "checkpoints").glob("step_*.pt")) for c in cfgs]
+        log.info("trained %d models in %.0f s", len(todo), time.perf_counter() - begin)
+    return [sorted((j.output(out) / "checkpoints").glob("step_*.pt")) for j in jobs]
 
 
 def step_of(ckpt: Path) -> int:

@@ -1,7 +1,7 @@
-"""The quickstart's own report (quickstart.md/json and its plots): the ablation table (mean ± std
-over seeds), learning curves and the plateau check, the learnability controls, the checks of what
-HQ-CLIP claims (the rules are in `verdicts`), the blind test, the captioner-error study and the
-cycle's table."""
+"""The quickstart's own report (quickstart.md/json and its plots): the tables of both paths (from
+scratch; fine-tuned from alt-text CLIP; mean ± std over seeds), learning curves and the plateau
+check, the learnability controls, the checks of what HQ-CLIP claims (the rules are in `verdicts`),
+the WiSE-FT sweep, the blind test, the captioner-error study and the cycle's table."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hqclip.data.atomic import write_text
 from hqclip.plots import pyplot, save_png
-from hqclip.quickstart.plan import FINAL, VARIANTS, Plan
+from hqclip.quickstart.plan import CONTROL_FT, FINAL, SCRATCH_FINAL, START, VARIANTS, Plan, Row
 from hqclip.quickstart.stats import aggregate, cell, mean_std
 from hqclip.quickstart.verdicts import FAMILIES, claims, curves, plateau, resolvable
 from hqclip.world import blind
@@ -57,14 +57,37 @@ def _plot_errors(path: Path, groups: dict, plan: Plan) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for col in FAMILIES.values():
-        xs = [e for e in plan.error_rates if groups.get((FINAL, e), {}).get(col)]
-        ms = [100 * mean_std(groups[(FINAL, e)][col])[0] for e in xs]
-        ss = [100 * mean_std(groups[(FINAL, e)][col])[1] for e in xs]
+        xs = [e for e in plan.error_rates if groups.get((SCRATCH_FINAL, e), {}).get(col)]
+        ms = [100 * mean_std(groups[(SCRATCH_FINAL, e)][col])[0] for e in xs]
+        ss = [100 * mean_std(groups[(SCRATCH_FINAL, e)][col])[1] for e in xs]
         ax.errorbar([100 * x for x in xs], ms, yerr=ss, marker="o", capsize=3, label=col)
     ax.set_xlabel("simulated captioner error (% omission = % hallucination)")
     ax.set_ylabel("%")
-    ax.set_title("HQ-CLIP vs captioner quality")
+    ax.set_title("HQ-CLIP (from scratch) vs captioner quality")
     ax.legend()
+    fig.tight_layout()
+    save_png(fig, path)
+
+
+def _plot_wise_ft(path: Path, wise: dict, control: dict) -> None:
+    """Zero-shot top-1 against retrieval and SugarCrepe, one point per α (mean over seeds), with
+    the alt-text control fine-tune as the point to beat."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, col in zip(axes, ("retrieval R@1", "SugarCrepe")):
+        xs = [100 * mean_std(g["ZS top-1"])[0] for g in wise.values()]
+        ys = [100 * mean_std(g[col])[0] for g in wise.values()]
+        ax.plot(xs, ys, "o-", label="WiSE-FT, start → HQ-CLIP fine-tune")
+        for name, x, y in zip(wise, xs, ys):
+            ax.annotate(name.removeprefix("WiSE-FT "), (x, y), textcoords="offset points", xytext=(4, 4))
+        if control.get(col) and control.get("ZS top-1"):
+            x, y = 100 * mean_std(control["ZS top-1"])[0], 100 * mean_std(control[col])[0]
+            ax.plot([x], [y], "s", label=CONTROL_FT)
+        ax.set_xlabel("ZS top-1 (%)")
+        ax.set_ylabel(f"{col} (%)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    fig.suptitle("WiSE-FT of the fine-tuned HQ-CLIP (α = 0: alt-text CLIP, α = 1: fine-tuned)")
     fig.tight_layout()
     save_png(fig, path)
 
@@ -83,11 +106,13 @@ def write_quickstart_report(
     blind_result: dict,
     timings: dict,
     out: Path,
-    rows: tuple[str, ...] = tuple(VARIANTS),
+    rows: dict[str, Row] = VARIANTS,
     turn_md: str | None = None,
+    wise: dict | None = None,
 ) -> str:
     """Write quickstart.md/json and the plots under `out`; returns the Markdown. `turn_md` is the
-    cycle's table, already rendered (`cycle.cycle_markdown`)."""
+    cycle's table, already rendered (`cycle.cycle_markdown`); `wise` the WiSE-FT sweep
+    (`run.wise_ft_sweep`)."""
     groups = aggregate(runs, results)
     solvable = resolvable(groups)
     chosen = tuple(s for s in SUBSETS if solvable.get(s, {}).get("resolvable") is not False)
@@ -102,10 +127,17 @@ def write_quickstart_report(
         "Winoground group",
     ]
     seeds = f"{len(plan.seeds)} seed(s)"
-    lines = _table(
-        f"variant (error {plan.error:g}, {seeds})", cols, {v: groups[(v, plan.error)] for v in rows}
-    )
-    lines += ["", *_table("SugarCrepe subset", list(SUBSETS), {v: groups[(v, plan.error)] for v in rows})]
+    scratch = [v for v, r in rows.items() if r.start is None]
+    tuned = [v for v, r in rows.items() if r.start is not None]
+    lines = []
+    if scratch:
+        title = f"from scratch, {plan.steps} steps (error {plan.error:g}, {seeds})"
+        lines += [*_table(title, cols, {v: groups[(v, plan.error)] for v in scratch}), ""]
+    if tuned:
+        start = rows[tuned[0]].start
+        title = f"fine-tuned from {start}, +{plan.finetune_steps} steps (error {plan.error:g}, {seeds})"
+        lines += [*_table(title, cols, {v: groups[(v, plan.error)] for v in tuned}), ""]
+    lines += _table("SugarCrepe subset", list(SUBSETS), {v: groups[(v, plan.error)] for v in rows})
     if solvable:
         lines += [
             "",
@@ -149,11 +181,16 @@ def write_quickstart_report(
         lines += [
             "",
             *_table(
-                "captioner error",
+                "captioner error (HQ-CLIP from scratch)",
                 cols,
-                {f"HQ-CLIP @ {e:g}": groups.get((FINAL, e), {}) for e in plan.error_rates},
+                {f"HQ-CLIP @ {e:g}": groups.get((SCRATCH_FINAL, e), {}) for e in plan.error_rates},
             ),
         ]
+    wise_groups = aggregate(wise["runs"], wise["results"]) if wise else {}
+    if wise_groups:
+        sweep = {v: g for (v, _), g in wise_groups.items()}
+        title = f"WiSE-FT, α = 0: {START}, α = 1: {FINAL} ({seeds})"
+        lines += ["", *_table(title, cols, {**sweep, CONTROL_FT: groups.get((CONTROL_FT, plan.error), {})})]
     lines += [
         "",
         "Blind test (accuracy % of telling the true text from its negative without the image; "
@@ -187,11 +224,18 @@ def write_quickstart_report(
                     for v, f in curve.items()
                 },
                 "groups": [{"variant": v, "error": e, "metrics": g} for (v, e), g in groups.items()],
+                "wise_ft": [{"variant": v, "metrics": g} for (v, _), g in wise_groups.items()],
             },
             indent=2,
         ),
     )
-    _plot(out / "ablation.png", groups, plan, rows)
+    _plot(out / "ablation.png", groups, plan, tuple(rows))
+    if wise_groups:
+        _plot_wise_ft(
+            out / "wise_ft.png",
+            {v: g for (v, _), g in wise_groups.items()},
+            groups.get((CONTROL_FT, plan.error), {}),
+        )
     if curve:
         _plot_curves(out / "curves.png", curve)
     if plan.error_study:

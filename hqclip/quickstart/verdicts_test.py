@@ -3,7 +3,7 @@ the spread is unknown)."""
 
 import pytest
 
-from hqclip.quickstart.plan import FINAL
+from hqclip.quickstart.plan import CONTROL_FT, FINAL, SCRATCH_FINAL, START
 from hqclip.quickstart.verdicts import CHANCE, claims, plateau, resolvable
 
 CLEAR = ([0.10, 0.11, 0.12], [0.30, 0.31, 0.32])  # gain 0.2, spread 0.01
@@ -37,17 +37,25 @@ def test_a_subset_is_resolvable_when_its_control_clears_chance_plus_its_spread(v
         ([0.30, 0.31, 0.32], [0.10, 0.11, 0.12], False),
     ],
 )
-def test_hqclip_beats_alt_text_clip_when_the_gain_exceeds_the_seed_spread(alt, hq, want):
-    groups = {("alt-text CLIP", 0.1): {"retrieval R@1": alt}, (FINAL, 0.1): {"retrieval R@1": hq}}
-    got = {c["claim"]: c for c in claims(groups, 0.1)}["HQ-CLIP > alt-text CLIP on retrieval"]
-    assert got["holds"] is want and got["n"] == min(len(alt), len(hq))
-    assert got["gain"] == pytest.approx(sum(hq) / len(hq) - sum(alt) / len(alt))
+@pytest.mark.parametrize(
+    "base, row, claim",
+    [
+        (START, SCRATCH_FINAL, "from scratch: HQ-CLIP > alt-text CLIP on retrieval"),
+        (CONTROL_FT, FINAL, "fine-tuned: HQ-CLIP > alt-text control on retrieval"),
+    ],
+)
+def test_hqclip_beats_alt_text_clip_when_the_gain_exceeds_the_seed_spread(alt, hq, want, base, row, claim):
+    groups = {(base, 0.1): {"retrieval R@1": alt}, (row, 0.1): {"retrieval R@1": hq}}
+    got = {c["claim"]: c for c in claims(groups, 0.1)}
+    assert got[claim]["holds"] is want and got[claim]["n"] == min(len(alt), len(hq))
+    assert got[claim]["gain"] == pytest.approx(sum(hq) / len(hq) - sum(alt) / len(alt))
+    assert all(c["n"] == 0 for name, c in got.items() if name != claim)  # the other path: not trained
 
 
 @pytest.mark.parametrize("base, plus, want", [(*CLEAR, True), (*WITHIN, False), (*ONE_SEED, None)])
 def test_hni_and_stc_gains_are_judged_on_their_own_family(base, plus, want):
     groups = {
-        ("+ long desc", 0.1): {"SugarCrepe": base},
+        ("+ desc", 0.1): {"SugarCrepe": base},
         ("+ HNI", 0.1): {"SugarCrepe": plus, "ZS top-1": base},
         (FINAL, 0.1): {"ZS top-1": plus},
     }
@@ -58,13 +66,9 @@ def test_hni_and_stc_gains_are_judged_on_their_own_family(base, plus, want):
 
 def test_a_claim_without_its_rows_is_not_judged():
     got = claims({(FINAL, 0.1): {"ZS top-1": CLEAR[1]}}, 0.1)
-    assert len(got) == 5 and all(c["holds"] is None and c["gain"] is None and c["n"] == 0 for c in got)
-    assert (
-        claims({("alt-text CLIP", 0.3): {"ZS top-1": CLEAR[0]}, (FINAL, 0.3): {"ZS top-1": CLEAR[1]}}, 0.1)[
-            0
-        ]["holds"]
-        is None
-    )  # rows at another error rate do not count
+    assert len(got) == 8 and all(c["holds"] is None and c["gain"] is None and c["n"] == 0 for c in got)
+    other_error = {(CONTROL_FT, 0.3): {"ZS top-1": CLEAR[0]}, (FINAL, 0.3): {"ZS top-1": CLEAR[1]}}
+    assert all(c["holds"] is None for c in claims(other_error, 0.1))  # rows at another error do not count
 
 
 @pytest.mark.parametrize(
