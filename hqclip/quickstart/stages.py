@@ -211,11 +211,8 @@ def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[
             ) as pool:
                 waiting, running, finished = list(todo), {}, set()
                 while waiting or running:
-                    for k in [
-                        k
-                        for k in waiting
-                        if todo[k] is None or todo[k] not in waiting + list(running.values())
-                    ]:
+                    busy = {*waiting, *running.values()}
+                    for k in [k for k in waiting if todo[k] not in busy]:  # its start is done
                         (k / "done.json").unlink(missing_ok=True)  # an older run's, until this one ends
                         shutil.rmtree(k / "checkpoints", ignore_errors=True)
                         running[pool.submit(_train, cfgs[k])] = k
@@ -224,8 +221,8 @@ def train_all(plan: Plan, world: Path, out: Path, jobs: list[Job]) -> list[list[
                     for f in done:
                         f.result()  # a failed run stops the quickstart with its own error
                         finished.add(running.pop(f))
-                    shown.n = sum(
-                        c.steps if k in finished else _steps_done(c) for k, c in cfgs.items() if k in todo
+                    shown.n = sum(cfgs[k].steps for k in finished) + sum(
+                        _steps_done(cfgs[k]) for k in running.values()
                     )
                     shown.refresh()
     finally:

@@ -17,7 +17,8 @@ from hqclip.world import blind
 from hqclip.world.splits import SUBSETS
 
 
-def _plot_curves(path: Path, curve: dict) -> None:
+def _plot_curves(path: Path, curve: dict, offsets: dict[str, int]) -> None:
+    """Learning curves; a fine-tune's steps are drawn after its start's last one (`offsets`)."""
     plt = pyplot()
     fig, axes = plt.subplots(1, len(FAMILIES), figsize=(4.2 * len(FAMILIES), 3.6))
     for ax, (family, col) in zip(axes, FAMILIES.items()):
@@ -25,9 +26,10 @@ def _plot_curves(path: Path, curve: dict) -> None:
             steps = sorted(fams[col])
             ms = [100 * mean_std(fams[col][s])[0] for s in steps]
             ss = [100 * mean_std(fams[col][s])[1] for s in steps]
-            ax.errorbar(steps, ms, yerr=ss, marker="o", capsize=2, label=variant)
+            xs = [offsets.get(variant, 0) + s for s in steps]
+            ax.errorbar(xs, ms, yerr=ss, marker="o", capsize=2, label=variant)
         ax.set_title(f"{family} ({col}, held-out eval)", fontsize="medium")
-        ax.set_xlabel("step")
+        ax.set_xlabel("step (a fine-tune's after its start's)")
     axes[0].set_ylabel("%")
     axes[0].legend(fontsize="small")
     fig.tight_layout()
@@ -237,7 +239,9 @@ def write_quickstart_report(
             groups.get((CONTROL_FT, plan.error), {}),
         )
     if curve:
-        _plot_curves(out / "curves.png", curve)
+        _plot_curves(
+            out / "curves.png", curve, {v: plan.steps for v, r in rows.items() if r.start is not None}
+        )
     if plan.error_study:
         _plot_errors(out / "error_rates.png", groups, plan)
     return text
