@@ -123,10 +123,11 @@ def run(plan: Plan, out: Path, rows: dict[str, Row] = VARIANTS) -> str:
     )
 
 
-def wise_ft_sweep(plan: Plan, world: Path, out: Path, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def wise_ft_sweep(plan: Plan, world: Path, out: Path, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """FINAL's WiSE-FT sweep (`hqclip wise-ft`'s functions): for every seed, the weights
     interpolated between its start (α = 0) and the fine-tuned model (α = 1) at the plan's α,
-    evaluated. Returns {"runs": one per α and seed, as `jobs`' rows, "results": their eval}."""
+    evaluated. Returns {"runs": one per α and seed, as `jobs`' rows, "results": their eval}, or
+    None when the rows have no FINAL to sweep."""
     entries = []
     for r in runs:
         if r["variant"] != FINAL or r["error"] != plan.error or r["start"] is None:
@@ -153,6 +154,8 @@ def wise_ft_sweep(plan: Plan, world: Path, out: Path, runs: list[dict[str, Any]]
                     "ckpt": path,
                 }
             )
+    if not entries:
+        return None
     specs = [ModelSpec(e["label"], plan.model, str(e["ckpt"])) for e in entries]
     results = evaluate(
         specs, world, out / "report" / "wise-ft", cache_dir=out / "cache", device=plan.device or "cpu"
