@@ -87,7 +87,8 @@ def converged(plan: Plan, out: Path, rows: dict[str, Row] = VARIANTS) -> str:
     """Choose the steps on the tuning world, then run the plan on its own world for that long.
     Writes report/converged.json and .md; returns the reported run's summary after the choice."""
     steps, history = choose_steps(plan, out, rows)
-    summary = run(plan.replace(steps=steps, finetune_steps=_finetune(plan, steps)), out, rows)
+    finetune_steps = _finetune(plan, steps)
+    summary = run(plan.replace(steps=steps, finetune_steps=finetune_steps), out, rows)
     text = markdown(history, steps)
     write_text(
         out / "report" / "converged.json",
@@ -95,7 +96,7 @@ def converged(plan: Plan, out: Path, rows: dict[str, Row] = VARIANTS) -> str:
             {
                 "tuning_world": TUNING_WORLD,
                 "steps": steps,
-                "finetune_steps": _finetune(plan, steps),
+                "finetune_steps": finetune_steps,
                 "rounds": history,
             },
             indent=2,

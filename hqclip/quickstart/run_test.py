@@ -8,6 +8,7 @@ from hqclip.quickstart.plan import (
     CONTROL_FT,
     CONTROL_VARIANT,
     CONTROLS,
+    DESC_MIX,
     FINAL,
     SCRATCH_FINAL,
     START,
@@ -17,6 +18,7 @@ from hqclip.quickstart.plan import (
 )
 from hqclip.quickstart.run import jobs, run
 from hqclip.quickstart.stages import sidecars_dir, train_all
+from hqclip.train import TrainConfig
 
 
 def test_the_plain_plan_trains_two_rows_from_scratch_and_four_fine_tunes_of_the_first(tmp_path):
@@ -35,6 +37,8 @@ def test_the_plain_plan_trains_two_rows_from_scratch_and_four_fine_tunes_of_the_
         assert c.save_every == c.steps // 4  # four checkpoints each: the learning curves
     assert len({c.output for c in cfgs.values()}) == 6
     assert cfgs[CONTROL_FT].text_mix == {"alt": 1.0} and cfgs[FINAL].text_mix == {"alt": 0.3, "desc": 0.7}
+    # the fine-tuned HQ-CLIP is what `hqclip train` does by default (design: its text mix)
+    assert DESC_MIX == TrainConfig(train_data="x", output="y").text_mix
     assert (cfgs[SCRATCH_FINAL].text_mix, cfgs[SCRATCH_FINAL].hni_weight) == ({"desc": 1.0}, 1.0)
 
 
